@@ -1,0 +1,50 @@
+"""palsy_core: facial palsy assessment from face photos.
+
+Public API::
+
+    from palsy_core import analyze_image
+    result = analyze_image("photo.jpg")
+    result.affected_side, result.region_asymmetry["mouth"].score, result.to_dict()
+
+Coordinates are pixels of the upright photo (x right, y down); "left"/"right" are the
+subject's sides. All computation lives here; the app and the trainers only call it.
+"""
+
+from .analysis import (
+    AnalysisResult,
+    Analyzer,
+    AnalyzerOptions,
+    PalsyPrediction,
+    analyze_image,
+    default_analyzer,
+)
+from .drawing import align_face_crop, draw_overlay, render_line_segments
+from .errors import (
+    EmptyFileError,
+    ImageError,
+    ImageTooLargeError,
+    ImageTooSmallError,
+    ModelNotInstalledError,
+    NoFaceError,
+    NotAnImageError,
+    PalsyError,
+    TruncatedImageError,
+    VideoError,
+)
+from .features import FEATURE_NAMES, compute_features, deviation_from_symmetry, keypoints_51
+from .imageio import load_image
+from .landmarks import FaceLandmarker, FaceLandmarks, HeadPose, LandmarkerOptions
+from .measurements import FaceMeasurements, Measurement, RegionAsymmetry, measure_face
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AnalysisResult", "Analyzer", "AnalyzerOptions", "PalsyPrediction", "analyze_image",
+    "default_analyzer", "align_face_crop", "draw_overlay", "render_line_segments",
+    "EmptyFileError", "ImageError", "ImageTooLargeError", "ImageTooSmallError",
+    "ModelNotInstalledError", "NoFaceError", "NotAnImageError", "PalsyError",
+    "TruncatedImageError", "VideoError", "FEATURE_NAMES", "compute_features",
+    "deviation_from_symmetry", "keypoints_51", "load_image", "FaceLandmarker",
+    "FaceLandmarks", "HeadPose", "LandmarkerOptions", "FaceMeasurements", "Measurement",
+    "RegionAsymmetry", "measure_face",
+]

@@ -1,0 +1,323 @@
+"""One photo in, a complete geometric assessment out.
+
+:class:`Analyzer` owns the landmarker (created once, closed cleanly) and an optional
+palsy model; :func:`analyze_image` uses a shared default analyzer. The result is a
+typed, JSON-serialisable dataclass: numpy in, plain data out, torch and MediaPipe hidden.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal, Optional, Protocol
+
+import numpy as np
+
+from .errors import ModelNotInstalledError
+from .features import FEATURE_NAMES, compute_features, keypoints_51
+from .imageio import ImageSource, load_image
+from .landmarks import FaceLandmarker, HeadPose, LandmarkerOptions
+from .measurements import FaceMeasurements, measure_face
+from .normal_range import MAX_RELIABLE_PITCH, MAX_RELIABLE_YAW
+
+#: The landmarker sees at most this many pixels on the long side: it works on a 256 px
+#: face crop internally, so bigger inputs only cost time. Landmarks are mapped back to
+#: the full-resolution photo.
+LANDMARKER_MAX_SIDE = 1280
+#: Below this interpupillary distance (pixels) millimetre values rest on too few pixels.
+MIN_RELIABLE_PUPIL_DISTANCE_PX = 40
+
+
+@dataclass(frozen=True)
+class PalsyPrediction:
+    """The fusion model's output for one face.
+
+    Attributes
+    ----------
+    probability : float
+        Probability of facial palsy, 0..1.
+    model : str
+        Registered name (and version) of the model that produced it.
+    trained_on : str
+        What the model was trained on, in words (from its model card).
+    simulated : bool
+        True when the training data were simulated, not real patients: the number is
+        then a demonstration, not a clinical estimate.
+    """
+
+    probability: float
+    model: str
+    trained_on: str
+    simulated: bool
+
+    def to_dict(self) -> dict:
+        return {"probability": self.probability, "model": self.model,
+                "trained_on": self.trained_on, "simulated": self.simulated}
+
+
+class PalsyModel(Protocol):
+    def predict(self, image: np.ndarray, landmarks: np.ndarray, blendshapes: dict,
+                features: np.ndarray) -> PalsyPrediction: ...
+
+
+@dataclass
+class AnalysisResult:
+    """Everything :meth:`Analyzer.analyze` found on one photo.
+
+    Coordinates are pixels of the oriented photo (x right, y down); sides are the
+    subject's. ``to_dict()`` gives the JSON form used by the CLI and the app.
+    """
+
+    file: Optional[str]
+    image_size: tuple[int, int]
+    faces_found: int
+    landmarks: np.ndarray
+    blendshapes: dict[str, float]
+    head_pose: HeadPose
+    features: np.ndarray
+    face: FaceMeasurements
+    warnings: list[str]
+    palsy: Optional[PalsyPrediction]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def measurements(self):
+        return self.face.measurements
+
+    @property
+    def region_asymmetry(self):
+        return self.face.regions
+
+    @property
+    def affected_side(self) -> Optional[str]:
+        return self.face.affected_side
+
+    @property
+    def expression(self) -> str:
+        return self.face.expression
+
+    def headline(self) -> str:
+        """One sentence for a person: which side and region look affected, if any."""
+        if self.affected_side is None:
+            return "Within normal asymmetry: no side looks weaker than normal variation allows."
+        regions = [name for name, r in self.region_asymmetry.items()
+                   if r.weaker_side == self.affected_side]
+        return (f"The subject's {self.affected_side} side looks weaker "
+                f"({', '.join(regions)}).")
+
+    def to_dict(self) -> dict[str, Any]:
+        face = self.face.to_dict()
+        return {
+            "file": self.file,
+            "image_size": list(self.image_size),
+            "faces_found": self.faces_found,
+            "landmarks": np.round(self.landmarks.astype(np.float64), 2).tolist(),
+            "blendshapes": {k: round(v, 5) for k, v in self.blendshapes.items()},
+            "head_pose": self.head_pose.to_dict(),
+            "features": [float(v) for v in self.features],
+            "feature_names": list(FEATURE_NAMES),
+            "measurements": face["measurements"],
+            "mm_per_pixel": face["mm_per_pixel"],
+            "scale_source": face["scale_source"],
+            "region_asymmetry": face["regions"],
+            "affected_side": self.affected_side,
+            "expression": self.expression,
+            "headline": self.headline(),
+            "warnings": list(self.warnings),
+            "palsy": self.palsy.to_dict() if self.palsy else None,
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
+
+
+@dataclass(frozen=True)
+class AnalyzerOptions:
+    """Options of :class:`Analyzer`.
+
+    Attributes
+    ----------
+    running_mode : {"image", "video"}
+        "video" tracks one face across frames; give ``timestamp_ms`` to each call.
+    landmarker_model_path : str, optional
+        Another ``face_landmarker.task`` file.
+    palsy_model : None, "default", a registered name, or an object with ``predict``
+        The fusion model giving the palsy probability. None: no probability.
+        A name whose weights are missing gives no probability and a warning.
+    """
+
+    running_mode: Literal["image", "video"] = "image"
+    landmarker_model_path: Optional[str] = None
+    palsy_model: Any = None
+
+
+class Analyzer:
+    """Reusable analysis pipeline: landmarks, features, measurements, palsy probability.
+
+    Thread-safe (calls are serialised around the landmarker). Close it, or use it as a
+    context manager, to release the MediaPipe graph.
+    """
+
+    def __init__(self, options: AnalyzerOptions | None = None):
+        self.options = options or AnalyzerOptions()
+        self._landmarker = FaceLandmarker(LandmarkerOptions(
+            model_path=self.options.landmarker_model_path,
+            running_mode=self.options.running_mode,
+        ))
+        self._palsy_model, self._palsy_warning = _resolve_palsy_model(self.options.palsy_model)
+
+    def __enter__(self) -> "Analyzer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._landmarker.close()
+
+    @property
+    def palsy_model(self) -> Optional[PalsyModel]:
+        return self._palsy_model
+
+    def analyze(
+        self,
+        image: ImageSource,
+        *,
+        source: Optional[str] = None,
+        timestamp_ms: Optional[int] = None,
+        mm_per_pixel: Optional[float] = None,
+    ) -> AnalysisResult:
+        """Analyse the largest face in a photo.
+
+        Parameters
+        ----------
+        image : path, bytes or ndarray
+            Anything :func:`palsy_core.load_image` accepts.
+        source : str, optional
+            A name for the photo, echoed in the result (default: the path, if given).
+        timestamp_ms : int, optional
+            Frame time in "video" mode.
+        mm_per_pixel : float, optional
+            Known scale; default from the iris diameter.
+
+        Raises
+        ------
+        ImageError, NoFaceError
+        """
+        timings: dict[str, float] = {}
+        start = clock = time.perf_counter()
+
+        def lap(name: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            timings[name] = (now - clock) * 1000.0
+            clock = now
+
+        if source is None and isinstance(image, (str, os.PathLike)):
+            source = str(image)
+        rgb = load_image(image)
+        lap("decode")
+        face = self._detect(rgb, timestamp_ms)
+        lap("landmarks")
+        features = compute_features(keypoints_51(face.landmarks))
+        lap("features")
+        measured = measure_face(face.landmarks, face.blendshapes, mm_per_pixel=mm_per_pixel)
+        lap("measurements")
+        palsy = None
+        if self._palsy_model is not None:
+            palsy = self._palsy_model.predict(rgb, face.landmarks, face.blendshapes, features)
+            lap("palsy_model")
+        timings["total"] = (time.perf_counter() - start) * 1000.0
+        return AnalysisResult(
+            file=source,
+            image_size=(int(rgb.shape[1]), int(rgb.shape[0])),
+            faces_found=face.faces_found,
+            landmarks=face.landmarks,
+            blendshapes=face.blendshapes,
+            head_pose=face.head_pose,
+            features=features,
+            face=measured,
+            warnings=self._warnings(face, measured),
+            palsy=palsy,
+            timings_ms=timings,
+        )
+
+    def _detect(self, rgb: np.ndarray, timestamp_ms: Optional[int]):
+        height, width = rgb.shape[:2]
+        factor = LANDMARKER_MAX_SIDE / max(height, width)
+        if factor >= 1.0:
+            return self._landmarker.detect(rgb, timestamp_ms)
+        import cv2
+
+        small = cv2.resize(rgb, (round(width * factor), round(height * factor)),
+                           interpolation=cv2.INTER_AREA)
+        face = self._landmarker.detect(small, timestamp_ms)
+        # Map back to full-resolution pixels (pixel centres: x_full = (x + 0.5)/f - 0.5).
+        scale = np.array([width / small.shape[1], height / small.shape[0], width / small.shape[1]],
+                         dtype=np.float32)
+        face.landmarks = face.landmarks * scale
+        return face
+
+    def _warnings(self, face, measured: FaceMeasurements) -> list[str]:
+        out = []
+        if face.faces_found > 1:
+            out.append(f"{face.faces_found} faces in the photo: the largest one was analysed. "
+                       "Crop the photo to one face to be sure the right person is measured.")
+        pose = face.head_pose
+        if abs(pose.yaw) > MAX_RELIABLE_YAW or abs(pose.pitch) > MAX_RELIABLE_PITCH:
+            out.append(
+                f"The head is turned (yaw {pose.yaw:+.0f} deg, pitch {pose.pitch:+.0f} deg): "
+                "left-right comparisons are unreliable beyond "
+                f"{MAX_RELIABLE_YAW:.0f} deg yaw or {MAX_RELIABLE_PITCH:.0f} deg pitch. "
+                "Retake the photo facing the camera.")
+        pupil_px = measured.interpupillary_distance_mm / measured.mm_per_pixel
+        if pupil_px < MIN_RELIABLE_PUPIL_DISTANCE_PX:
+            out.append(f"The face is small in the photo ({pupil_px:.0f} px between the pupils): "
+                       "millimetre values are coarse. Move closer or use a larger photo.")
+        if measured.scale_source == "iris":
+            out.append("Millimetres assume an average adult iris (11.77 mm wide); give a known "
+                       "scale for exact values.")
+        out.extend(measured.notes)
+        if self._palsy_warning:
+            out.append(self._palsy_warning)
+        return out
+
+
+def _resolve_palsy_model(spec) -> tuple[Optional[PalsyModel], Optional[str]]:
+    if spec is None:
+        return None, None
+    if not isinstance(spec, str):
+        return spec, None
+    from .models import load_palsy_model
+
+    try:
+        return load_palsy_model(None if spec == "default" else spec), None
+    except ModelNotInstalledError as exc:
+        return None, f"Palsy probability not available: {exc}"
+
+
+_default_analyzer: Optional[Analyzer] = None
+_default_lock = threading.Lock()
+
+
+def default_analyzer() -> Analyzer:
+    """The shared analyzer behind :func:`analyze_image` (default palsy model if installed)."""
+    global _default_analyzer
+    with _default_lock:
+        if _default_analyzer is None:
+            _default_analyzer = Analyzer(AnalyzerOptions(palsy_model="default"))
+            atexit.register(_default_analyzer.close)
+        return _default_analyzer
+
+
+def analyze_image(image: ImageSource, **kwargs) -> AnalysisResult:
+    """Analyse one photo with the shared default :class:`Analyzer`.
+
+    Parameters
+    ----------
+    image : path, bytes or ndarray (RGB uint8)
+    **kwargs
+        ``source``, ``mm_per_pixel``: see :meth:`Analyzer.analyze`.
+    """
+    return default_analyzer().analyze(image, **kwargs)

