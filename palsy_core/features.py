@@ -95,7 +95,9 @@ def compute_features(points51: np.ndarray) -> np.ndarray:
     -------
     ndarray, shape (29,) or (N, 29), float64
         Raw values in spec order: degrees, ratios in [0, 1], slopes, lengths relative
-        to the face or mouth width. See :data:`FEATURE_NAMES`.
+        to the face or mouth width. See :data:`FEATURE_NAMES`. All are invariant to
+        rotation, scale and mirroring except f3, which (as the spec defines it) compares
+        mean brow y coordinates and so also depends on where the face sits in the image.
     """
     pts = np.asarray(points51, dtype=np.float64)
     single = pts.ndim == 2

@@ -135,8 +135,9 @@ def __getattr__(name: str):
 class HeadPose:
     """Head rotation relative to the camera, degrees.
 
-    yaw > 0: the face turns towards the image's right; pitch > 0: the chin goes up;
-    roll > 0: the head tilts clockwise in the image.
+    Angles follow MediaPipe's canonical face frame (x to the image's right, y up, z
+    towards the camera); roll > 0: the head tilts counter-clockwise in the image, yaw
+    and pitch near 0: facing the camera.
     """
 
     yaw: float

@@ -1,0 +1,121 @@
+"""Image input: every format a clinic produces decodes upright; bad files get their own message."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from palsy_core import (
+    EmptyFileError,
+    ImageTooLargeError,
+    ImageTooSmallError,
+    NotAnImageError,
+    TruncatedImageError,
+    load_image,
+)
+
+
+def _encode(img: Image.Image, fmt: str, **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    img.save(buffer, format=fmt, **kwargs)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def photo(astronaut):
+    return Image.fromarray(astronaut)
+
+
+@pytest.mark.parametrize("fmt,kwargs,tolerance", [
+    ("PNG", {}, 0), ("BMP", {}, 0), ("TIFF", {}, 0),
+    ("JPEG", {"quality": 95}, 12), ("WEBP", {"quality": 95}, 14),
+])
+def test_common_formats_decode_to_rgb(photo, astronaut, fmt, kwargs, tolerance):
+    rgb = load_image(_encode(photo, fmt, **kwargs))
+    assert rgb.dtype == np.uint8 and rgb.shape == astronaut.shape
+    assert np.abs(rgb.astype(int) - astronaut).mean() <= tolerance
+
+
+def test_path_input(tmp_path, photo, astronaut):
+    path = tmp_path / "face.png"
+    photo.save(path)
+    assert np.array_equal(load_image(path), astronaut)
+    assert np.array_equal(load_image(str(path)), astronaut)
+
+
+def test_exif_orientation_is_applied(photo, astronaut):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways; viewers rotate 90 degrees clockwise
+    sideways = photo.transpose(Image.Transpose.ROTATE_90)
+    rgb = load_image(_encode(sideways, "JPEG", quality=95, exif=exif))
+    assert rgb.shape == astronaut.shape
+    assert np.abs(rgb.astype(int) - astronaut).mean() < 12
+
+
+def test_png_alpha_is_composited_on_white(astronaut):
+    rgba = np.dstack([astronaut, np.full(astronaut.shape[:2], 255, np.uint8)])
+    rgba[:100, :100, 3] = 0
+    rgb = load_image(_encode(Image.fromarray(rgba, "RGBA"), "PNG"))
+    assert rgb.shape == astronaut.shape
+    assert (rgb[:100, :100] == 255).all()
+    assert np.array_equal(rgb[200:, 200:], astronaut[200:, 200:])
+
+
+def test_grayscale_16bit_cmyk_and_palette(photo, astronaut):
+    gray = load_image(_encode(photo.convert("L"), "PNG"))
+    assert gray.shape == astronaut.shape and (gray[..., 0] == gray[..., 2]).all()
+
+    deep = (np.asarray(photo.convert("L"), dtype=np.uint16) * 257)
+    sixteen = load_image(_encode(Image.fromarray(deep), "PNG"))
+    assert sixteen.dtype == np.uint8
+    assert np.abs(sixteen[..., 0].astype(int) - np.asarray(photo.convert("L"))).max() <= 1
+
+    cmyk = load_image(_encode(photo.convert("CMYK"), "JPEG", quality=95))
+    assert cmyk.shape == astronaut.shape
+    assert np.abs(cmyk.astype(int) - astronaut).mean() < 15
+
+    palette = load_image(_encode(photo.convert("P"), "PNG"))
+    assert palette.shape == astronaut.shape
+
+
+def test_array_inputs(astronaut):
+    assert np.array_equal(load_image(astronaut), astronaut)
+    floats = load_image(astronaut / 255.0)
+    assert np.abs(floats.astype(int) - astronaut).max() <= 1
+    assert load_image(astronaut[..., 0]).shape == astronaut.shape
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.jpg"
+    path.write_bytes(b"")
+    with pytest.raises(EmptyFileError, match="empty"):
+        load_image(path)
+
+
+def test_not_an_image():
+    with pytest.raises(NotAnImageError, match="not an image"):
+        load_image(b"%PDF-1.4 this is a document, not a photo")
+
+
+def test_truncated_file(photo):
+    data = _encode(photo, "JPEG", quality=95)
+    with pytest.raises(TruncatedImageError, match="damaged or incomplete"):
+        load_image(data[: len(data) // 2])
+
+
+def test_decompression_bomb_is_refused_before_decoding():
+    bomb = _encode(Image.new("1", (12_000, 12_000)), "PNG")
+    assert len(bomb) < 1_000_000  # tiny file, 144 megapixels
+    with pytest.raises(ImageTooLargeError, match="144 MP"):
+        load_image(bomb)
+
+
+def test_tiny_image():
+    with pytest.raises(ImageTooSmallError, match="at least 64 pixels"):
+        load_image(_encode(Image.new("RGB", (40, 30)), "PNG"))
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(Exception, match="file not found"):
+        load_image(tmp_path / "nope.jpg")
