@@ -153,3 +153,11 @@ def test_line_segments_and_overlay(astronaut, astronaut_landmarks):
     assert crop.shape == (224, 224, 3)
     overlay = draw_overlay(astronaut, astronaut_landmarks, points=True)
     assert overlay.shape == astronaut.shape and not np.array_equal(overlay, astronaut)
+
+
+def test_blendshape_sides_are_the_subjects(analyzer, face_photo, drooped_face):
+    """MediaPipe's ...Left names mean the subject's left: the drooped (image-right) corner."""
+    healthy = analyzer.analyze(face_photo).blendshapes
+    drooped = analyzer.analyze(drooped_face).blendshapes
+    assert abs(healthy["mouthSmileLeft"] - healthy["mouthSmileRight"]) < 0.1
+    assert drooped["mouthSmileLeft"] < drooped["mouthSmileRight"] - 0.1
