@@ -188,7 +188,10 @@ class LandmarkerOptions:
     pad_retry : float
         When no face is found in "image" mode, try once more on a copy padded by this
         fraction of the image size on every side: the detector misses faces cropped
-        tightly to the image border.
+        tightly to the image border. 0 turns the retry off.
+    zoom_retry : bool
+        Then try overlapping windows of 60 % of the frame: the detector misses faces
+        smaller than about a tenth of the frame.
     """
 
     model_path: str | None = None
@@ -197,6 +200,7 @@ class LandmarkerOptions:
     min_detection_confidence: float = 0.5
     min_presence_confidence: float = 0.5
     pad_retry: float = 0.25
+    zoom_retry: bool = True
 
 
 def landmarker_model_path(override: str | os.PathLike | None = None) -> Path:
@@ -293,6 +297,11 @@ class FaceLandmarker:
     def detect(self, rgb: np.ndarray, timestamp_ms: int | None = None) -> FaceLandmarks:
         """Find the largest face in an RGB uint8 image.
 
+        In "image" mode, when the whole frame shows no face, two retries follow: the
+        frame padded on every side (faces cropped tightly to the border are missed), then
+        overlapping windows of 60 % of the frame (faces under about a tenth of the frame
+        are too small for the detector).
+
         Parameters
         ----------
         rgb : ndarray, shape (H, W, 3), uint8
@@ -302,31 +311,27 @@ class FaceLandmarker:
         Raises
         ------
         NoFaceError
-            When no face is found (also after the padded retry in "image" mode).
+            When no face is found (also after the retries in "image" mode).
         """
         rgb = np.ascontiguousarray(rgb)
-        height, width = rgb.shape[:2]
         with self._lock:
             if self._landmarker is None:
                 raise RuntimeError("This FaceLandmarker is closed.")
-            result = self._run(rgb, timestamp_ms)
-            offset = (0, 0)
-            if not result.face_landmarks and self.options.running_mode == "image" \
-                    and self.options.pad_retry > 0:
-                pad_y = int(round(height * self.options.pad_retry))
-                pad_x = int(round(width * self.options.pad_retry))
-                padded = np.pad(rgb, ((pad_y, pad_y), (pad_x, pad_x), (0, 0)), mode="edge")
-                result = self._run(padded, None)
-                offset = (pad_x, pad_y)
-                frame_w, frame_h = padded.shape[1], padded.shape[0]
+            if self.options.running_mode == "video":
+                views = [(rgb, (0, 0))]
             else:
-                frame_w, frame_h = width, height
+                views = self._image_views(rgb)
+            for view, origin in views:
+                result = self._run(view, timestamp_ms)
+                if result.face_landmarks:
+                    break
         if not result.face_landmarks:
             raise NoFaceError(
                 "No face found. Use a frontal photo with the whole face visible, evenly lit "
                 "and not covered (glasses are fine; masks and hands are not)."
             )
-        faces = [_to_pixels(face, frame_w, frame_h, offset) for face in result.face_landmarks]
+        height, width = view.shape[:2]
+        faces = [_to_pixels(face, width, height, origin) for face in result.face_landmarks]
         areas = [np.ptp(f[:, 0]) * np.ptp(f[:, 1]) for f in faces]
         best = int(np.argmax(areas))
         blendshapes = {c.category_name: float(c.score) for c in result.face_blendshapes[best]}
@@ -338,6 +343,25 @@ class FaceLandmarker:
             faces_found=len(faces),
         )
 
+    def _image_views(self, rgb: np.ndarray):
+        """The frame, then the retries; each with the position of its (0, 0) in ``rgb``.
+
+        A generator, so a retry view is only built when the one before found nothing.
+        """
+        yield rgb, (0, 0)
+        height, width = rgb.shape[:2]
+        if self.options.pad_retry > 0:
+            pad_y = int(round(height * self.options.pad_retry))
+            pad_x = int(round(width * self.options.pad_retry))
+            padded = np.pad(rgb, ((pad_y, pad_y), (pad_x, pad_x), (0, 0)), mode="edge")
+            yield padded, (-pad_x, -pad_y)
+        if self.options.zoom_retry:
+            win_h, win_w = int(height * 0.6), int(width * 0.6)
+            for top in (0, (height - win_h) // 2, height - win_h):
+                for left in (0, (width - win_w) // 2, width - win_w):
+                    window = np.ascontiguousarray(rgb[top:top + win_h, left:left + win_w])
+                    yield window, (left, top)
+
     def _run(self, rgb: np.ndarray, timestamp_ms: int | None):
         image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
         if self.options.running_mode == "video":
@@ -347,10 +371,11 @@ class FaceLandmarker:
         return self._landmarker.detect(image)
 
 
-def _to_pixels(face, width: int, height: int, offset: tuple[int, int]) -> np.ndarray:
+def _to_pixels(face, width: int, height: int, origin: tuple[int, int]) -> np.ndarray:
+    """Normalised landmarks of a view -> pixels of the full image (view origin added)."""
     points = np.array([(p.x, p.y, p.z) for p in face], dtype=np.float32)
-    points[:, 0] = points[:, 0] * width - offset[0]
-    points[:, 1] = points[:, 1] * height - offset[1]
+    points[:, 0] = points[:, 0] * width + origin[0]
+    points[:, 1] = points[:, 1] * height + origin[1]
     points[:, 2] *= width
     return points
 

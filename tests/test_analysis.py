@@ -115,7 +115,7 @@ def test_tightly_cropped_face_is_found_by_the_padded_retry(astronaut, astronaut_
     x0, y0 = astronaut_landmarks[:, :2].min(axis=0).astype(int) + 15
     x1, y1 = astronaut_landmarks[:, :2].max(axis=0).astype(int) - 15
     tight = cv2.resize(astronaut[y0:y1, x0:x1], None, fx=4, fy=4)
-    with FaceLandmarker(LandmarkerOptions(pad_retry=0)) as plain:
+    with FaceLandmarker(LandmarkerOptions(pad_retry=0, zoom_retry=False)) as plain:
         with pytest.raises(NoFaceError):
             plain.detect(tight)
     with FaceLandmarker() as retrying:
@@ -161,3 +161,15 @@ def test_blendshape_sides_are_the_subjects(analyzer, face_photo, drooped_face):
     drooped = analyzer.analyze(drooped_face).blendshapes
     assert abs(healthy["mouthSmileLeft"] - healthy["mouthSmileRight"]) < 0.1
     assert drooped["mouthSmileLeft"] < drooped["mouthSmileRight"] - 0.1
+
+
+def test_small_face_in_a_large_frame_is_found_by_the_zoom_retry(landmarker, astronaut,
+                                                                astronaut_landmarks):
+    # The face spans under a tenth of this frame: too small for a whole-frame pass.
+    canvas = np.pad(astronaut, ((412, 100), (200, 312), (0, 0)), mode="edge")
+    with FaceLandmarker(LandmarkerOptions(zoom_retry=False)) as whole_frame_only:
+        with pytest.raises(NoFaceError):
+            whole_frame_only.detect(canvas)
+    face = landmarker.detect(canvas)
+    shifted = astronaut_landmarks[:, :2] + (200, 412)
+    assert np.abs(face.landmarks[:, :2] - shifted).mean() < 4.0
