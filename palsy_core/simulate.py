@@ -307,7 +307,8 @@ def vary_identity(rgb: np.ndarray, landmarks: np.ndarray, *, seed: int) -> Face:
     )
     image, points = _warp(image, points, shape, frame)
     if rng.random() < 0.5:
-        image, points = np.ascontiguousarray(image[:, ::-1]), mirror_landmarks(points, image.shape[1])
+        points = mirror_landmarks(points, image.shape[1])
+        image = np.ascontiguousarray(image[:, ::-1])
     height, width = image.shape[:2]
     image, points = _similarity(
         image, points, angle_deg=rng.uniform(-6, 6), scale=rng.uniform(0.9, 1.1),
@@ -458,7 +459,7 @@ def write_simulated_class_folders(
     severe_mouth. Images come from a pool of patients (about three images each, each
     patient with its own identity and affected side), numbered 1, 2, ... in the file
     names so that splits can group by patient. Strengths are drawn within each
-    severity's band; "eye" classes sometimes include the brow.
+    severity's band (mild 0.2-0.4, moderate 0.45-0.7, severe 0.75-1).
 
     Parameters
     ----------
@@ -490,11 +491,7 @@ def write_simulated_class_folders(
             patient = int(rng.integers(n_patients))
             images_of_patient[patient] += 1
             rgb, points = patients[patient]
-            if region == "eye" and rng.random() < 0.5:
-                region_drawn = "brow" if rng.random() < 0.3 else "eye"
-            else:
-                region_drawn = region
-            case = simulate_palsy(rgb, points, side=patient_sides[patient], region=region_drawn,
+            case = simulate_palsy(rgb, points, side=patient_sides[patient], region=region,
                                   severity=float(rng.uniform(*bands[level])),
                                   seed=int(rng.integers(2**31)))
             path = root / class_name / f"{patient + 1}_{images_of_patient[patient]}.jpg"
@@ -867,12 +864,15 @@ def _region_masks(shape, points, side, effects) -> dict[str, np.ndarray]:
         masks["paralysed"] = np.zeros(shape, dtype=bool)
         return masks
     frame = _face_frame(points)
-    along = lambda idx: float(np.mean(points[idx, :2] @ frame.v))  # noqa: E731
-    brow = along(_BROW["right"] + _BROW["left"])
-    eye = along(_EYE_RING["right"] + _EYE_RING["left"])
-    nose = along([_NOSE_TIP])
-    bands = {"brow": (-np.inf, eye), "eye": (brow, nose),
-             "mouth": ((eye + nose) / 2, np.inf), "fold": ((eye + nose) / 2, np.inf)}
+    # Each effect's band of the face, as positions down the face axis ``v`` (px):
+    # brow from the top to the eyes, eye from the brow to the nose tip, mouth and fold
+    # from half-way down the nose to the chin.
+    depth_of = {name: float(np.mean(points[idx, :2] @ frame.v)) for name, idx in (
+        ("brow", _BROW["right"] + _BROW["left"]),
+        ("eye", _EYE_RING["right"] + _EYE_RING["left"]), ("nose", [_NOSE_TIP]))}
+    mid_nose = (depth_of["eye"] + depth_of["nose"]) / 2
+    bands = {"brow": (-np.inf, depth_of["eye"]), "eye": (depth_of["brow"], depth_of["nose"]),
+             "mouth": (mid_nose, np.inf), "fold": (mid_nose, np.inf)}
     gy, gx = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float32) + 0.5
     depth = gx * frame.v[0] + gy * frame.v[1]
     in_band = np.zeros(shape, dtype=bool)
