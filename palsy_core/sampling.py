@@ -15,7 +15,7 @@ from __future__ import annotations
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -30,14 +30,15 @@ class Fold:
     ----------
     index : int
         0-based fold number.
-    test_subject : str
-        The held-out palsy patient (e.g. "yfp/P07").
+    test_subject : str or None
+        The held-out palsy patient (e.g. "yfp/P07"); None for a fold that is a single
+        patient-grouped split rather than a LOPO fold.
     train, test : list of Sample
         No subject appears in both.
     """
 
     index: int
-    test_subject: str
+    test_subject: Optional[str]
     train: list[Sample] = field(default_factory=list)
     test: list[Sample] = field(default_factory=list)
 
