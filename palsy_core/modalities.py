@@ -1,0 +1,347 @@
+"""The five data modalities of seed 000 for a photo, extracted once and cached on disk.
+
+Modalities (all through the code the app uses: :class:`palsy_core.Analyzer` for
+landmarks, blendshapes and features, :mod:`palsy_core.drawing` for the images):
+
+========== ============================ ===============================================
+name       array                        meaning
+========== ============================ ===============================================
+rgb        (224, 224, 3) uint8          aligned face crop (pupils level, face centred)
+linesegment (224, 224) uint8            white face contours on black, same alignment
+coordinates (478, 2) float32            landmark x, y in pixels of the photo
+blendshapes (52,) float32               MediaPipe blendshape scores, 0..1
+handcrafted (29,) float32               the 29 asymmetry features (FEATURE_NAMES)
+========== ============================ ===============================================
+
+:class:`ModalityStore` keys everything by the sha256 of the image file's bytes, so the
+landmarker runs once per image ever, whatever the file is called or wherever it lies.
+It also caches the output of an image model's frozen backbone layers per image, keyed
+by content hash, backbone architecture, backbone checkpoint hash, pixel normalisation
+and input size: training epochs then start from those tensors instead of the photo.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+import numpy as np
+
+from .drawing import align_face_crop, render_line_segments
+from .errors import PalsyError
+
+if TYPE_CHECKING:  # torch stays out of the import path of the plain analysis
+    import torch
+
+    from .models._image import ImageClassifier
+
+MODALITIES = ("rgb", "linesegment", "coordinates", "blendshapes", "handcrafted")
+IMAGE_MODALITIES = ("rgb", "linesegment")
+STRUCTURED_MODALITIES = ("coordinates", "blendshapes", "handcrafted")
+#: Side of the aligned crop and the line-segment image, pixels.
+CROP_SIZE = 224
+#: Bump when the extraction code changes what it produces: old cache entries are
+#: then simply not found and recomputed.
+EXTRACTOR_VERSION = 1
+#: Environment variable naming the cache folder (default ``.cache/palsy`` under the
+#: working directory).
+CACHE_ENV = "PALSY_CACHE_DIR"
+#: Frozen features with at least this many values are cached as float16 (ResNet50's
+#: 1024 x 14 x 14 map, Mixer's 196 x 768 tokens) to halve the disk they take.
+_FLOAT16_FROM = 65536
+
+
+@dataclass(frozen=True)
+class FaceModalities:
+    """The five modalities of one face (see the module table for shapes and units)."""
+
+    rgb: np.ndarray
+    linesegment: np.ndarray
+    coordinates: np.ndarray
+    blendshapes: np.ndarray
+    handcrafted: np.ndarray
+    blendshape_names: tuple[str, ...]
+
+    def vector(self, modality: str) -> np.ndarray:
+        """A structured modality as a flat float32 vector (coordinates: x0, y0, x1, ...)."""
+        if modality not in STRUCTURED_MODALITIES:
+            raise ValueError(f"{modality!r} is not a structured modality "
+                             f"({', '.join(STRUCTURED_MODALITIES)}).")
+        return np.asarray(getattr(self, modality), dtype=np.float32).reshape(-1)
+
+
+def modality_array(modality: str, image: np.ndarray, landmarks: np.ndarray,
+                   blendshapes: dict, features: np.ndarray) -> np.ndarray:
+    """One modality of an analysed photo (arguments as :func:`modalities_from_face`)."""
+    if modality == "rgb":
+        return align_face_crop(image, np.asarray(landmarks, np.float32), size=CROP_SIZE)
+    if modality == "linesegment":
+        return render_line_segments(np.asarray(landmarks, np.float32), size=CROP_SIZE)
+    if modality == "coordinates":
+        return np.ascontiguousarray(np.asarray(landmarks, dtype=np.float32)[:, :2])
+    if modality == "blendshapes":
+        return np.array(list(blendshapes.values()), dtype=np.float32)
+    if modality == "handcrafted":
+        return np.asarray(features, dtype=np.float32).reshape(-1)
+    raise ValueError(f"Unknown modality {modality!r}; choose one of {', '.join(MODALITIES)}.")
+
+
+def modalities_from_face(image: np.ndarray, landmarks: np.ndarray, blendshapes: dict,
+                         features: np.ndarray) -> FaceModalities:
+    """All five modalities from an analysed photo.
+
+    Parameters
+    ----------
+    image : ndarray (H, W, 3) uint8
+        The RGB photo the landmarks were found on.
+    landmarks : ndarray (478, 2+)
+        Pixels of ``image``.
+    blendshapes : dict of str to float
+        The 52 MediaPipe scores, in MediaPipe's order.
+    features : ndarray (29,)
+        :func:`palsy_core.compute_features` of the landmarks.
+    """
+    arrays = {m: modality_array(m, image, landmarks, blendshapes, features) for m in MODALITIES}
+    return FaceModalities(**arrays, blendshape_names=tuple(blendshapes))
+
+
+def content_hash(path: str | os.PathLike) -> str:
+    """sha256 (hex) of a file's bytes: the cache key of everything derived from it."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get(CACHE_ENV, ".cache/palsy"))
+
+
+@dataclass
+class ExtractionReport:
+    """Which images of a request have a face, and why the others were left out.
+
+    Attributes
+    ----------
+    hashes : dict of str to str
+        Image path -> content hash, for every image with a face.
+    no_face : list of str
+        Paths where the landmarker found no face.
+    unreadable : dict of str to str
+        Paths that could not be read or decoded -> the reason.
+    landmarker_runs : int
+        How many images needed the landmarker this time (0 when all were cached).
+    """
+
+    hashes: dict[str, str] = field(default_factory=dict)
+    no_face: list[str] = field(default_factory=list)
+    unreadable: dict[str, str] = field(default_factory=dict)
+    landmarker_runs: int = 0
+
+    @property
+    def skipped(self) -> int:
+        return len(self.no_face) + len(self.unreadable)
+
+    def summary(self) -> dict:
+        return {"with_face": len(self.hashes), "no_face": len(self.no_face),
+                "unreadable": len(self.unreadable), "landmarker_runs": self.landmarker_runs,
+                "no_face_files": list(self.no_face)[:50],
+                "unreadable_files": dict(list(self.unreadable.items())[:50])}
+
+
+class ModalityStore:
+    """Disk cache of modalities and frozen-backbone features, keyed by image content.
+
+    Parameters
+    ----------
+    cache_dir : path, optional
+        Default: ``$PALSY_CACHE_DIR`` or ``.cache/palsy``.
+
+    Use it as a context manager (or call :meth:`close`): it owns a landmarker while
+    images are being extracted.
+    """
+
+    def __init__(self, cache_dir: str | os.PathLike | None = None):
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self._modality_dir = self.cache_dir / f"modalities-v{EXTRACTOR_VERSION}"
+        self._analyzer = None
+        self._vectors: dict[tuple[str, str], np.ndarray] = {}
+
+    def __enter__(self) -> "ModalityStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._analyzer is not None:
+            self._analyzer.close()
+            self._analyzer = None
+
+    # -- modalities -----------------------------------------------------------------
+    def _entry(self, digest: str) -> Path:
+        return self._modality_dir / digest[:2] / f"{digest}.npz"
+
+    def extract(self, paths: Iterable[str | os.PathLike], *, progress: bool = False) -> ExtractionReport:
+        """Make sure every image's modalities are cached; report which have a face.
+
+        Images already in the cache (by content) are not decoded again.
+        """
+        from tqdm.auto import tqdm
+
+        report = ExtractionReport()
+        paths = [str(p) for p in paths]
+        for path in tqdm(paths, desc="modalities", unit="img", disable=not progress):
+            try:
+                digest = content_hash(path)
+            except OSError as error:
+                report.unreadable[path] = f"cannot read: {error.strerror or error}"
+                continue
+            entry = self._entry(digest)
+            if not entry.is_file():
+                report.landmarker_runs += 1
+                reason = self._extract_one(path, entry)
+                if reason is not None:
+                    report.unreadable[path] = reason
+                    continue
+            with np.load(entry) as data:
+                found = bool(data["face"])
+            if found:
+                report.hashes[path] = digest
+            else:
+                report.no_face.append(path)
+        return report
+
+    def _extract_one(self, path: str, entry: Path) -> str | None:
+        """Run the analysis on one image and cache the result; a reason when unreadable."""
+        from .analysis import Analyzer, AnalyzerOptions
+        from .errors import ImageError, NoFaceError
+        from .imageio import load_image
+
+        try:
+            rgb = load_image(path)
+        except ImageError as error:
+            return str(error)
+        if self._analyzer is None:
+            self._analyzer = Analyzer(AnalyzerOptions(palsy_model=None))
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            result = self._analyzer.analyze(rgb, source=path)
+        except NoFaceError:
+            _atomic_savez(entry, face=np.array(False))
+            return None
+        except PalsyError as error:
+            return str(error)
+        mods = modalities_from_face(rgb, result.landmarks, result.blendshapes, result.features)
+        _atomic_savez(entry, face=np.array(True), rgb=mods.rgb, linesegment=mods.linesegment,
+                      coordinates=mods.coordinates, blendshapes=mods.blendshapes,
+                      handcrafted=mods.handcrafted,
+                      blendshape_names=np.array(mods.blendshape_names))
+        return None
+
+    def load(self, digest: str) -> FaceModalities:
+        """The cached modalities of one image (by content hash) with a face."""
+        with np.load(self._entry(digest)) as data:
+            if not bool(data["face"]):
+                raise KeyError(f"image {digest[:12]} has no face")
+            return FaceModalities(
+                rgb=data["rgb"], linesegment=data["linesegment"],
+                coordinates=data["coordinates"], blendshapes=data["blendshapes"],
+                handcrafted=data["handcrafted"],
+                blendshape_names=tuple(str(n) for n in data["blendshape_names"]))
+
+    def vectors(self, digests: Sequence[str], modality: str) -> np.ndarray:
+        """A structured modality of many images, (N, D) float32 (memoised in memory)."""
+        rows = []
+        for digest in digests:
+            key = (digest, modality)
+            if key not in self._vectors:
+                with np.load(self._entry(digest)) as data:
+                    self._vectors[key] = np.asarray(data[modality], np.float32).reshape(-1)
+            rows.append(self._vectors[key])
+        return np.stack(rows) if rows else np.zeros((0, 0), np.float32)
+
+    def blendshape_names(self, digest: str) -> tuple[str, ...]:
+        with np.load(self._entry(digest)) as data:
+            return tuple(str(n) for n in data["blendshape_names"])
+
+    def images(self, digests: Sequence[str], modality: str) -> np.ndarray:
+        """An image modality of many images: (N, 224, 224, 3) or (N, 224, 224) uint8."""
+        if modality not in IMAGE_MODALITIES:
+            raise ValueError(f"{modality!r} is not an image modality ({', '.join(IMAGE_MODALITIES)}).")
+        out = []
+        for digest in digests:
+            with np.load(self._entry(digest)) as data:
+                out.append(data[modality])
+        return np.stack(out)
+
+    # -- frozen backbone features --------------------------------------------------------
+    def frozen_features(self, model: "ImageClassifier", modality: str, digests: Sequence[str],
+                        *, device: str = "cpu", batch_size: int = 64,
+                        progress: bool = False) -> "torch.Tensor":
+        """Output of ``model``'s frozen layers for many images, (N, ...) on CPU.
+
+        float32, or float16 for large feature maps (cast with ``.float()`` before use).
+        Computed once per (image, backbone, checkpoint, normalisation, size, modality)
+        and cached; later calls only read files.
+        """
+        import torch
+        from tqdm.auto import tqdm
+
+        folder = self.cache_dir / "frozen" / frozen_cache_tag(model) / modality
+        files = [folder / d[:2] / f"{d}.npy" for d in digests]
+        todo = sorted({d for d, f in zip(digests, files) if not f.is_file()})
+        if todo:
+            model = model.to(device).eval()
+            bar = tqdm(total=len(todo), desc=f"{model.architecture} features", unit="img",
+                       disable=not progress)
+            for start in range(0, len(todo), batch_size):
+                chunk = todo[start:start + batch_size]
+                x = model.preprocess(self.images(chunk, modality))
+                with torch.inference_mode(), _autocast(device):
+                    z = model.frozen_features(x.to(device)).float().cpu().numpy()
+                for digest, value in zip(chunk, z):
+                    target = folder / digest[:2] / f"{digest}.npy"
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    if value.size >= _FLOAT16_FROM:
+                        value = value.astype(np.float16)
+                    _atomic_save(target, value)
+                bar.update(len(chunk))
+            bar.close()
+        if not files:
+            return torch.zeros(0)
+        return torch.from_numpy(np.stack([np.load(f) for f in files]))
+
+
+def frozen_cache_tag(model: "ImageClassifier") -> str:
+    """Folder name identifying a backbone's frozen layers exactly."""
+    source = model.backbone_source
+    return (f"{model.architecture}-{source['sha256'][:16]}-{model.pixel_norm}"
+            f"-{model.input_size}")
+
+
+def _autocast(device: str):
+    import contextlib
+
+    import torch
+
+    if str(device).startswith("cuda"):
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _atomic_savez(path: Path, **arrays) -> None:
+    # Write then rename, so an interrupted run never leaves a half-written cache entry.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def _atomic_save(path: Path, array: np.ndarray) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npy")
+    np.save(tmp, array)
+    os.replace(tmp, path)
