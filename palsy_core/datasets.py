@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
 
-from .errors import PalsyError
+from .errors import DatasetError
 
 #: The six severity classes of seed 003, as folder names.
 SEVERITY_CLASSES = ("mild_eye", "mild_mouth", "moderate_eye", "moderate_mouth",
@@ -40,12 +40,6 @@ _YFP_LABEL = re.compile(r"^\s*(normal|slightpalsy|strongpalsy)[\s_-]*(eyes?|mout
                         re.IGNORECASE)
 _CKPLUS_FRAME = re.compile(r"^(S\d+)_(\d+)_(\d+)$", re.IGNORECASE)
 _LEADING_NUMBER = re.compile(r"^(\d+)(?=[_\-\s.]|$)")
-
-
-class DatasetError(PalsyError, ValueError):
-    """A data set root is missing or holds nothing in the expected layout."""
-
-    code = "bad_dataset"
 
 
 @dataclass(frozen=True)

@@ -55,3 +55,9 @@ class ModelNotInstalledError(PalsyError):
     """A model's weights (or the landmarker's model file) are missing or damaged."""
 
     code = "model_not_installed"
+
+
+class DatasetError(PalsyError, ValueError):
+    """A data set root is missing or holds nothing in the expected layout."""
+
+    code = "bad_dataset"

@@ -106,20 +106,15 @@ _MODEL_SHA256 = "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9f
 
 
 def _mesh_triangles() -> np.ndarray:
-    """Triangles of the canonical face mesh, recovered from its tessellation edges."""
+    """The 852 triangles of the canonical face mesh, (852, 3) landmark indices.
+
+    MediaPipe lists the tessellation as triangles, three consecutive edges each.
+    """
     from mediapipe.tasks.python.vision import FaceLandmarksConnections
 
-    neighbours: dict[int, set[int]] = {}
-    for edge in FaceLandmarksConnections.FACE_LANDMARKS_TESSELATION:
-        neighbours.setdefault(edge.start, set()).add(edge.end)
-        neighbours.setdefault(edge.end, set()).add(edge.start)
-    triangles = {
-        tuple(sorted((a, b, c)))
-        for a, around_a in neighbours.items()
-        for b in around_a if b > a
-        for c in around_a & neighbours[b] if c > b
-    }
-    return np.array(sorted(triangles), dtype=np.int32)
+    edges = FaceLandmarksConnections.FACE_LANDMARKS_TESSELATION
+    return np.array([[edge.start for edge in edges[i:i + 3]] for i in range(0, len(edges), 3)],
+                    dtype=np.int32)
 
 
 def __getattr__(name: str):

@@ -703,14 +703,7 @@ _OPENING_TRIANGLES = (
 def _warp_triangles() -> np.ndarray:
     """Face-mesh triangles plus the eye and mouth openings, (T, 3) landmark indices."""
     mesh = np.asarray(mesh_indices.MESH_TRIANGLES, dtype=np.intp)
-    # A 3-cycle of mesh edges around a vertex is not a face, yet an edge-clique search
-    # finds it; all three of its edges are then shared by three triangles. Overlapping
-    # the true faces, it would pull their pixels two ways, so drop it.
-    edges = np.sort(mesh[:, [[0, 1], [1, 2], [2, 0]]], axis=2)
-    flat = edges.reshape(-1, 2) @ np.array([1, len(MIRRORED_INDEX)])
-    _, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
-    over_shared = (counts[inverse] > 2).reshape(-1, 3).all(axis=1)
-    faces = {tuple(sorted(t)) for t in mesh[~over_shared].tolist()}
+    faces = {tuple(sorted(t)) for t in mesh.tolist()}
     faces |= {tuple(sorted(t)) for t in _OPENING_TRIANGLES}
     return np.array(sorted(faces), dtype=np.intp)
 
