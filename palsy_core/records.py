@@ -482,7 +482,7 @@ class RecordStore:
                         session.add(_SchemaVersion(version=SCHEMA_VERSION, applied_at=_utcnow()))
                     elif current > SCHEMA_VERSION:
                         raise RecordError(
-                            f"The records database at {self._safe_url()} was written by a newer version "
+                            f"The records database at {self.safe_url} was written by a newer version "
                             f"of this software (schema {current}, this one knows {SCHEMA_VERSION}): upgrade."
                         )
                     else:
@@ -492,11 +492,13 @@ class RecordStore:
                     session.commit()
         except SQLAlchemyError as error:
             raise RecordError(
-                f"Cannot open the records database at {self._safe_url()}: {error.__class__.__name__}. "
+                f"Cannot open the records database at {self.safe_url}: {error.__class__.__name__}. "
                 f"Check {DB_URL_ENV} and that the database is reachable and writable."
             ) from error
 
-    def _safe_url(self) -> str:
+    @property
+    def safe_url(self) -> str:
+        """The database URL with any password masked, safe to show or log."""
         return self._engine.url.render_as_string(hide_password=True)
 
 

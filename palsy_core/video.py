@@ -78,6 +78,8 @@ class VideoAnalysis:
         Region asymmetry score per analysed frame; 1.0 is the edge of normal asymmetry.
     affected_sides : list of str or None
         The affected side each analysed frame suggests (None: within normal asymmetry).
+    skipped_times_s : ndarray, shape (K,)
+        Times of the sampled frames skipped for want of a face, seconds.
     median_asymmetry : dict of str to float
         Per-region median of ``asymmetry`` over the analysed frames.
     worst_frame_index : int
@@ -100,6 +102,7 @@ class VideoAnalysis:
     times_s: np.ndarray
     asymmetry: np.ndarray
     affected_sides: list[str | None]
+    skipped_times_s: np.ndarray
     median_asymmetry: dict[str, float]
     worst_frame_index: int
     worst_frame: np.ndarray = field(repr=False)
@@ -116,6 +119,13 @@ class VideoAnalysis:
         """Time of the worst frame, seconds from the start."""
         return float(self.times_s[self.worst_frame_index])
 
+    def series_csv(self) -> str:
+        """The per-frame scores as CSV: ``time_s`` then one column per region."""
+        lines = [",".join(("time_s",) + self.regions)]
+        for time_s, row in zip(self.times_s, self.asymmetry):
+            lines.append(",".join([f"{time_s:.3f}"] + [f"{value:.4f}" for value in row]))
+        return "\n".join(lines) + "\n"
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable summary and time series (no images, no landmarks)."""
         return {
@@ -126,6 +136,7 @@ class VideoAnalysis:
             "frames_sampled": self.frames_sampled,
             "frames_analyzed": self.frames_analyzed,
             "frames_without_face": self.frames_without_face,
+            "skipped_times_s": [round(float(t), 3) for t in self.skipped_times_s],
             "regions": list(self.regions),
             "median_asymmetry": {key: round(value, 4) for key, value in self.median_asymmetry.items()},
             "worst_frame": {
@@ -235,6 +246,7 @@ def _analyze_path(
         times: list[float] = []
         rows: list[dict[str, float]] = []
         sides: list[str | None] = []
+        skipped: list[float] = []
         worst: tuple[float, int, np.ndarray, Any] | None = None
         sampled = decoded = without_face = 0
         last_time_s = 0.0
@@ -264,6 +276,7 @@ def _analyze_path(
                     result = analyzer.analyze(rgb, source=name, timestamp_ms=int(round(time_s * 1000)))
                 except NoFaceError:
                     without_face += 1
+                    skipped.append(time_s)
                     result = None
                 analyze_s += perf_counter() - started
                 if result is not None:
@@ -305,6 +318,7 @@ def _analyze_path(
         times_s=np.array(times, dtype=float),
         asymmetry=asymmetry,
         affected_sides=sides,
+        skipped_times_s=np.array(skipped, dtype=float),
         median_asymmetry={region: float(np.nanmedian(asymmetry[:, i])) for i, region in enumerate(regions)},
         worst_frame_index=worst[1],
         worst_frame=worst[2],

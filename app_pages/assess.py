@@ -1,0 +1,130 @@
+"""Assess a photo: upload, camera or the example; headline, overlay, gauges, measurements,
+model outputs, report downloads and saving the visit to the patient's record."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from palsy_core.records import EXPRESSIONS
+from palsy_core.report import assessment_csv, assessment_pdf
+from ui import services, widgets
+from ui.errors import attempt
+
+PHOTO_TYPES = ["jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff"]
+SOURCES = ("Upload a photo", "Take a photo", "Example photo")
+LAYERS = ("Zoom to face", "Contours", "Axes", "Landmarks")
+
+st.title("Assess a photo")
+
+source = st.radio("Photo", SOURCES, horizontal=True, key="assess_source", label_visibility="collapsed")
+data = name = None
+if source == SOURCES[0]:
+    upload = st.file_uploader(
+        "Face photo (frontal, whole face visible)", type=PHOTO_TYPES, key="assess_upload",
+        help="JPEG, PNG, BMP, WebP or TIFF. The photo stays on this server and is stored only if you "
+             "save the visit with 'store the photo' ticked.",
+    )
+    if upload is not None:
+        data, name = upload.getvalue(), upload.name
+elif source == SOURCES[1]:
+    shot = st.camera_input("Take a frontal photo: face the camera, whole face in the frame", key="assess_camera")
+    if shot is not None:
+        data, name = shot.getvalue(), "camera photo"
+else:
+    data, name = services.example_photo(), "example photo"
+    st.caption("Built-in example: NASA portrait of astronaut Eileen Collins (public domain), smiling.")
+
+details = st.columns([1, 1, 1.4])
+visit_date = details[0].date_input("Visit date", value=dt.date.today(), key="assess_date", format="YYYY-MM-DD")
+expression = details[1].selectbox(
+    "Expression asked for", EXPRESSIONS, key="assess_expression",
+    help="What the patient was asked to do. The expression the face actually shows is detected too.",
+)
+with details[2].expander("Scale (optional)"):
+    mm_per_pixel = st.number_input(
+        "Known scale, mm per pixel (0 = from the iris)", min_value=0.0, max_value=10.0, value=0.0,
+        step=0.001, format="%.4f", key="assess_scale",
+        help="With a ruler in the photo: millimetres divided by the pixels they span. "
+             "Leave 0 to scale by the iris (11.77 mm, the adult average).",
+    )
+
+if data is None:
+    st.info("Upload a photo, take one with the camera, or try the example photo.", icon=":material/info:")
+    widgets.disclaimer()
+    st.stop()
+
+assessment = attempt("analysing the photo", services.assess, data, name, mm_per_pixel or None)
+if assessment is None:
+    services.forget_assessment()
+    widgets.disclaimer()
+    st.stop()
+result = assessment.result
+
+widgets.headline(result)
+widgets.photo_warnings(result)
+widgets.expression_check(result, expression)
+
+left, right = st.columns([5, 6], gap="large")
+with left:
+    layers = st.pills("Show", LAYERS, selection_mode="multi", default=LAYERS[:3], key="assess_layers",
+                      label_visibility="collapsed")
+    widgets.overlay(assessment.rgb, result, zoom="Zoom to face" in layers, contours="Contours" in layers,
+                    axes="Axes" in layers, points="Landmarks" in layers)
+with right:
+    st.subheader("Asymmetry by region")
+    widgets.region_gauges(result)
+    widgets.pose_caption(result)
+    st.subheader("Model outputs")
+    statuses = attempt("checking the installed models", services.model_statuses) or []
+    widgets.model_outputs(result, statuses)
+
+st.subheader("Measurements")
+widgets.measurement_table(result.to_dict())
+widgets.explanation()
+
+st.subheader("Report and patient record")
+patient = (st.session_state.get("patient_code") or "").strip()
+downloads_key = (assessment.key, patient, visit_date, expression)
+downloads = st.session_state.get("assess_downloads")
+if downloads is None or downloads.get("key") != downloads_key:
+    downloads = {"key": downloads_key}
+    downloads["csv"] = attempt("writing the CSV", assessment_csv, result, patient=patient or None,
+                               visit_date=visit_date)
+    downloads["pdf"] = attempt("writing the PDF report", assessment_pdf, result, assessment.rgb,
+                               patient=patient or None, visit_date=visit_date, expression=expression)
+    st.session_state["assess_downloads"] = downloads
+stem = f"assessment-{patient + '-' if patient else ''}{visit_date.isoformat()}"
+buttons = st.columns([1, 1, 3])
+if downloads["pdf"] is not None:
+    buttons[0].download_button("PDF report", downloads["pdf"], file_name=f"{stem}.pdf", mime="application/pdf",
+                               icon=":material/picture_as_pdf:", key="assess_pdf", on_click="ignore")
+if downloads["csv"] is not None:
+    buttons[1].download_button("CSV table", downloads["csv"], file_name=f"{stem}.csv", mime="text/csv",
+                               icon=":material/table:", key="assess_csv", on_click="ignore")
+
+with st.form("assess_save", border=True):
+    st.markdown(f"Save this assessment to the record of patient **{patient or '(enter a code in the sidebar)'}**.")
+    note = st.text_input("Note (optional)", key="assess_note", max_chars=500)
+    store_photo = st.checkbox(
+        "Also store the photo", value=False, key="assess_store_photo",
+        help="Off by default. Stored without its metadata (no GPS, no camera serial). Store photos "
+             "only with the patient's consent.",
+    )
+    save = st.form_submit_button("Save visit", type="primary", icon=":material/save:")
+if save:
+    visit_id = attempt(
+        "saving the visit",
+        lambda: services.record_store().save_visit(
+            patient, result, visit_date=visit_date, expression=expression,
+            photo=assessment.rgb if store_photo else None, note=note,
+            provenance=services.provenance(result),
+        ),
+    )
+    if visit_id is not None:
+        st.success(f"Saved as visit {visit_id} of patient {patient}"
+                   f"{' with the photo' if store_photo else ' (without the photo)'}.",
+                   icon=":material/check:")
+
+widgets.disclaimer()

@@ -1,0 +1,133 @@
+"""Asymmetry explorer: the 29 handcrafted features by region, as deviations from a
+perfectly symmetric face, and the left/right blendshape pairs side by side."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from palsy_core.features import FEATURE_NAMES, FEATURE_REGIONS, SHAPE_FEATURES, deviation_from_symmetry
+from ui import services, widgets
+from ui.errors import attempt
+
+# What each feature compares, for the hover text (after the Parra-Dominguez definitions).
+FEATURE_HELP = {
+    "brow_outer_angle": "Angle of the line joining the outer ends of the two brows.",
+    "brow_middle_angle": "Angle of the line joining the middle points of the two brows.",
+    "brow_inner_angle": "Angle of the line joining the inner ends of the two brows.",
+    "brow_height_ratio": "Smaller / larger mean brow height (1 = same height).",
+    "brow_outer_slope": "Vertical over horizontal offset of the outer brow ends.",
+    "brow_middle_slope": "Vertical over horizontal offset of the middle brow points.",
+    "brow_inner_slope": "Vertical over horizontal offset of the inner brow ends.",
+    "eye_corner_angle": "Angle of the line joining the two outer eye corners.",
+    "eye_width_ratio": "Smaller / larger eye width.",
+    "eye_to_face_side_ratio": "Smaller / larger distance from outer eye corner to the side of the face.",
+    "eye_to_nose_ala_ratio": "Smaller / larger distance from outer eye corner to the nose wing.",
+    "eye_opening_ratio": "Smaller / larger mean eye opening.",
+    "eye_outer_opening_ratio": "Smaller / larger opening at the outer third of the eyes.",
+    "eye_inner_opening_ratio": "Smaller / larger opening at the inner third of the eyes.",
+    "mouth_corner_angle": "Angle of the line joining the two mouth corners.",
+    "lip_to_eye_ratio": "Smaller / larger distance from the lower-lip centre to each outer eye corner.",
+    "lip_outer_height_ratio": "Smaller / larger lip height near the corners.",
+    "lip_inner_height_ratio": "Smaller / larger lip height half-way to the corners.",
+    "lip_corner_to_bottom": "Longer distance from a mouth corner to the lower-lip centre, over face width.",
+    "lip_outer_height": "Larger lip height near the corners, over mouth width.",
+    "lip_inner_height": "Larger lip height half-way to the corners, over mouth width.",
+    "lip_half_perimeter": "Larger half-mouth perimeter, over mouth width.",
+    "nose_ala_angle": "Angle of the line joining the two nose wings.",
+    "nose_lip_angle": "Angle of the line from the nose tip to the lower-lip centre (90 = vertical).",
+    "nose_to_lip_ratio": "Smaller / larger distance from each nose wing to the lower-lip centre.",
+    "brow_middle_to_lip": "Longer distance from a brow middle to the lower-lip centre, over face width.",
+    "brow_inner_to_lip": "Longer distance from an inner brow end to the lower-lip centre, over face width.",
+    "chin_to_lip": "Chin to lower-lip centre, over face width.",
+    "philtrum_length": "Subnasale to upper-lip centre, over face width.",
+}
+_ANGLE_NAMES = {name for name in FEATURE_NAMES if name.endswith("_angle")}
+REGIONS = ("brow", "eye", "mouth", "nose")
+# mouthLeft/mouthRight and jawLeft/jawRight say where the whole mouth or jaw moves, not how
+# each side moves; the eyeLook* pairs are gaze. Neither compares the two sides' muscles.
+_NOT_SIDES = {"mouth", "jaw"}
+
+st.title("Asymmetry explorer")
+st.caption(
+    "The 29 handcrafted asymmetry features of Parra-Dominguez et al. (the handcrafted modality of the "
+    "fusion model), shown as how far each is from a perfectly symmetric face: 0 is symmetric. "
+    "Hover over a bar for what the feature compares."
+)
+
+assessment = services.current_assessment()
+if assessment is None:
+    st.info("No photo assessed in this session yet. Assess one on the *Assess a photo* page, or use the "
+            "example photo here.", icon=":material/info:")
+    if st.button("Use the example photo", key="explorer_example"):
+        assessment = attempt("analysing the example photo", services.assess, services.example_photo(),
+                             "example photo", None)
+    if assessment is None:
+        st.stop()
+
+result = assessment.result
+st.markdown(f"Photo: **{assessment.name}**")
+widgets.headline(result)
+
+features = np.asarray(result.features, dtype=float)
+deviation = deviation_from_symmetry(features)
+
+tabs = st.tabs([region.capitalize() for region in REGIONS])
+for tab, region in zip(tabs, REGIONS):
+    with tab:
+        indices = [i for i, r in enumerate(FEATURE_REGIONS) if r == region and i not in SHAPE_FEATURES]
+        angles = [i for i in indices if FEATURE_NAMES[i] in _ANGLE_NAMES]
+        others = [i for i in indices if FEATURE_NAMES[i] not in _ANGLE_NAMES]
+        figure = make_subplots(
+            rows=1, cols=2, horizontal_spacing=0.28,
+            subplot_titles=("Angles: degrees from horizontal / vertical", "Ratios and slopes: 0 = symmetric"),
+        )
+        for column, group, unit in ((1, angles, "deg"), (2, others, "")):
+            names = [FEATURE_NAMES[i].replace("_", " ") for i in group]
+            figure.add_trace(go.Bar(
+                x=[float(deviation[i]) for i in group], y=names, orientation="h",
+                marker_color="#2e86c1", showlegend=False,
+                customdata=[[FEATURE_HELP.get(FEATURE_NAMES[i], ""), float(features[i]), f"f{i}"] for i in group],
+                hovertemplate=(f"<b>%{{y}}</b> (%{{customdata[2]}})<br>%{{customdata[0]}}<br>deviation %{{x:.3f}} "
+                               f"{unit}<br>raw value %{{customdata[1]:.3f}}<extra></extra>"),
+            ), row=1, col=column)
+        figure.update_layout(height=90 + 38 * max(len(angles), len(others), 1),
+                             margin={"l": 10, "r": 10, "t": 40, "b": 10})
+        st.plotly_chart(figure, width="stretch", key=f"explorer_{region}")
+        shape = [i for i, r in enumerate(FEATURE_REGIONS) if r == region and i in SHAPE_FEATURES]
+        if shape:
+            st.caption("Shape features (no symmetric reference; they describe proportions, not asymmetry):")
+            st.dataframe(pd.DataFrame({
+                "Feature": [f"f{i} {FEATURE_NAMES[i].replace('_', ' ')}" for i in shape],
+                "Value": [float(features[i]) for i in shape],
+                "What it is": [FEATURE_HELP.get(FEATURE_NAMES[i], "") for i in shape],
+            }), hide_index=True, width="stretch")
+
+st.subheader("Blendshapes: left and right side by side")
+st.caption(
+    "MediaPipe's expression scores (0 = not at all, 1 = fully) for each muscle movement that has a left "
+    "and a right version. *Left* and *right* are the subject's sides. A large gap on the same "
+    "movement shows one side moving less. (Gaze and whole-mouth or jaw shifts are left out: they do not "
+    "compare the two sides.)"
+)
+pairs = sorted(
+    (name[: -len("Left")] for name in result.blendshapes
+     if name.endswith("Left") and f"{name[: -len('Left')]}Right" in result.blendshapes
+     and name[: -len("Left")] not in _NOT_SIDES and not name.startswith("eyeLook")),
+    reverse=True,  # plotly draws the first bar at the bottom
+)
+left = [result.blendshapes[f"{pair}Left"] for pair in pairs]
+right = [result.blendshapes[f"{pair}Right"] for pair in pairs]
+figure = go.Figure([
+    go.Bar(name="Subject's left", y=pairs, x=left, orientation="h", marker_color="#2e86c1",
+           hovertemplate="%{y}Left: %{x:.3f}<extra></extra>"),
+    go.Bar(name="Subject's right", y=pairs, x=right, orientation="h", marker_color="#e67e22",
+           hovertemplate="%{y}Right: %{x:.3f}<extra></extra>"),
+])
+figure.update_layout(barmode="group", height=120 + 26 * len(pairs), xaxis={"range": [0, 1], "title": "score"},
+                     margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": 1.04})
+st.plotly_chart(figure, width="stretch", key="explorer_blendshapes")
+widgets.disclaimer()

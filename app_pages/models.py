@@ -1,0 +1,80 @@
+"""Models: what each model is, what it was trained on, how well it did, what it is for."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from palsy_core.normal_range import MAX_RELIABLE_PITCH, MAX_RELIABLE_YAW, NORMAL_LIMITS
+from palsy_core.report import MEASUREMENT_LABELS
+from ui import services, widgets
+from ui.errors import attempt
+
+st.title("Models")
+st.caption("Every model behind the numbers in this app, with its model card. Outputs of models trained on "
+           "simulated faces carry a warning wherever they are shown.")
+
+st.subheader("Face landmarks: MediaPipe Face Landmarker")
+located = attempt("locating the face landmark model", services.landmarker_file)
+st.markdown(
+    "- **What it is:** Google's MediaPipe Face Landmarker: 478 3-D face landmarks (with the irises), 52 "
+    "expression (blendshape) scores and the head pose, from one photo or video frame.\n"
+    "- **Trained on:** Google's own face data sets (see the MediaPipe model card); not on palsy patients.\n"
+    "- **Intended use here:** locating the brows, eyes, lips and pupils for the measurements. A paralysed "
+    "face is unusual for it: check the overlay before trusting a measurement.\n"
+    "- **Licence:** Apache 2.0."
+)
+if located is not None:
+    st.caption(f"File: `{located[0]}` ({located[1]:.1f} MB)")
+
+st.subheader("Measurements and the normal range (rules, not a trained model)")
+st.markdown(
+    "Emotrics measurements (Guarin et al., JAMA Facial Plast Surg 2018) computed from the landmarks in a "
+    "pupil-aligned frame, scaled by an 11.77 mm iris. A left-right difference up to the limit below counts "
+    "as normal asymmetry. **These limits are provisional defaults**, to be calibrated on healthy faces of "
+    f"your own clinic. Photos with the head turned beyond {MAX_RELIABLE_YAW:.0f} deg (yaw) or nodded beyond "
+    f"{MAX_RELIABLE_PITCH:.0f} deg (pitch) get a warning."
+)
+st.dataframe(pd.DataFrame({"Measure": [MEASUREMENT_LABELS.get(name, name) for name in NORMAL_LIMITS],
+                           "Normal limit of the left-right difference": [
+    f"{value:g} {'deg' if name == 'smile_angle' else 'mm'}" for name, value in NORMAL_LIMITS.items()]}),
+    hide_index=True)
+
+st.subheader("Palsy probability: multimodal fusion models")
+statuses = attempt("checking the installed models", services.model_statuses) or []
+palsy_status = next((status for status in statuses if status.key == "palsy"), None)
+cards = attempt("reading the model cards", services.installed_palsy_cards)
+if not cards:
+    st.info("Model not installed. " + (palsy_status.detail if palsy_status else ""), icon=":material/block:")
+for card in cards or []:
+    in_use = palsy_status is not None and palsy_status.name == card.get("name")
+    with st.expander(f"{card.get('name')}{'  (in use)' if in_use else ''}", expanded=in_use):
+        if "error" in card:
+            st.error(card["error"])
+            continue
+        if card.get("trained_on_simulated_data"):
+            widgets.simulated_data_warning(card["name"])
+        st.markdown(
+            f"- **What it is:** {card['table_row']['model']} on {card['table_row']['data_modality']}.\n"
+            f"- **Architecture:** {card.get('architecture', '')}\n"
+            f"- **Trained on:** {card.get('trained_on', '')}\n"
+            f"- **Intended use:** {card.get('intended_use', '')}\n"
+            f"- **Version:** palsy_core {card.get('code_version', '?')}, trained {card.get('date', '?')}, "
+            f"commit `{(card.get('git_commit') or '?')[:10]}`, weights sha256 `{card.get('weights_sha256', '')[:12]}...`"
+        )
+        metrics = card.get("metrics") or {}
+        flat = {key: value for key, value in metrics.items() if isinstance(value, (int, float))}
+        if flat:
+            st.markdown("**Held-out metrics**")
+            st.dataframe(pd.DataFrame({"Metric": list(flat), "Value": list(flat.values())}), hide_index=True)
+        with st.popover("Full model card (JSON)"):
+            st.code(json.dumps({k: v for k, v in card.items() if k != "feature_scaler"}, indent=2), language="json")
+
+for status in statuses:
+    if status.key in ("severity", "segmentation"):
+        st.subheader(status.title)
+        st.info(f"Model not installed. {status.detail}", icon=":material/block:")
+
+widgets.disclaimer()

@@ -1,0 +1,143 @@
+"""Patient records: visits saved from the Assess page, trends across visits, deletion, CSV export."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from PIL import Image
+
+from palsy_core.report import MEASUREMENT_LABELS, REGION_LABELS
+from ui import services, widgets
+from ui.errors import attempt
+
+st.title("Patient records")
+flash = st.session_state.pop("records_flash", None)
+if flash:
+    st.success(flash, icon=":material/check:")
+
+store = attempt("opening the patient records", services.record_store)
+if store is None:
+    st.stop()
+st.caption(f"Records database: `{store.safe_url}`. Visits are saved from the *Assess a photo* page.")
+
+patients = attempt("listing the patients", store.list_patients)
+if patients is None:
+    st.stop()
+if not patients:
+    st.info("No visits saved yet. Assess a photo, enter a patient code in the sidebar and press *Save visit*.",
+            icon=":material/info:")
+    st.stop()
+
+codes = [patient.code for patient in patients]
+wanted = (st.session_state.get("patient_code") or "").strip()
+patient = st.selectbox(
+    "Patient", codes, index=codes.index(wanted) if wanted in codes else 0, key="records_patient",
+    format_func=lambda code: next(f"{p.code}  ({p.visits} visit{'s' if p.visits != 1 else ''})"
+                                  for p in patients if p.code == code),
+)
+visits = attempt("reading the visits", store.list_visits, patient) or []
+
+st.subheader("Visits")
+st.dataframe(pd.DataFrame({
+    "Visit": [visit.visit_id for visit in visits],
+    "Date": [visit.visit_date for visit in visits],
+    "Expression": [visit.expression for visit in visits],
+    "Weaker side": [visit.affected_side or "none" for visit in visits],
+    "Headline": [visit.assessment.get("headline", "") for visit in visits],
+    "Photo stored": ["yes" if visit.has_photo else "no" for visit in visits],
+    "Note": [visit.note for visit in visits],
+}), hide_index=True, width="stretch")
+
+history = pd.DataFrame(attempt("reading the measurements", store.measurement_history, patient) or [])
+if not history.empty:
+    st.subheader("Across visits")
+    expressions = sorted(history["expression"].unique())
+    choices = st.columns(2)
+    shown = choices[0].selectbox("Compare visits with the expression", ["all"] + expressions,
+                                 key="records_expression",
+                                 help="Compare like with like: a smile with a smile, rest with rest.")
+    if shown != "all":
+        history = history[history["expression"] == shown]
+    keys = [key for key in MEASUREMENT_LABELS if f"measurements.{key}.left" in set(history["name"])]
+    measure = choices[1].selectbox("Measurement", keys, format_func=MEASUREMENT_LABELS.get, key="records_measure")
+    dates = pd.to_datetime(history["visit_date"])
+    # One visit alone would make plotly zoom into milliseconds around it.
+    date_axis = {"tickformat": "%Y-%m-%d", "type": "date"}
+    if dates.nunique() <= 1 and not dates.empty:
+        date_axis["range"] = [dates.min() - pd.Timedelta(days=15), dates.max() + pd.Timedelta(days=15)]
+    charts = st.columns(2)
+    figure = go.Figure()
+    for side, colour in (("left", "#2e86c1"), ("right", "#e67e22")):
+        rows = history[history["name"] == f"measurements.{measure}.{side}"]
+        figure.add_trace(go.Scatter(x=rows["visit_date"], y=rows["value"], mode="lines+markers",
+                                    name=f"Subject's {side}", line={"color": colour},
+                                    customdata=rows["expression"],
+                                    hovertemplate="%{x}: %{y:.1f} (%{customdata})<extra></extra>"))
+    unit = "deg" if measure == "smile_angle" else "mm"
+    figure.update_layout(title=f"{MEASUREMENT_LABELS[measure]} ({unit})", height=320, xaxis=date_axis,
+                         margin={"l": 10, "r": 10, "t": 50, "b": 10}, legend={"orientation": "h", "y": -0.2})
+    charts[0].plotly_chart(figure, width="stretch", key="records_measure_chart")
+    figure = go.Figure()
+    for region, label in REGION_LABELS.items():
+        rows = history[history["name"] == f"region_asymmetry.{region}.score"]
+        figure.add_trace(go.Scatter(x=rows["visit_date"], y=rows["value"], mode="lines+markers", name=label))
+    figure.add_hline(y=1.0, line_dash="dash", line_color="#333", annotation_text="edge of normal")
+    figure.update_layout(title="Region asymmetry score (1.0 = edge of normal)", height=320, xaxis=date_axis,
+                         margin={"l": 10, "r": 10, "t": 50, "b": 10}, legend={"orientation": "h", "y": -0.2})
+    charts[1].plotly_chart(figure, width="stretch", key="records_region_chart")
+
+st.subheader("One visit")
+labels = {visit.visit_id: f"Visit {visit.visit_id}: {visit.visit_date} ({visit.expression})" for visit in visits}
+chosen = st.selectbox("Visit", list(labels), format_func=labels.get, index=len(labels) - 1 if labels else None,
+                      key="records_visit")
+if chosen is not None:
+    visit = attempt("reading the visit", store.get_visit, chosen)
+    if visit is not None:
+        columns = st.columns([2, 3], gap="large")
+        with columns[0]:
+            if visit.photo_jpeg:
+                st.image(Image.open(io.BytesIO(visit.photo_jpeg)), width="stretch")
+            else:
+                st.caption("No photo stored with this visit.")
+        with columns[1]:
+            st.markdown(f"**{visit.assessment.get('headline', '')}**")
+            st.caption(f"Saved {visit.saved_at:%Y-%m-%d %H:%M} UTC. Note: {visit.note or '-'}")
+            palsy_model = (visit.provenance or {}).get("palsy_model")
+            if palsy_model and palsy_model.get("simulated"):
+                widgets.simulated_data_warning(palsy_model.get("name", "palsy model"))
+            palsy = visit.assessment.get("palsy")
+            if palsy:
+                st.metric("Probability of facial palsy (at the time)", f"{palsy['probability']:.0%}")
+        widgets.measurement_table(visit.assessment)
+        with st.expander("Delete this visit"):
+            confirm = st.checkbox(f"Yes, delete visit {visit.visit_id} of {patient} for good", key="records_confirm_visit")
+            if st.button("Delete visit", disabled=not confirm, key="records_delete_visit", icon=":material/delete:"):
+                if attempt("deleting the visit", lambda: store.delete_visit(visit.visit_id) or True):
+                    st.session_state["records_flash"] = f"Visit {visit.visit_id} of {patient} deleted."
+                    st.session_state.pop("records_confirm_visit", None)
+                    st.session_state.pop("records_visit", None)
+                    st.rerun()
+
+st.subheader("Export and delete")
+exports = st.columns([1, 1, 2])
+patient_csv = attempt("exporting the visits", store.export_csv, patient)
+if patient_csv is not None:
+    exports[0].download_button(f"CSV of {patient}", patient_csv, file_name=f"visits-{patient}.csv", mime="text/csv",
+                               icon=":material/download:", key="records_csv_patient", on_click="ignore")
+all_csv = attempt("exporting the visits", store.export_csv)
+if all_csv is not None:
+    exports[1].download_button("CSV of all patients", all_csv, file_name="visits-all.csv", mime="text/csv",
+                               icon=":material/download:", key="records_csv_all", on_click="ignore")
+with st.expander(f"Delete patient {patient} and all their visits"):
+    typed = st.text_input(f"Type {patient} to confirm", key="records_confirm_patient")
+    if st.button("Delete patient", disabled=typed.strip() != patient, key="records_delete_patient",
+                 icon=":material/delete_forever:"):
+        deleted = attempt("deleting the patient", store.delete_patient, patient)
+        if deleted is not None:
+            st.session_state["records_flash"] = f"Patient {patient} and {deleted} visit(s) deleted."
+            st.session_state.pop("records_confirm_patient", None)
+            st.session_state.pop("records_patient", None)
+            st.rerun()

@@ -1,0 +1,53 @@
+"""Facial palsy assessment: the clinician web app.
+
+Run with ``streamlit run streamlit_app.py`` (settings in ``.streamlit/config.toml``: it
+listens on 127.0.0.1 only unless told otherwise). This file sets up the pages and the
+sidebar every page shares (patient code, model status). The pages live in ``app_pages/``,
+not ``pages/``: Streamlit serves a ``pages/`` folder as pages of its own on a direct link
+to a fresh server, bypassing this file (its sidebar and its error handling).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import streamlit as st
+
+from ui import services, widgets
+from ui.errors import show_error
+
+# MediaPipe's C++ log lines are noise in a server console.
+os.environ.setdefault("GLOG_minloglevel", "2")
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+st.set_page_config(page_title="Facial palsy assessment", page_icon=":material/face:", layout="wide")
+
+PAGES = [
+    st.Page("app_pages/assess.py", title="Assess a photo", icon=":material/photo_camera:", default=True),
+    st.Page("app_pages/explorer.py", title="Asymmetry explorer", icon=":material/bar_chart:"),
+    st.Page("app_pages/video.py", title="Video", icon=":material/movie:"),
+    st.Page("app_pages/records.py", title="Patient records", icon=":material/folder_shared:"),
+    st.Page("app_pages/models.py", title="Models", icon=":material/model_training:"),
+]
+page = st.navigation(PAGES)
+
+with st.sidebar:
+    st.text_input(
+        "Patient code (pseudonymous)",
+        key="patient_code",
+        placeholder="e.g. P-0042",
+        help="A code, never a name: 1-40 letters, digits, '-', '_' or '.'. Used when you save "
+             "a visit and on the records page.",
+    )
+    st.caption("Models")
+    try:
+        for status in services.model_statuses():
+            st.caption(widgets.status_badge(status))
+    except Exception as error:  # the sidebar must never take a page down with it
+        show_error(error, "checking the installed models")
+
+try:
+    page.run()
+except Exception as error:  # last line of defence: no traceback ever reaches the page
+    show_error(error, f"showing the page {page.title!r}")

@@ -1,0 +1,331 @@
+"""What the pages call: analysis, video, records and model status, loaded once per server.
+
+Heavy objects live in ``st.cache_resource`` and are shared by every browser session:
+
+- a small pool of :class:`palsy_core.Analyzer` instances. MediaPipe's landmarker is not
+  thread-safe; each analyzer serialises its own calls with a lock, and the pool hands one
+  analyzer to one session at a time, so two sessions analyse in parallel on two cores
+  and a tenth waits its turn (never shares an analyzer mid-call);
+- the palsy (fusion) model, when installed: prediction only reads the network, so one
+  instance serves every analyzer;
+- the record store (one SQLAlchemy engine per database URL).
+
+Per-session results (the current assessment, the last video) live in
+``st.session_state`` so that toggling an overlay does not analyse the photo again.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from palsy_core import AnalysisResult, Analyzer, AnalyzerOptions, load_image
+from palsy_core.errors import ModelNotInstalledError, PalsyError
+from palsy_core.records import RecordStore, default_db_url
+
+logger = logging.getLogger("palsy_app")
+
+#: Analyzers kept per server process: one per core (at most two), since the landmarker
+#: runs on the CPU and more would only queue on the same cores.
+POOL_SIZE = max(1, min(2, os.cpu_count() or 1))
+#: Longest a session waits for a free analyzer before it is told to try again.
+POOL_WAIT_S = 60.0
+
+_ASSESSMENT_KEY = "assessment"
+
+
+class BusyError(PalsyError):
+    """Every analyzer stayed busy for :data:`POOL_WAIT_S` seconds."""
+
+    code = "busy"
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """Whether one of the app's models is installed, and what it was trained on.
+
+    Attributes
+    ----------
+    key : str
+        "palsy", "severity" or "segmentation".
+    title : str
+        What the model gives, in words.
+    installed : bool
+    name : str or None
+        The installed model's name.
+    simulated : bool
+        True when its card says it was trained on simulated data.
+    detail : str
+        What it was trained on, or why it is not installed.
+    card : dict or None
+        The full model card (``ModelCard.to_dict()``).
+    """
+
+    key: str
+    title: str
+    installed: bool
+    name: str | None = None
+    simulated: bool = False
+    detail: str = ""
+    card: dict | None = None
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """One analysed photo of the current session.
+
+    Attributes
+    ----------
+    result : AnalysisResult
+    rgb : ndarray, shape (H, W, 3), uint8
+        The photo as analysed (EXIF orientation applied).
+    name : str
+        File name, "camera" or "example photo".
+    key : str
+        Digest of the photo bytes and the scale, so an unchanged input is not analysed twice.
+    mm_per_pixel : float or None
+        The scale the clinician gave; None: from the iris.
+    """
+
+    result: AnalysisResult
+    rgb: np.ndarray
+    name: str
+    key: str
+    mm_per_pixel: float | None
+
+
+class AnalyzerPool:
+    """Up to ``size`` analyzers; each is lent to one caller at a time.
+
+    Parameters
+    ----------
+    size : int
+        Most analyzers ever created (they are created on demand).
+    palsy_model : object or None
+        Shared palsy predictor passed to every analyzer.
+    """
+
+    def __init__(self, size: int, palsy_model: Any = None):
+        self._size = size
+        self._palsy_model = palsy_model
+        self._idle: queue.LifoQueue[Analyzer] = queue.LifoQueue()
+        self._all: list[Analyzer] = []
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def lease(self, timeout_s: float = POOL_WAIT_S) -> Iterator[Analyzer]:
+        """An analyzer for the duration of the ``with`` block.
+
+        Raises
+        ------
+        BusyError
+            When none is free within ``timeout_s``.
+        """
+        analyzer = self._take(timeout_s)
+        try:
+            yield analyzer
+        finally:
+            self._idle.put(analyzer)
+
+    def _take(self, timeout_s: float) -> Analyzer:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            if len(self._all) < self._size:
+                analyzer = Analyzer(AnalyzerOptions(palsy_model=self._palsy_model))
+                self._all.append(analyzer)
+                return analyzer
+        try:
+            return self._idle.get(timeout=timeout_s)
+        except queue.Empty:
+            raise BusyError(
+                "The server is busy analysing other photos. Wait a few seconds and try again."
+            ) from None
+
+    def close(self) -> None:
+        """Release every analyzer's MediaPipe graph."""
+        with self._lock:
+            for analyzer in self._all:
+                analyzer.close()
+            self._all.clear()
+
+
+def _weights_dir() -> str:
+    from palsy_core.models import default_weights_dir
+
+    return str(default_weights_dir())
+
+
+@st.cache_resource(show_spinner="Loading the palsy model...")
+def _load_palsy_model(weights_dir: str) -> tuple[Any, ModelStatus]:
+    title = "Palsy probability (multimodal fusion model)"
+    try:
+        from palsy_core.models import load_palsy_model
+
+        predictor = load_palsy_model(weights_dir=weights_dir)
+    except ModelNotInstalledError as error:
+        return None, ModelStatus("palsy", title, installed=False, detail=str(error))
+    card = predictor.card
+    return predictor, ModelStatus(
+        "palsy", title, installed=True, name=card.name, simulated=card.trained_on_simulated_data,
+        detail=card.trained_on, card=card.to_dict(),
+    )
+
+
+def _palsy_model() -> tuple[Any, ModelStatus]:
+    # Keyed by the weights folder ($PALSY_WEIGHTS_DIR), so changing it needs no restart.
+    return _load_palsy_model(_weights_dir())
+
+
+def analyzer_pool() -> AnalyzerPool:
+    """The server's analyzer pool for the current weights folder (created on first use)."""
+    return _analyzer_pool(_weights_dir())
+
+
+@st.cache_resource(show_spinner="Loading the face landmarker...")
+def _analyzer_pool(weights_dir: str) -> AnalyzerPool:
+    predictor, _ = _load_palsy_model(weights_dir)
+    pool = AnalyzerPool(POOL_SIZE, predictor)
+    # An unclosed MediaPipe graph crashes the interpreter at exit.
+    atexit.register(pool.close)
+    return pool
+
+
+def model_statuses() -> list[ModelStatus]:
+    """Status of every model the app can show, in display order."""
+    _, palsy = _palsy_model()
+    return [
+        palsy,
+        ModelStatus("severity", "Severity class (mild / moderate / severe, eye / mouth)", installed=False,
+                    detail="The severity model is not part of this installation yet."),
+        ModelStatus("segmentation", "Face parsing and palsy-region segmentation", installed=False,
+                    detail="The segmentation model is not part of this installation yet."),
+    ]
+
+
+@st.cache_resource(show_spinner=False)
+def example_photo() -> np.ndarray:
+    """A built-in, public-domain face photo (NASA portrait of Eileen Collins, 512 x 512)."""
+    from skimage import data
+
+    rgb = data.astronaut()
+    rgb.setflags(write=False)
+    return rgb
+
+
+def assess(source: bytes | np.ndarray, name: str, mm_per_pixel: float | None) -> Assessment:
+    """Analyse a photo, or return this session's assessment if the input is unchanged.
+
+    Parameters
+    ----------
+    source : bytes or ndarray
+        Uploaded/captured file bytes, or an RGB array (the example photo).
+    name : str
+        Shown in reports; not stored unless the clinician saves the visit.
+    mm_per_pixel : float or None
+        Known scale; None to derive it from the iris.
+
+    Raises
+    ------
+    PalsyError
+        ImageError / NoFaceError subclasses with a message for the user; BusyError.
+    """
+    digest = hashlib.sha1(source if isinstance(source, bytes) else np.ascontiguousarray(source).tobytes())
+    digest.update(repr(mm_per_pixel).encode())
+    key = digest.hexdigest()
+    current = st.session_state.get(_ASSESSMENT_KEY)
+    if isinstance(current, Assessment) and current.key == key:
+        return current
+    rgb = load_image(source)
+    with analyzer_pool().lease() as analyzer:
+        result = analyzer.analyze(rgb, source=name, mm_per_pixel=mm_per_pixel)
+    assessment = Assessment(result=result, rgb=rgb, name=name, key=key, mm_per_pixel=mm_per_pixel)
+    st.session_state[_ASSESSMENT_KEY] = assessment
+    return assessment
+
+
+def current_assessment() -> Assessment | None:
+    """The last photo assessed in this browser session, if any."""
+    current = st.session_state.get(_ASSESSMENT_KEY)
+    return current if isinstance(current, Assessment) else None
+
+
+def forget_assessment() -> None:
+    """Drop the session's assessment (e.g. after a failed upload replaced the photo)."""
+    st.session_state.pop(_ASSESSMENT_KEY, None)
+
+
+def analyze_video(data: bytes, name: str, progress: Callable[[float, str], None]):
+    """Analyse an uploaded clip (see :func:`palsy_core.video.analyze_video`).
+
+    Each call opens its own landmarker in VIDEO mode: tracking state belongs to one
+    clip, so video analyses never share a landmarker.
+    """
+    from palsy_core.video import analyze_video as run
+
+    return run(data, name=name, progress=progress, analyzer_options=AnalyzerOptions(palsy_model=None))
+
+
+@st.cache_resource(show_spinner=False)
+def _record_store(url: str) -> RecordStore:
+    return RecordStore(url)
+
+
+def record_store() -> RecordStore:
+    """The record store for ``$PALSY_DB_URL`` (or the default SQLite file)."""
+    return _record_store(default_db_url())
+
+
+def provenance(result: AnalysisResult) -> dict[str, Any]:
+    """What produced an assessment, stored with a saved visit."""
+    from palsy_core import __version__
+
+    _, palsy = _palsy_model()
+    return {
+        "palsy_core": __version__,
+        "landmarker": "MediaPipe Face Landmarker (face_landmarker.task)",
+        "scale_source": result.face.scale_source,
+        "mm_per_pixel": result.face.mm_per_pixel,
+        "palsy_model": (
+            {"name": palsy.name, "trained_on": palsy.detail, "simulated": palsy.simulated}
+            if palsy.installed else None
+        ),
+    }
+
+
+def installed_palsy_cards() -> list[dict[str, Any]]:
+    """Model cards (``ModelCard.to_dict()``) of every palsy model in the weights folder.
+
+    A damaged card is returned as ``{"name": ..., "error": message}``.
+    """
+    from palsy_core.models import list_installed_models, read_card
+
+    folder = _weights_dir()
+    cards = []
+    for name in list_installed_models(folder):
+        try:
+            cards.append(read_card(name, folder).to_dict())
+        except (ModelNotInstalledError, ValueError) as error:
+            cards.append({"name": name, "error": str(error)})
+    return cards
+
+
+def landmarker_file() -> tuple[str, float]:
+    """Path and size (MB) of the face landmark model in use."""
+    from palsy_core.landmarks import landmarker_model_path
+
+    path = landmarker_model_path()
+    return str(path), path.stat().st_size / 1e6

@@ -1,0 +1,236 @@
+"""Drawing blocks shared by the pages: headline, gauges, tables, model outputs, warnings.
+
+Everything a clinician reads is phrased for a clinician: sides are the subject's own,
+millimetres say how they were scaled, and any model trained on simulated faces carries
+an unmissable warning wherever its output appears.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from palsy_core import AnalysisResult, draw_overlay
+from palsy_core.normal_range import NORMAL_LIMITS
+from palsy_core.report import DISCLAIMER, REGION_LABELS, measurement_rows
+
+from ui.services import ModelStatus
+
+#: Colours of the gauges' bands: within normal, up to twice the limit, beyond.
+_BANDS = ("#d5f5e3", "#fdebd0", "#fadbd8")
+_IRIS_NOTE_PREFIX = "Millimetres assume an average adult iris"
+
+
+def disclaimer() -> None:
+    """The decision-support disclaimer, as a caption."""
+    st.caption(DISCLAIMER)
+
+
+def simulated_data_warning(model_name: str) -> None:
+    """The warning shown wherever an output of a model trained on simulated faces appears."""
+    st.warning(
+        f"**Trained on simulated faces, not on real patients.** The output of "
+        f"`{model_name}` is a demonstration of the method. Do not use it for any clinical "
+        "decision.",
+        icon=":material/science:",
+    )
+
+
+def headline(result: AnalysisResult, prefix: str = "") -> None:
+    """Which side and regions look affected, or "within normal asymmetry"."""
+    with st.container(key="headline"):
+        if result.affected_side is None:
+            st.success(f"{prefix}**{result.headline()}**", icon=":material/check_circle:")
+        else:
+            st.warning(f"{prefix}**{result.headline()}**", icon=":material/warning:")
+
+
+def photo_warnings(result: AnalysisResult) -> None:
+    """Head pose and photo quality warnings (the iris-scale note is shown with the table)."""
+    for text in result.warnings:
+        if not text.startswith(_IRIS_NOTE_PREFIX):
+            st.warning(text, icon=":material/photo_camera:")
+
+
+def overlay(rgb: np.ndarray, result: AnalysisResult, *, contours: bool, points: bool, axes: bool,
+            zoom: bool = True) -> None:
+    """The photo with the chosen overlays and a reminder of which side is which.
+
+    ``zoom`` crops to the face (with a margin) so the lines can be checked by eye.
+    """
+    image = draw_overlay(rgb, result.landmarks, contours=contours, points=points, axes=axes)
+    if zoom:
+        image = _face_crop(image, result.landmarks)
+    st.image(image, width="stretch")
+    st.caption(
+        "Image left = subject's right (in an unmirrored photo). Lines: brows, eyes, lips, nose "
+        "and face outline; yellow: the pupil line and the facial midline."
+    )
+
+
+def expression_check(result: AnalysisResult, asked: str) -> None:
+    """Say so when the face does not show the expression the clinician asked for."""
+    shown = result.expression.replace("_", " ")
+    if shown != asked:
+        st.info(f"You chose **{asked}**, but the face shows **{shown}**. Region scores and the side are read "
+                f"for the expression the face shows.", icon=":material/sentiment_neutral:")
+
+
+def _face_crop(image: np.ndarray, landmarks: np.ndarray, margin: float = 0.25) -> np.ndarray:
+    low = np.floor(landmarks[:, :2].min(axis=0)).astype(int)
+    high = np.ceil(landmarks[:, :2].max(axis=0)).astype(int)
+    pad = ((high - low) * margin).astype(int)
+    x0, y0 = np.maximum(low - pad, 0)
+    x1, y1 = np.minimum(high + pad, [image.shape[1], image.shape[0]])
+    return image[y0:y1, x0:x1]
+
+
+def region_gauges(result: AnalysisResult) -> None:
+    """One bullet gauge per region: asymmetry score, 1.0 = edge of normal asymmetry."""
+    regions = result.region_asymmetry
+    top = max(3.0, float(np.ceil(max((r.score for r in regions.values()), default=0.0) + 0.25)))
+    figure = go.Figure()
+    count = max(1, len(regions))
+    for index, (name, region) in enumerate(regions.items()):
+        verdict = "within normal" if region.within_normal else f"weaker: subject's {region.weaker_side}"
+        low, high = 1 - (index + 1) / count, 1 - index / count
+        figure.add_trace(go.Indicator(
+            mode="number+gauge",
+            value=region.score,
+            number={"valueformat": ".2f", "font": {"size": 20}},
+            title={"text": f"<b>{REGION_LABELS.get(name, name)}</b><br><span style='font-size:0.85em'>{verdict}</span>",
+                   "font": {"size": 13}},
+            domain={"x": [0.3, 0.9], "y": [low + 0.08, high - 0.08]},
+            gauge={
+                "shape": "bullet",
+                "axis": {"range": [0, top], "tickvals": list(range(int(top) + 1))},
+                "bar": {"color": "#1f4e79" if region.within_normal else "#c0392b", "thickness": 0.45},
+                "steps": [{"range": [0, 1], "color": _BANDS[0]}, {"range": [1, 2], "color": _BANDS[1]},
+                          {"range": [2, top], "color": _BANDS[2]}],
+                "threshold": {"line": {"color": "#333", "width": 3}, "thickness": 0.9, "value": 1.0},
+            },
+        ))
+    figure.update_layout(height=70 * count + 30, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    st.plotly_chart(figure, width="stretch", config={"displayModeBar": False})
+    st.caption(
+        "Score = left-right difference of the region's key measure divided by its normal limit. "
+        "Up to 1.0 (black line, green band) is within normal asymmetry; 2.0 is twice the limit."
+    )
+    for name, region in regions.items():
+        if region.note:
+            st.caption(f"{REGION_LABELS.get(name, name)}: {region.note}")
+
+
+def measurement_table(assessment: Mapping[str, Any]) -> None:
+    """The millimetre measures per side, with the normal limit where one is defined.
+
+    Parameters
+    ----------
+    assessment : Mapping
+        ``AnalysisResult.to_dict()``, fresh or as stored with a visit.
+    """
+    rows = measurement_rows(assessment)
+    limits = [NORMAL_LIMITS.get(row["key"]) for row in rows]
+    frame = pd.DataFrame({
+        "Measure": [row["measure"] for row in rows],
+        "Left": [row["left"] for row in rows],
+        "Right": [row["right"] for row in rows],
+        "Difference": [row["difference"] for row in rows],
+        "% difference": [row["percent_difference"] for row in rows],
+        "Unit": [row["unit"] for row in rows],
+        "Normal limit": [f"{limit:g} {row['unit']}" if limit is not None else "" for limit, row in zip(limits, rows)],
+        "Beyond limit": [("YES" if row["difference"] > limit else "no") if limit is not None else ""
+                         for limit, row in zip(limits, rows)],
+        "What it is": [row["description"] for row in rows],
+    })
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Left": st.column_config.NumberColumn(help="Subject's left side", format="%.1f"),
+            "Right": st.column_config.NumberColumn(help="Subject's right side", format="%.1f"),
+            "Difference": st.column_config.NumberColumn(help="|left - right|", format="%.1f"),
+            "% difference": st.column_config.NumberColumn(help="Difference as % of the larger side",
+                                                          format="%.0f %%"),
+            "Normal limit": st.column_config.TextColumn(
+                help="Largest difference still counted as normal asymmetry (provisional; only the measures "
+                     "that decide a region have one)"),
+            "What it is": st.column_config.TextColumn(width="large"),
+        },
+    )
+    scale = assessment.get("mm_per_pixel")
+    if scale is None:
+        return
+    if assessment.get("scale_source") == "iris":
+        st.caption(
+            f"Scale {scale:.3f} mm per pixel, from the iris diameter (11.77 mm assumed, the adult average). "
+            "A known scale (*Scale* on the Assess page) gives exact millimetres."
+        )
+    else:
+        st.caption(f"Scale {scale:.3f} mm per pixel, as entered by the clinician.")
+
+
+def model_outputs(result: AnalysisResult, statuses: list[ModelStatus]) -> None:
+    """Each model's output for this face, or "model not installed"."""
+    with st.container(border=True, key="model_outputs"):
+        for status in statuses:
+            if status.key == "palsy" and result.palsy is not None:
+                palsy = result.palsy
+                if palsy.simulated:
+                    simulated_data_warning(palsy.model)
+                st.metric(status.title, f"{palsy.probability:.0%}",
+                          help="Probability of facial palsy from the fusion model.")
+                st.caption(f"Model `{palsy.model}`, trained on {palsy.trained_on}.")
+            elif status.installed:
+                st.markdown(f"**{status.title}:** installed, but gave no output for this photo.")
+            else:
+                st.markdown(f"**{status.title}:** :gray[model not installed]")
+
+
+def explanation() -> None:
+    """What the numbers mean and where they stop being reliable."""
+    with st.expander("What these numbers mean, and their limits"):
+        st.markdown(
+            """
+- **Left / right** are always the *subject's* sides. In an unmirrored photo the subject's
+  right is on the image's left. Phone selfies are often mirrored: then the sides swap.
+- **Millimetres** are scaled by the iris (11.77 mm, the adult average), unless you give a
+  known scale. An unusual iris size, or a photo not taken straight on, shifts every value.
+- **Measurements** follow Emotrics (Guarin et al. 2018): brow height and MRD1/MRD2 from
+  the pupil, palpebral fissure height, commissure height and excursion, smile angle, lip
+  heights and dental show, measured along the pupil line and the facial midline.
+- **Region scores** divide the left-right difference of each region's key measure by a
+  *normal limit* (brow 2 mm, palpebral fissure 1.5 mm, commissure 2-3 mm). No face is
+  perfectly symmetric: up to 1.0 counts as normal asymmetry. These limits are provisional
+  and should be calibrated on healthy faces from your own clinic.
+- **Which side is weaker** follows the clinical cues: a lower brow, a wider fissure, a lower
+  corner that moves out less. In a smile the eyes are ambiguous (the healthy eye narrows),
+  so the mouth decides.
+- **Head pose**: beyond about 12 degrees of turn, the far side looks smaller than it is.
+- **Model outputs** are only as good as the data they were trained on; see the Models page.
+"""
+        )
+
+
+def pose_caption(result: AnalysisResult) -> None:
+    """Head pose in one line."""
+    pose = result.head_pose
+    st.caption(
+        f"Head pose: turn (yaw) {pose.yaw:+.1f} deg, nod (pitch) {pose.pitch:+.1f} deg, tilt (roll) "
+        f"{pose.roll:+.1f} deg. Expression detected: {result.expression.replace('_', ' ')}."
+    )
+
+
+def status_badge(status: ModelStatus) -> str:
+    """One line for the sidebar: model name and state."""
+    if not status.installed:
+        return f"{status.title}: *not installed*"
+    suffix = " - **simulated data**" if status.simulated else ""
+    return f"{status.title}: `{status.name}`{suffix}"
+
