@@ -518,7 +518,13 @@ def _make_engine(url: str):
                 return create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
             path = url.split(":///", 1)[1] if ":///" in url else ""
             if path:
-                Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                except OSError as error:
+                    raise RecordError(
+                        f"Cannot create the folder of the records database {path} ({error.strerror}). "
+                        f"Set {DB_URL_ENV} to a writable location."
+                    ) from error
             return create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         return create_engine(url, pool_pre_ping=True)
     except (SQLAlchemyError, ImportError, ValueError) as error:

@@ -16,7 +16,6 @@ Per-session results (the current assessment, the last video) live in
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import logging
 import os
@@ -199,8 +198,9 @@ def analyzer_pool() -> AnalyzerPool:
 def _analyzer_pool(weights_dir: str) -> AnalyzerPool:
     predictor, _ = _load_palsy_model(weights_dir)
     pool = AnalyzerPool(POOL_SIZE, predictor)
-    # An unclosed MediaPipe graph crashes the interpreter at exit.
-    atexit.register(pool.close)
+    # Close the MediaPipe graphs before MediaPipe's own executor shuts down: an
+    # ``atexit`` hook runs too late (after thread shutdown) and fails noisily.
+    threading._register_atexit(pool.close)
     return pool
 
 

@@ -1,0 +1,275 @@
+"""The Streamlit app, page by page, through Streamlit's AppTest (no browser).
+
+Real photos in (the astronaut portrait, the same face with a drooping left mouth corner),
+real landmarker and analysis; records in a temporary SQLite file; the palsy model either
+absent or a small real network with a model card saying it was trained on simulated data.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from pypdf import PdfReader
+from streamlit.testing.v1 import AppTest
+
+from palsy_core.models import FeatureScaler, ModelCard, ModelConfig, build_network, save_model
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "streamlit_app.py")
+TIMEOUT = 120  # the first run of a session loads torch and the landmarker
+
+
+def jpeg(rgb: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=92)
+    return buffer.getvalue()
+
+
+def texts(elements) -> str:
+    return "\n".join(str(element.value) for element in elements)
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    """A fresh records database and an empty weights folder (no palsy model)."""
+    monkeypatch.setenv("PALSY_DB_URL", f"sqlite:///{tmp_path / 'records.sqlite3'}")
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    monkeypatch.setenv("PALSY_WEIGHTS_DIR", str(weights))
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def simulated_weights(tmp_path_factory) -> Path:
+    """A real blendshape FNN (seeded, a few training steps) whose card says: simulated data."""
+    folder = tmp_path_factory.mktemp("simulated_weights")
+    torch.manual_seed(0)
+    config = ModelConfig("fnn", structured_modality="blendshapes")
+    net = build_network(config)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, size=(64, 52)).astype(np.float32)
+    scaler = FeatureScaler.fit(x)
+    y = torch.from_numpy((x[:, 0] > 0.5).astype(np.int64))
+    optimiser = torch.optim.SGD(net.parameters(), lr=0.1)
+    net.train()
+    for _ in range(3):
+        optimiser.zero_grad()
+        loss = torch.nn.functional.cross_entropy(net.structured(torch.from_numpy(scaler.transform(x))), y)
+        loss.backward()
+        optimiser.step()
+    card = ModelCard(
+        name="demo_blendshape_fnn", config=config, trained_on="simulated palsy faces (test fixture)",
+        trained_on_simulated_data=True, training_data={"samples": 64}, protocol={"steps": 3},
+        metrics={"f1": 0.5}, intended_use="tests of the app only", feature_scaler=scaler,
+    )
+    save_model(net.eval(), card, folder, make_default=True)
+    return folder
+
+
+def app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    if page:
+        at.switch_page(f"app_pages/{page}.py").run()
+    return at
+
+
+def upload_photo(at: AppTest, name: str, data: bytes, mime: str = "image/jpeg") -> AppTest:
+    at.file_uploader(key="assess_upload").set_value((name, data, mime)).run()
+    return at
+
+
+def test_assess_example_photo(env):
+    at = app()
+    assert "Upload a photo" in texts(at.info)
+    at.radio(key="assess_source").set_value("Example photo").run()
+    assert not at.exception and not at.error
+    assert "Within normal asymmetry" in texts(at.success)
+    table = at.dataframe[0].value
+    assert list(table["Measure"])[:2] == ["Brow height", "MRD1 (pupil to upper lid)"]
+    assert "You chose **rest**, but the face shows **smile**" in texts(at.info)
+    assert "model not installed" in texts(at.markdown)
+    assert "Decision support, not a diagnosis" in texts(at.caption)
+
+
+def test_assess_drooped_photo_headline_measurements_and_downloads(env, drooped_face, analyzer):
+    at = app()
+    at.sidebar.text_input(key="patient_code").input("P-0042").run()
+    upload_photo(at, "drooped.jpg", jpeg(drooped_face))
+    assert not at.exception and not at.error
+    assert "The subject's left side looks weaker (mouth)" in texts(at.warning)
+    table = at.dataframe[0].value
+    expected = analyzer.analyze(np.asarray(Image.open(io.BytesIO(jpeg(drooped_face)))))
+    row = table[table["Measure"] == "Commissure height"].iloc[0]
+    assert row["Left"] == pytest.approx(expected.measurements["commissure_height"].left, abs=0.05)
+    assert row["Beyond limit"] == "YES"
+
+    labels = [button.label for button in at.get("download_button")]
+    assert labels == ["PDF report", "CSV table"]
+    downloads = at.session_state["assess_downloads"]
+    assert downloads["pdf"].startswith(b"%PDF-")
+    reader = PdfReader(io.BytesIO(downloads["pdf"]))
+    assert len(reader.pages) == 1 and "P-0042" in reader.pages[0].extract_text()
+    rows = list(csv.DictReader(io.StringIO(downloads["csv"])))
+    assert {row["name"] for row in rows if row["section"] == "measurement"} >= {"brow_height", "smile_angle"}
+
+    # Overlay toggles re-draw without analysing again (same assessment object).
+    before = at.session_state["assessment"]
+    at.pills(key="assess_layers").set_value(["Landmarks"]).run()
+    assert at.session_state["assessment"] is before and not at.exception
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("notes.jpg", b"these are my notes, not a photo" * 10, "This file is not a photo"),
+        ("empty.png", b"", "The file is empty"),
+        ("grey.png", None, "No face found"),
+    ],
+)
+def test_assess_bad_files_give_specific_errors(env, name, data, message):
+    if data is None:
+        buffer = io.BytesIO()
+        Image.fromarray(np.full((300, 300, 3), 128, np.uint8)).save(buffer, format="PNG")
+        data = buffer.getvalue()
+    at = app()
+    upload_photo(at, name, data, "image/png")
+    assert not at.exception
+    assert message in texts(at.error)
+    assert "Traceback" not in texts(at.error)
+    assert not at.get("download_button")
+
+
+def test_known_scale_changes_the_millimetres(env, face_photo):
+    at = app()
+    upload_photo(at, "face.jpg", jpeg(face_photo))
+    iris = at.dataframe[0].value.set_index("Measure")["Left"]
+    iris_scale = at.session_state["assessment"].result.face.mm_per_pixel
+    at.number_input(key="assess_scale").set_value(0.1).run()
+    known = at.dataframe[0].value.set_index("Measure")["Left"]
+    assert at.session_state["assessment"].result.face.scale_source == "user"
+    assert known["Brow height"] == pytest.approx(iris["Brow height"] * 0.1 / iris_scale, rel=0.01)
+    assert known["Smile angle"] == pytest.approx(iris["Smile angle"])  # degrees do not scale
+    assert "as entered by the clinician" in texts(at.caption)
+
+
+def test_save_list_plot_and_delete_visits(env, drooped_face, face_photo):
+    at = app()
+    upload_photo(at, "face.jpg", jpeg(face_photo))
+    at.button(key="FormSubmitter:assess_save-Save visit").click().run()
+    assert "Enter a pseudonymous patient code" in texts(at.error)
+
+    at.sidebar.text_input(key="patient_code").input("P-0042").run()
+    at.date_input(key="assess_date").set_value("2024-01-10").run()
+    at.button(key="FormSubmitter:assess_save-Save visit").click().run()
+    assert "Saved as visit 1 of patient P-0042 (without the photo)" in texts(at.success)
+    upload_photo(at, "drooped.jpg", jpeg(drooped_face))
+    at.date_input(key="assess_date").set_value("2024-03-02").run()
+    at.checkbox(key="assess_store_photo").check()
+    at.button(key="FormSubmitter:assess_save-Save visit").click().run()
+    assert "Saved as visit 2 of patient P-0042 with the photo" in texts(at.success)
+
+    at.switch_page("app_pages/records.py").run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="records_patient").value == "P-0042"
+    visits = at.dataframe[0].value
+    assert list(visits["Visit"]) == [1, 2] and list(visits["Photo stored"]) == ["no", "yes"]
+    assert list(visits["Weaker side"]) == ["none", "left"]
+    assert len(at.get("plotly_chart")) == 2
+    assert at.selectbox(key="records_visit").value == 2
+    assert len(at.get("image")) == 1  # the stored photo of visit 2
+
+    at.checkbox(key="records_confirm_visit").check().run()
+    at.button(key="records_delete_visit").click().run()
+    assert "Visit 2 of P-0042 deleted." in texts(at.success)
+    assert list(at.dataframe[0].value["Visit"]) == [1]
+
+    at.text_input(key="records_confirm_patient").input("P-0042").run()
+    at.button(key="records_delete_patient").click().run()
+    assert "Patient P-0042 and 1 visit(s) deleted." in texts(at.success)
+    assert "No visits saved yet" in texts(at.info)
+
+
+def test_records_csv_export(env, face_photo):
+    at = app()
+    at.sidebar.text_input(key="patient_code").input("P-7").run()
+    upload_photo(at, "face.jpg", jpeg(face_photo))
+    at.button(key="FormSubmitter:assess_save-Save visit").click().run()
+    at.switch_page("app_pages/records.py").run()
+    labels = [button.label for button in at.get("download_button")]
+    assert labels == ["CSV of P-7", "CSV of all patients"]
+    from palsy_core.records import RecordStore, default_db_url
+
+    rows = list(csv.DictReader(io.StringIO(RecordStore(default_db_url()).export_csv("P-7"))))
+    assert rows[0]["patient"] == "P-7" and rows[0]["photo_stored"] == "no"
+
+
+def test_explorer_page(env, drooped_face):
+    at = app("explorer")
+    assert "No photo assessed" in texts(at.info)
+    at.button(key="explorer_example").click().run()
+    assert not at.exception and "Within normal asymmetry" in texts(at.success)
+    assert len(at.get("plotly_chart")) == 5  # four regions and the blendshape pairs
+
+    at = app()
+    upload_photo(at, "drooped.jpg", jpeg(drooped_face))
+    at.switch_page("app_pages/explorer.py").run()
+    assert not at.exception
+    assert "The subject's left side looks weaker" in texts(at.warning)
+    assert "drooped.jpg" in texts(at.markdown)
+
+
+def test_video_page(env, tmp_path, face_photo, drooped_face):
+    path = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (512, 512))
+    for frame in [face_photo] * 15 + [np.full_like(face_photo, 90)] * 9 + [drooped_face] * 24:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+
+    at = app("video")
+    at.file_uploader(key="video_upload").set_value(("clip.mp4", path.read_bytes(), "video/mp4")).run()
+    assert not at.exception and not at.error
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert metrics["Frames sampled"] == "10" and metrics["Frames without a face"] == "2"
+    assert "In this frame: **The subject's left side looks weaker" in texts(at.warning)
+    assert [button.label for button in at.get("download_button")] == ["Per-frame scores (CSV)"]
+
+    at.file_uploader(key="video_upload").set_value(("broken.mp4", b"\x00" * 2000, "video/mp4")).run()
+    assert not at.exception
+    assert "The video cannot be analysed" in texts(at.error)
+
+
+def test_models_page_without_models(env):
+    at = app("models")
+    assert not at.exception and not at.error
+    assert texts(at.info).count("Model not installed") == 3
+    assert "face_landmarker.task" in texts(at.caption)
+
+
+def test_simulated_model_is_flagged_wherever_its_output_is_shown(env, monkeypatch, simulated_weights, face_photo):
+    monkeypatch.setenv("PALSY_WEIGHTS_DIR", str(simulated_weights))
+    at = app()
+    assert "`demo_blendshape_fnn` - **simulated data**" in texts(at.sidebar.caption)
+    at.sidebar.text_input(key="patient_code").input("P-9").run()
+    upload_photo(at, "face.jpg", jpeg(face_photo))
+    assert not at.exception and not at.error
+    assert "Trained on simulated faces, not on real patients" in texts(at.warning)
+    assert at.metric[0].label == "Palsy probability (multimodal fusion model)"
+    pdf = PdfReader(io.BytesIO(at.session_state["assess_downloads"]["pdf"])).pages[0].extract_text()
+    assert "SIMULATED" in pdf
+
+    at.button(key="FormSubmitter:assess_save-Save visit").click().run()
+    at.switch_page("app_pages/records.py").run()
+    assert "Trained on simulated faces" in texts(at.warning)
+
+    at.switch_page("app_pages/models.py").run()
+    assert not at.exception
+    assert "Trained on simulated faces" in texts(at.warning)
+    assert "simulated palsy faces (test fixture)" in texts(at.markdown)

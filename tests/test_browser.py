@@ -1,0 +1,131 @@
+"""End to end in a real browser: `streamlit run` on 127.0.0.1 and Debian's Chromium via Playwright.
+
+Uploads a face photo, waits for the headline, saves a screenshot under the test's tmp
+dir; then uploads a file that is not a photo and expects the specific error.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app served by `streamlit run` on a free local port, with its own records and weights."""
+    folder = tmp_path_factory.mktemp("browser")
+    (folder / "weights").mkdir()
+    port = free_port()
+    env = {**os.environ, "PALSY_DB_URL": f"sqlite:///{folder / 'records.sqlite3'}",
+           "PALSY_WEIGHTS_DIR": str(folder / "weights"), "GLOG_minloglevel": "2"}
+    log = open(folder / "streamlit.log", "wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"streamlit did not start: {(folder / 'streamlit.log').read_text()[-2000:]}")
+        time.sleep(0.25)
+    yield url
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with sync_api.sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield instance
+        instance.close()
+
+
+def test_upload_photo_then_bad_file(server, browser, tmp_path, drooped_face):
+    photo = tmp_path / "drooped.jpg"
+    Image.fromarray(drooped_face).save(photo, quality=92)
+    bad = tmp_path / "notes.jpg"
+    bad.write_bytes(b"these are my notes, not a photo" * 20)
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    page.goto(server)
+    uploader = page.locator("[data-testid=stFileUploaderDropzoneInput]")
+    uploader.wait_for(state="attached", timeout=60_000)
+    uploader.set_input_files(str(photo))
+    headline = page.locator(".st-key-headline")
+    headline.wait_for(timeout=60_000)
+    assert "The subject's left side looks weaker (mouth)" in headline.inner_text()
+    # The table is drawn on a canvas; its cells exist as a hidden accessible grid.
+    page.get_by_text("Commissure height", exact=True).first.wait_for(state="attached", timeout=30_000)
+    page.get_by_text("PDF report").wait_for(timeout=30_000)
+    page.screenshot(path=str(tmp_path / "assessment.png"), full_page=True)
+    assert (tmp_path / "assessment.png").stat().st_size > 10_000
+
+    uploader.set_input_files(str(bad))
+    error = page.locator("[data-testid=stAlertContentError]").first
+    error.wait_for(timeout=60_000)
+    assert "This file is not a photo" in error.inner_text()
+    assert page.locator(".st-key-headline").count() == 0
+    assert "Traceback" not in page.locator("body").inner_text()
+    assert page.locator("[data-testid=stException]").count() == 0
+    page.screenshot(path=str(tmp_path / "bad_file.png"), full_page=True)
+    page.close()
+
+
+def test_photo_without_a_face(server, browser, tmp_path):
+    """A grey photo shows the specific no-face message, and no exception box."""
+    grey = tmp_path / "grey.png"
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((320, 320, 3), 128, np.uint8)).save(buffer, format="PNG")
+    grey.write_bytes(buffer.getvalue())
+    page = browser.new_page()
+    page.goto(server)
+    uploader = page.locator("[data-testid=stFileUploaderDropzoneInput]")
+    uploader.wait_for(state="attached", timeout=60_000)
+    uploader.set_input_files(str(grey))
+    error = page.locator("[data-testid=stAlertContentError]").first
+    error.wait_for(timeout=60_000)
+    assert "No face found" in error.inner_text()
+    assert page.locator("[data-testid=stException]").count() == 0
+    page.close()
