@@ -19,7 +19,9 @@ from ui.errors import show_error
 
 # MediaPipe's C++ log lines are noise in a server console.
 os.environ.setdefault("GLOG_minloglevel", "2")
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+# Our own log at INFO; libraries (fontTools subsets fonts for every PDF) only from WARNING.
+logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+logging.getLogger("palsy_app").setLevel(logging.INFO)
 
 st.set_page_config(page_title="Facial palsy assessment", page_icon=":material/face:", layout="wide")
 

@@ -62,7 +62,7 @@ if assessment is None:
     st.stop()
 result = assessment.result
 
-widgets.headline(result)
+widgets.headline(result, photo=assessment.name)
 widgets.photo_warnings(result)
 widgets.expression_check(result, expression)
 
@@ -89,17 +89,22 @@ patient = (st.session_state.get("patient_code") or "").strip()
 downloads_key = (assessment.key, patient, visit_date, expression)
 downloads = st.session_state.get("assess_downloads")
 if downloads is None or downloads.get("key") != downloads_key:
-    downloads = {"key": downloads_key}
-    downloads["csv"] = attempt("writing the CSV", assessment_csv, result, patient=patient or None,
-                               visit_date=visit_date)
-    downloads["pdf"] = attempt("writing the PDF report", assessment_pdf, result, assessment.rgb,
-                               patient=patient or None, visit_date=visit_date, expression=expression)
+    # The CSV costs a millisecond; the PDF (chart, fonts) a few hundred, so it is only built
+    # when the clinician asks for it (the download button calls this function).
+    def build_pdf(result=result, rgb=assessment.rgb, patient=patient, visit_date=visit_date,
+                  expression=expression) -> bytes:
+        return assessment_pdf(result, rgb, patient=patient or None, visit_date=visit_date, expression=expression)
+
+    downloads = {
+        "key": downloads_key,
+        "csv": attempt("writing the CSV", assessment_csv, result, patient=patient or None, visit_date=visit_date),
+        "pdf": build_pdf,
+    }
     st.session_state["assess_downloads"] = downloads
 stem = f"assessment-{patient + '-' if patient else ''}{visit_date.isoformat()}"
 buttons = st.columns([1, 1, 3])
-if downloads["pdf"] is not None:
-    buttons[0].download_button("PDF report", downloads["pdf"], file_name=f"{stem}.pdf", mime="application/pdf",
-                               icon=":material/picture_as_pdf:", key="assess_pdf", on_click="ignore")
+buttons[0].download_button("PDF report", downloads["pdf"], file_name=f"{stem}.pdf", mime="application/pdf",
+                           icon=":material/picture_as_pdf:", key="assess_pdf", on_click="ignore")
 if downloads["csv"] is not None:
     buttons[1].download_button("CSV table", downloads["csv"], file_name=f"{stem}.csv", mime="text/csv",
                                icon=":material/table:", key="assess_csv", on_click="ignore")

@@ -69,8 +69,7 @@ if assessment is None:
         st.stop()
 
 result = assessment.result
-st.markdown(f"Photo: **{assessment.name}**")
-widgets.headline(result)
+widgets.headline(result, photo=assessment.name)
 
 features = np.asarray(result.features, dtype=float)
 deviation = deviation_from_symmetry(features)

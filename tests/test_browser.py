@@ -88,7 +88,7 @@ def test_upload_photo_then_bad_file(server, browser, tmp_path, drooped_face):
     bad = tmp_path / "notes.jpg"
     bad.write_bytes(b"these are my notes, not a photo" * 20)
 
-    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    page = browser.new_page(viewport={"width": 1400, "height": 1800}, accept_downloads=True)
     page.goto(server)
     uploader = page.locator("[data-testid=stFileUploaderDropzoneInput]")
     uploader.wait_for(state="attached", timeout=60_000)
@@ -98,9 +98,13 @@ def test_upload_photo_then_bad_file(server, browser, tmp_path, drooped_face):
     assert "The subject's left side looks weaker (mouth)" in headline.inner_text()
     # The table is drawn on a canvas; its cells exist as a hidden accessible grid.
     page.get_by_text("Commissure height", exact=True).first.wait_for(state="attached", timeout=30_000)
-    page.get_by_text("PDF report").wait_for(timeout=30_000)
     page.screenshot(path=str(tmp_path / "assessment.png"), full_page=True)
     assert (tmp_path / "assessment.png").stat().st_size > 10_000
+
+    for label, magic in (("PDF report", b"%PDF-"), ("CSV table", b"section,name,")):
+        with page.expect_download(timeout=60_000) as download:
+            page.get_by_role("button", name=label).click()
+        assert Path(download.value.path()).read_bytes().startswith(magic)
 
     uploader.set_input_files(str(bad))
     error = page.locator("[data-testid=stAlertContentError]").first

@@ -122,6 +122,11 @@ class AnalyzerPool:
         self._all: list[Analyzer] = []
         self._lock = threading.Lock()
 
+    @property
+    def created(self) -> int:
+        """How many analyzers exist (never more than ``size``)."""
+        return len(self._all)
+
     @contextmanager
     def lease(self, timeout_s: float = POOL_WAIT_S) -> Iterator[Analyzer]:
         """An analyzer for the duration of the ``with`` block.

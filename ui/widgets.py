@@ -41,13 +41,18 @@ def simulated_data_warning(model_name: str) -> None:
     )
 
 
-def headline(result: AnalysisResult, prefix: str = "") -> None:
-    """Which side and regions look affected, or "within normal asymmetry"."""
+def headline(result: AnalysisResult, prefix: str = "", photo: str | None = None) -> None:
+    """Which side and regions look affected, or "within normal asymmetry".
+
+    ``photo`` names the photo it is about, so a headline is never read against the wrong one.
+    """
     with st.container(key="headline"):
         if result.affected_side is None:
             st.success(f"{prefix}**{result.headline()}**", icon=":material/check_circle:")
         else:
             st.warning(f"{prefix}**{result.headline()}**", icon=":material/warning:")
+        if photo:
+            st.caption(f"Photo: {photo}")
 
 
 def photo_warnings(result: AnalysisResult) -> None:
@@ -66,7 +71,7 @@ def overlay(rgb: np.ndarray, result: AnalysisResult, *, contours: bool, points: 
     image = draw_overlay(rgb, result.landmarks, contours=contours, points=points, axes=axes)
     if zoom:
         image = _face_crop(image, result.landmarks)
-    st.image(image, width="stretch")
+    st.image(image, width="stretch", output_format="JPEG")
     st.caption(
         "Image left = subject's right (in an unmirrored photo). Lines: brows, eyes, lips, nose "
         "and face outline; yellow: the pupil line and the facial midline."

@@ -1,0 +1,172 @@
+"""The web app as a clinician meets it: ready time after start, upload-to-headline (cold and
+warm), and ten sessions analysing at the same time.
+
+Run: .venv/bin/python benchmarks/bench_app.py [--repeats N] [--sessions N] [--weights DIR]
+
+Drives `streamlit run` on 127.0.0.1 with Debian's Chromium through Playwright (the time
+until the headline is *rendered in the browser*). Targets (issue 3): headline within 1 s of
+upload (warm), app ready within 8 s of start, ten concurrent sessions all correct.
+Prints numbers; never fails on a slow machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def photos(count: int, folder: Path) -> list[Path]:
+    """``count`` distinct JPEG face photos (the astronaut, shifted and rescaled slightly)."""
+    import cv2
+    from skimage import data
+
+    astronaut = data.astronaut()
+    paths = []
+    for index in range(count):
+        scale = 1.0 + 0.02 * index
+        matrix = cv2.getRotationMatrix2D((256, 256), (index % 5) - 2, scale)
+        image = cv2.warpAffine(astronaut, matrix, (512, 512), borderMode=cv2.BORDER_REFLECT)
+        path = folder / f"face{index:02d}.jpg"
+        Image.fromarray(image).save(path, quality=92)
+        paths.append(path)
+    return paths
+
+
+def expected_headlines(paths: list[Path]) -> list[str]:
+    """The headline palsy_core gives each photo, analysed here in one process."""
+    sys.path.insert(0, str(ROOT))
+    from palsy_core import Analyzer, AnalyzerOptions
+
+    with Analyzer(AnalyzerOptions(palsy_model=None)) as analyzer:
+        return [analyzer.analyze(path).headline() for path in paths]
+
+
+def start_server(folder: Path, weights: str | None) -> tuple[subprocess.Popen, str, float]:
+    """Start the app; returns the process, its URL and seconds until /_stcore/health answers."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PALSY_DB_URL": f"sqlite:///{folder / 'records.sqlite3'}", "GLOG_minloglevel": "2"}
+    if weights is not None:
+        env["PALSY_WEIGHTS_DIR"] = weights
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                return process, url, time.perf_counter() - started
+        except OSError:
+            if process.poll() is not None or time.perf_counter() - started > 120:
+                raise SystemExit("streamlit did not start") from None
+            time.sleep(0.05)
+
+
+def headline_of(page, photo: Path):
+    """The headline block once it is about ``photo`` (it names its photo)."""
+    return page.locator(".st-key-headline", has_text=f"Photo: {photo.name}")
+
+
+def upload_and_wait(page, photo: Path) -> float:
+    """Seconds from handing the file to the uploader until its headline is on screen."""
+    started = time.perf_counter()
+    page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(photo))
+    headline_of(page, photo).wait_for(timeout=120_000)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5, help="warm uploads to time")
+    parser.add_argument("--sessions", type=int, default=10, help="concurrent browser sessions")
+    parser.add_argument("--weights", help="PALSY_WEIGHTS_DIR for the server (default: the repository's)")
+    args = parser.parse_args()
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        raise SystemExit("Debian's chromium is needed: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        images = photos(max(args.repeats + 1, args.sessions), folder)
+        process, url, health_s = start_server(folder, args.weights)
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path=chromium, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+                page = browser.new_page()
+                started = time.perf_counter()
+                page.goto(url)
+                page.locator("[data-testid=stFileUploaderDropzoneInput]").wait_for(state="attached", timeout=120_000)
+                first_page_s = time.perf_counter() - started
+                print(f"app ready: health endpoint {health_s:.2f} s after start; first page usable "
+                      f"{first_page_s:.2f} s later ({health_s + first_page_s:.2f} s in all; target 8 s)")
+
+                cold = upload_and_wait(page, images[0])
+                print(f"upload -> headline, cold (first analysis of the server): {cold * 1000:.0f} ms")
+                page.close()
+                warm = []
+                for image in images[1:args.repeats + 1]:
+                    page = browser.new_page()
+                    page.goto(url)
+                    page.locator("[data-testid=stFileUploaderDropzoneInput]").wait_for(state="attached")
+                    warm.append(upload_and_wait(page, image))
+                    page.close()
+                print(f"upload -> headline, warm (new session, server warm): median "
+                      f"{statistics.median(warm) * 1000:.0f} ms, max {max(warm) * 1000:.0f} ms over "
+                      f"{len(warm)} photos (target 1000 ms)")
+                page = browser.new_page()
+                page.goto(url)
+                page.locator("[data-testid=stFileUploaderDropzoneInput]").wait_for(state="attached")
+                upload_and_wait(page, images[0])
+                again = [upload_and_wait(page, image) for image in images[1:args.repeats + 1]]
+                print(f"replacing the photo in the same session: median {statistics.median(again) * 1000:.0f} ms "
+                      "(the uploader first clears the old photo: two reruns)")
+                page.close()
+
+                pages = [browser.new_page() for _ in range(args.sessions)]
+                for session in pages:
+                    session.goto(url)
+                for session in pages:
+                    session.locator("[data-testid=stFileUploaderDropzoneInput]").wait_for(
+                        state="attached", timeout=120_000)
+                started = time.perf_counter()
+                for session, image in zip(pages, images):
+                    session.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(image))
+                failures, done = 0, []
+                for session, image, headline in zip(pages, images, expected_headlines(images[:args.sessions])):
+                    try:
+                        block = headline_of(session, image)
+                        block.wait_for(timeout=120_000)
+                        failures += headline not in " ".join(block.inner_text().split())
+                        failures += session.locator("[data-testid=stAlertContentError]").count() > 0
+                    except Exception:  # noqa: BLE001 - a failed session is what we count here
+                        failures += 1
+                    done.append(time.perf_counter() - started)
+                print(f"{args.sessions} sessions uploading at once: all headlines after {max(done):.2f} s, "
+                      f"{failures} failed")
+                browser.close()
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
