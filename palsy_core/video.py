@@ -384,7 +384,7 @@ def add_video_subcommand(subparsers: Any) -> None:
     parser.add_argument("--fps", type=float, default=SAMPLE_FPS, help="frames analysed per second (default 6)")
     parser.add_argument("--json", action="store_true", help="print the full result as JSON")
     parser.add_argument("--worst-frame", metavar="PNG", help="save the worst frame with its overlay to this file")
-    parser.set_defaults(func=_run_video_command)
+    parser.set_defaults(handler=_run_video_command)
 
 
 def _run_video_command(args: Any) -> int:

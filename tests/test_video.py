@@ -115,10 +115,10 @@ def test_cli_subcommand(clip, capsys, tmp_path):
     add_video_subcommand(parser.add_subparsers(dest="command"))
     worst = tmp_path / "worst.png"
     args = parser.parse_args(["video", str(clip), "--json", "--worst-frame", str(worst)])
-    assert args.func(args) == 0
+    assert args.handler(args) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["frames_sampled"] == 18
     assert cv2.imread(str(worst)) is not None
     args = parser.parse_args(["video", str(tmp_path / "missing.mp4")])
-    assert args.func(args) == 2
+    assert args.handler(args) == 2
     assert "error (bad_video)" in capsys.readouterr().err

@@ -65,6 +65,7 @@ def show_error(error: BaseException, action: str) -> None:
     """
     if isinstance(error, PalsyError):
         message = str(error)
+        message = message[:1].upper() + message[1:]
         title = error_title(error)
         if message.lower().startswith(title.lower()):
             st.error(message, icon=":material/error:")
