@@ -120,13 +120,16 @@ pairs = sorted(
 )
 left = [result.blendshapes[f"{pair}Left"] for pair in pairs]
 right = [result.blendshapes[f"{pair}Right"] for pair in pairs]
+# In grouped horizontal bars the first trace sits lowest: add the right side first so that
+# the left bar is on top of each pair, and list the legend in that visual order.
 figure = go.Figure([
-    go.Bar(name="Subject's left", y=pairs, x=left, orientation="h", marker_color="#2e86c1",
-           hovertemplate="%{y}Left: %{x:.3f}<extra></extra>"),
     go.Bar(name="Subject's right", y=pairs, x=right, orientation="h", marker_color="#e67e22",
            hovertemplate="%{y}Right: %{x:.3f}<extra></extra>"),
+    go.Bar(name="Subject's left", y=pairs, x=left, orientation="h", marker_color="#2e86c1",
+           hovertemplate="%{y}Left: %{x:.3f}<extra></extra>"),
 ])
-figure.update_layout(barmode="group", height=120 + 26 * len(pairs), xaxis={"range": [0, 1], "title": "score"},
-                     margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": 1.04})
+figure.update_layout(barmode="group", height=140 + 26 * len(pairs), xaxis={"range": [0, 1], "title": "score"},
+                     margin={"l": 10, "r": 10, "t": 50, "b": 10},
+                     legend={"orientation": "h", "y": 1.01, "yanchor": "bottom", "traceorder": "reversed"})
 st.plotly_chart(figure, width="stretch", key="explorer_blendshapes")
 widgets.disclaimer()
