@@ -7,7 +7,6 @@ typed, JSON-serialisable dataclass: numpy in, plain data out, torch and MediaPip
 
 from __future__ import annotations
 
-import atexit
 import os
 import threading
 import time
@@ -275,9 +274,6 @@ class Analyzer:
         if pupil_px < MIN_RELIABLE_PUPIL_DISTANCE_PX:
             out.append(f"The face is small in the photo ({pupil_px:.0f} px between the pupils): "
                        "millimetre values are coarse. Move closer or use a larger photo.")
-        if measured.scale_source == "iris":
-            out.append("Millimetres assume an average adult iris (11.77 mm wide); give a known "
-                       "scale for exact values.")
         out.extend(measured.notes)
         if self._palsy_warning:
             out.append(self._palsy_warning)
@@ -307,7 +303,9 @@ def default_analyzer() -> Analyzer:
     with _default_lock:
         if _default_analyzer is None:
             _default_analyzer = Analyzer(AnalyzerOptions(palsy_model="default"))
-            atexit.register(_default_analyzer.close)
+            # Close before interpreter shutdown stops MediaPipe's executor threads; a
+            # plain atexit hook runs after that and fails noisily.
+            threading._register_atexit(_default_analyzer.close)
         return _default_analyzer
 
 

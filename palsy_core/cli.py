@@ -1,4 +1,4 @@
-"""Command line: ``python -m palsy_core analyze PATH... [--csv OUT]``.
+"""Command line: ``python -m palsy_core analyze PATH... [--csv OUT]`` (and ``video CLIP``).
 
 Prints one JSON object per input on stdout, in input order; a failed input gets its
 line too (``"ok": false`` and a readable ``"error"``) and the others go on. Exit status
@@ -105,6 +105,8 @@ def _cmd_analyze(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .video import add_video_subcommand
+
     parser = argparse.ArgumentParser(prog="python -m palsy_core",
                                      description="Facial palsy assessment from face photos.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -118,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--no-palsy-model", action="store_true",
                          help="skip the palsy probability")
     analyze.set_defaults(handler=_cmd_analyze)
+    add_video_subcommand(sub)
     return parser
 
 

@@ -23,7 +23,6 @@ from ui.services import ModelStatus
 
 #: Colours of the gauges' bands: within normal, up to twice the limit, beyond.
 _BANDS = ("#d5f5e3", "#fdebd0", "#fadbd8")
-_IRIS_NOTE_PREFIX = "Millimetres assume an average adult iris"
 
 
 def disclaimer() -> None:
@@ -56,10 +55,9 @@ def headline(result: AnalysisResult, prefix: str = "", photo: str | None = None)
 
 
 def photo_warnings(result: AnalysisResult) -> None:
-    """Head pose and photo quality warnings (the iris-scale note is shown with the table)."""
+    """Head pose and photo quality warnings (the scale's source is shown with the table)."""
     for text in result.warnings:
-        if not text.startswith(_IRIS_NOTE_PREFIX):
-            st.warning(text, icon=":material/photo_camera:")
+        st.warning(text, icon=":material/photo_camera:")
 
 
 def overlay(rgb: np.ndarray, result: AnalysisResult, *, contours: bool, points: bool, axes: bool,
