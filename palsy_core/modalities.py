@@ -186,7 +186,8 @@ class ModalityStore:
     def _entry(self, digest: str) -> Path:
         return self._modality_dir / digest[:2] / f"{digest}.npz"
 
-    def extract(self, paths: Iterable[str | os.PathLike], *, progress: bool = False) -> ExtractionReport:
+    def extract(self, paths: Iterable[str | os.PathLike], *,
+                progress: bool = False) -> ExtractionReport:
         """Make sure every image's modalities are cached; report which have a face.
 
         Images already in the cache (by content) are not decoded again.
@@ -272,7 +273,8 @@ class ModalityStore:
     def images(self, digests: Sequence[str], modality: str) -> np.ndarray:
         """An image modality of many images: (N, 224, 224, 3) or (N, 224, 224) uint8."""
         if modality not in IMAGE_MODALITIES:
-            raise ValueError(f"{modality!r} is not an image modality ({', '.join(IMAGE_MODALITIES)}).")
+            raise ValueError(f"{modality!r} is not an image modality "
+                             f"({', '.join(IMAGE_MODALITIES)}).")
         out = []
         for digest in digests:
             with np.load(self._entry(digest)) as data:

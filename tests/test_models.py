@@ -39,7 +39,8 @@ def test_fnn_layers_are_the_papers():
     assert _count(blend, nn.BatchNorm1d) == 2 and _count(blend, nn.ReLU) == 2
 
     coords = create_model("fnn_coordinates")
-    assert _linear_shapes(coords) == [(956, 512), (512, 256), (256, 128), (128, 64), (64, 32), (32, 2)]
+    assert _linear_shapes(coords) == [(956, 512), (512, 256), (256, 128), (128, 64), (64, 32),
+                                      (32, 2)]
     assert [m.p for m in coords.modules() if isinstance(m, nn.Dropout)] == [0.25, 0.3, 0.5, 0.1]
     assert _count(coords, nn.BatchNorm1d) == 5
 
@@ -92,7 +93,8 @@ def test_paper_image_models_freeze_what_the_paper_freezes():
     for arch, (size, dim, tuned_prefix) in cases.items():
         model = create_model(arch, allow_random_init=True, input_size=size).train()
         trainable = {n for n, p in model.named_parameters() if p.requires_grad}
-        assert trainable and all(n.startswith((tuned_prefix, "hidden.", "out.")) for n in trainable)
+        assert trainable
+        assert all(n.startswith((tuned_prefix, "hidden.", "out.")) for n in trainable)
         assert model.embedding_dim == dim
         x = model.preprocess(np.zeros((2, size, size), np.uint8))  # gray line segments
         z = model.frozen_features(x)

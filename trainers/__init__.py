@@ -7,17 +7,22 @@ or the default ``auto`` to use a GPU)::
     python -m trainers.fnn --modality blendshapes $D --out runs/fnn_blendshapes
     python -m trainers.fnn --modality coordinates $D --out runs/fnn_coordinates
     python -m trainers.fnn --modality handcrafted $D --out runs/fnn_handcrafted
-    python -m trainers.image --model resnet50  --checkpoint R50  --modality rgb $D --out runs/r50_rgb
-    python -m trainers.image --model fastervit --checkpoint FVIT --modality rgb $D --out runs/fvit_rgb
-    python -m trainers.image --model mixer     --checkpoint MIX  --modality rgb $D --out runs/mixer_rgb
-    python -m trainers.image --model resnet50  --checkpoint R50  --modality linesegment $D --out runs/r50_ls
-    python -m trainers.image --model fastervit --checkpoint FVIT --modality linesegment $D --out runs/fvit_ls
-    python -m trainers.image --model mixer     --checkpoint MIX  --modality linesegment $D --out runs/mixer_ls
-    python -m trainers.fusion --fusion early --image-model mixer --checkpoint MIX $D --out runs/early_mixer
-    python -m trainers.fusion --fusion early --image-model resnet50 --checkpoint R50 \\
+    python -m trainers.image --model resnet50 --checkpoint R50 $D --out runs/r50_rgb
+    python -m trainers.image --model fastervit --checkpoint FVIT $D --out runs/fvit_rgb
+    python -m trainers.image --model mixer --checkpoint MIX $D --out runs/mixer_rgb
+    python -m trainers.image --model resnet50 --checkpoint R50 --modality linesegment \
+        $D --out runs/r50_ls
+    python -m trainers.image --model fastervit --checkpoint FVIT --modality linesegment \
+        $D --out runs/fvit_ls
+    python -m trainers.image --model mixer --checkpoint MIX --modality linesegment \
+        $D --out runs/mixer_ls
+    python -m trainers.fusion --fusion early --image-model mixer --checkpoint MIX \
+        $D --out runs/early_mixer
+    python -m trainers.fusion --fusion early --image-model resnet50 --checkpoint R50 \
         --image-modality linesegment $D --out runs/early_r50_ls
-    python -m trainers.fusion --fusion late --image-model mixer --checkpoint MIX $D --out runs/late_mixer
-    python -m trainers.fusion --fusion late --image-model resnet50 --checkpoint R50 \\
+    python -m trainers.fusion --fusion late --image-model mixer --checkpoint MIX \
+        $D --out runs/late_mixer
+    python -m trainers.fusion --fusion late --image-model resnet50 --checkpoint R50 \
         --image-modality linesegment $D --out runs/late_r50_ls
     python -m trainers.collect runs/* --out results/
 

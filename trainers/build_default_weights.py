@@ -3,8 +3,9 @@
 It simulates a small YFP + CK+ pair from one public photo (``skimage.data.astronaut``:
 palsy patients by warping half the face, healthy subjects posing expressions), then
 runs our own fusion trainer under leave-one-patient-out and promotes an early-fusion
-model (frozen EfficientNet-Lite0 ImageNet embedding of the RGB crop + handcrafted-feature
-FNN embedding) trained on all simulated subjects::
+model (the RGB crop through a frozen EfficientNet-Lite0 ImageNet backbone, its pooled
+features standardised, + the handcrafted-feature FNN's embedding) trained on all
+simulated subjects::
 
     python -m trainers.build_default_weights            # ~10 min on 2 CPU cores
 

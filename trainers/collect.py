@@ -86,8 +86,9 @@ def collect(run_dirs, out_dir: str | os.PathLike) -> list[dict]:
         for record in run["folds"]:
             if record["fold"] in entry["folds"] and Path(run["dir"]) != Path(
                     entry["folds"][record["fold"]]["_dir"]):
+                first = entry["folds"][record["fold"]]["_dir"]
                 raise SystemExit(f"error: fold {record['fold']} of {run['row'][1]!r} is in "
-                                 f"both {entry['folds'][record['fold']]['_dir']} and {run['dir']}.")
+                                 f"both {first} and {run['dir']}.")
             entry["folds"][record["fold"]] = {**record, "_dir": run["dir"]}
     rows = []
     for key in [*TABLE1, *sorted(k for k in merged if k not in TABLE1)]:

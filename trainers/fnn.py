@@ -17,8 +17,8 @@ import sys
 
 import numpy as np
 
-from ._common import (FNN_HYPER, Hyper, Run, common_parser, fit, hyper_from_args, predict,
-                      seed_everything, stage_settings, timer, to_tensor)
+from ._common import (FNN_HYPER, Hyper, Run, common_parser, fit, hyper_from_args, parse_args,
+                      predict, seed_everything, stage_settings, timer, to_tensor)
 
 
 def structured_inputs(run: Run, modality: str, digests, scaler):
@@ -58,7 +58,7 @@ def main(argv=None) -> int:
 
     parser = common_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--modality", choices=sorted(FNN_HYPER), default="handcrafted")
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv, "trainers.fnn")
     hyper = hyper_from_args(args, FNN_HYPER[args.modality])
     config = ModelConfig("fnn", structured_modality=args.modality)
     run = Run(args, config, stage_settings(fnn=hyper))

@@ -19,9 +19,6 @@ own paper settings; ``--fnn-epochs`` / ``--image-epochs`` shorten them), then:
   (BatchNorm + LeakyReLU) is trained: SGD, batch 128, up to 100 epochs, early stopping
   on training loss (patience 3), lr 0.01 with RGB, 0.001 with line segments;
 - late: the two palsy probabilities are averaged.
-
-With a frozen backbone (EfficientNet-Lite0) the image embedding does not depend on
-training, so early fusion skips training the image classifier.
 """
 
 from __future__ import annotations
@@ -33,8 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._common import (FNN_HYPER, FUSION_HYPER, IMAGE_HYPER, IMAGE_MODEL_ALIASES, Hyper, Run,
-                      add_image_arguments, common_parser, fit, hyper_from_args, predict,
-                      seed_everything, stage_settings, timer, to_tensor)
+                      add_image_arguments, common_parser, fit, hyper_from_args, parse_args,
+                      predict, seed_everything, stage_settings, timer, to_tensor)
 from .fnn import structured_inputs, train_structured
 from .image import ImageStage, image_config
 
@@ -52,7 +49,7 @@ class FusionParts:
 def train_fusion(run: Run, stage: ImageStage, kind: str, modality: str, digests,
                  labels: np.ndarray, hypers: dict[str, Hyper], *, seed: int,
                  desc: str) -> FusionParts:
-    """Train the FNN, the image model (when needed) and, for early fusion, the head."""
+    """Train the FNN, the image model and, for early fusion, the head."""
     import torch
 
     from palsy_core.models import EarlyFusionHead
@@ -60,9 +57,8 @@ def train_fusion(run: Run, stage: ImageStage, kind: str, modality: str, digests,
     fnn, scaler, fnn_info = train_structured(run, modality, digests, labels, hypers["fnn"],
                                              seed=seed, desc=f"{desc} fnn")
     info = {"fnn": fnn_info}
-    if kind == "late" or not stage.embedding_is_frozen:
-        info["image"] = stage.train(digests, labels, hypers["image"], seed=seed,
-                                    desc=f"{desc} image")
+    info["image"] = stage.train(digests, labels, hypers["image"], seed=seed,
+                                desc=f"{desc} image")
     if kind == "late":
         return FusionParts(fnn, scaler, None, info)
     image_emb, structured_emb = _embeddings(run, stage, fnn, scaler, modality, digests)
@@ -105,7 +101,7 @@ def main(argv=None) -> int:
                         help="epochs of the structured FNN (paper: 3000 for handcrafted)")
     parser.add_argument("--image-epochs", type=int, default=None,
                         help="(maximum) epochs of the image model (paper: per model)")
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv, "trainers.fusion")
     architecture = IMAGE_MODEL_ALIASES[args.image_model]
     fnn_paper = FNN_HYPER[args.structured_modality]
     image_paper = IMAGE_HYPER[(architecture, args.image_modality)]
@@ -116,8 +112,7 @@ def main(argv=None) -> int:
     }
     stage = ImageStage(args)  # a missing checkpoint fails here, before any data is read
     config = image_config(stage, kind=args.fusion, structured_modality=args.structured_modality)
-    used = {"fnn", "image"} if args.fusion == "late" else (
-        {"fnn", "head"} if stage.embedding_is_frozen else {"fnn", "image", "head"})
+    used = {"fnn", "image"} if args.fusion == "late" else {"fnn", "image", "head"}
     run = Run(args, config, stage_settings(**{k: v for k, v in hypers.items() if k in used}))
     stage.bind(run)
     for fold in run.iter_folds():

@@ -23,8 +23,8 @@ import sys
 import numpy as np
 
 from ._common import (IMAGE_HYPER, IMAGE_MODEL_ALIASES, Hyper, Run, add_image_arguments,
-                      common_parser, fit, hyper_from_args, predict, seed_everything,
-                      stage_settings, timer, to_tensor)
+                      common_parser, fit, hyper_from_args, parse_args, predict,
+                      seed_everything, stage_settings, timer, to_tensor)
 
 
 class ImageStage:
@@ -52,12 +52,6 @@ class ImageStage:
     def bind(self, run: Run) -> None:
         """Use this run's cache and device."""
         self.run = run
-
-    @property
-    def embedding_is_frozen(self) -> bool:
-        """True when the embedding early fusion uses does not depend on training."""
-        return not any(True for _ in self.model.tuned.parameters()) and not any(
-            True for _ in self.model.hidden.parameters())
 
     def features(self, digests) -> "torch.Tensor":
         """Cached frozen-layer outputs of the images, (N, ...) on the run's device."""
@@ -119,7 +113,7 @@ def main(argv=None) -> int:
 
     parser = common_parser(__doc__.split("\n\n")[0])
     add_image_arguments(parser)
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv, "trainers.image")
     architecture = IMAGE_MODEL_ALIASES[args.image_model]
     hyper = hyper_from_args(args, IMAGE_HYPER[(architecture, args.image_modality)])
     stage = ImageStage(args)  # a missing checkpoint fails here, before any data is read

@@ -86,6 +86,7 @@ def handcrafted_fnn() -> FeedForwardClassifier:
     layers: list[nn.Module] = []
     n_in = HANDCRAFTED_INPUTS
     for _ in range(HANDCRAFTED_HIDDEN_LAYERS):
-        layers += [nn.Linear(n_in, HANDCRAFTED_WIDTH), nn.ReLU(), nn.BatchNorm1d(HANDCRAFTED_WIDTH)]
+        layers += [nn.Linear(n_in, HANDCRAFTED_WIDTH), nn.ReLU(),
+                   nn.BatchNorm1d(HANDCRAFTED_WIDTH)]
         n_in = HANDCRAFTED_WIDTH
     return FeedForwardClassifier(nn.Sequential(*layers), HANDCRAFTED_INPUTS, HANDCRAFTED_WIDTH)

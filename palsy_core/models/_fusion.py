@@ -50,7 +50,8 @@ class EarlyFusionHead(nn.Module):
         layers.append(nn.Linear(in_dim, 2))
         self.layers = nn.Sequential(*layers)
 
-    def forward(self, image_embedding: torch.Tensor, structured_embedding: torch.Tensor) -> torch.Tensor:
+    def forward(self, image_embedding: torch.Tensor,
+                structured_embedding: torch.Tensor) -> torch.Tensor:
         """Logits (N, 2) from embeddings (N, d_image) and (N, d_structured)."""
         return self.layers(torch.cat([image_embedding, structured_embedding], dim=1))
 

@@ -9,8 +9,10 @@ Every classifier is ``frozen`` -> ``tuned`` -> ``head``:
 - ``tuned``: the layers the paper fine-tunes, ending in a pooled feature vector.
   ResNet50: ``layer4``; FasterViT-0: the final level; MLP-Mixer: the final block.
   EfficientNet-Lite0 (not in the paper): nothing, the whole backbone stays frozen.
-- ``head``: ``hidden`` (the paper's extra layers; empty except for ResNet50) then the
-  two-logit ``out`` layer. The input of ``out`` is the embedding early fusion uses.
+- ``head``: ``hidden`` then the two-logit ``out`` layer. ``hidden`` is the paper's
+  FC-512 block for ResNet50, a BatchNorm standardising the frozen features for
+  EfficientNet-Lite0, and empty otherwise. The input of ``out`` is the embedding early
+  fusion uses.
 
 Backbone weights come only from files: a local checkpoint path (timm / torchvision
 state dict, ``.safetensors``, a ``{"state_dict": ...}`` training checkpoint, or for
@@ -160,6 +162,13 @@ def _no_hidden(dim: int) -> tuple[nn.Module, int]:
     return nn.Identity(), dim
 
 
+def _standardising_hidden(dim: int) -> tuple[nn.Module, int]:
+    # A fully frozen backbone's pooled features differ in scale by orders of magnitude
+    # between channels; BatchNorm standardises them (running statistics of the training
+    # data at inference) so the linear output layer and the fusion head can learn.
+    return nn.BatchNorm1d(dim), dim
+
+
 def _resnet_hidden(dim: int) -> tuple[nn.Module, int]:
     # Seed 000: FC 512 -> ReLU -> dropout -> BatchNorm1d, then the output layer.
     # Dropout 0.4 as in the authors' published code (the paper gives no rate).
@@ -174,8 +183,8 @@ ARCHITECTURES: dict[str, _Architecture] = {
     "mixer_b16_224": _Architecture("MLP Mixer", _timm("mixer_b16_224"), _split_mixer,
                                    _no_hidden, "half", ("head.",), True),
     "efficientnet_lite0": _Architecture("EfficientNet-Lite0", _timm("efficientnet_lite0"),
-                                        _split_whole, _no_hidden, "half", ("classifier.",),
-                                        False),
+                                        _split_whole, _standardising_hidden, "half",
+                                        ("classifier.",), False),
 }
 
 
@@ -250,7 +259,8 @@ class ImageClassifier(nn.Module):
         if x.ndim == 3:
             x = x.unsqueeze(-1).expand(*x.shape, 3)
         if x.ndim != 4 or x.shape[-1] != 3:
-            raise ValueError(f"Expected images (N, H, W, 3) or (N, H, W); got {tuple(images.shape)}.")
+            raise ValueError("Expected images (N, H, W, 3) or (N, H, W); got "
+                             f"{tuple(images.shape)}.")
         x = x.permute(0, 3, 1, 2).to(self._mean.device, torch.float32) / 255.0
         if x.shape[-2:] != (self.input_size, self.input_size):
             x = nn.functional.interpolate(x, size=(self.input_size, self.input_size),
