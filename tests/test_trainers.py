@@ -134,3 +134,27 @@ def test_early_fusion_all_folds_promote_and_predict(simulated_pair, tmp_path, an
     # The promoted model reproduces the probability its trainer's network gives.
     again = model.predict(astronaut, result.landmarks, result.blendshapes, result.features)
     assert np.isclose(prediction.probability, again.probability)
+
+
+def test_images_without_a_face_are_skipped_and_counted(simulated_pair, tmp_path):
+    import shutil
+
+    from PIL import Image
+
+    yfp, ckplus, cache = simulated_pair
+    healthy = tmp_path / "ckplus"
+    shutil.copytree(ckplus, healthy)
+    blanks = []
+    for subject in sorted((healthy / "cohn-kanade-images").iterdir()):
+        blank = subject / "001" / f"{subject.name}_001_00000099.png"
+        Image.fromarray(np.full((240, 320, 3), 90, np.uint8)).save(blank)
+        blanks.append(str(blank))
+    run = tmp_path / "run"
+    flags = _flags((yfp, healthy, cache), run, "--epochs", "1", "--fold", "0")
+    flags[flags.index("--train-per-subject") + 1] = "50"  # every frame, blanks included
+    fnn.main(flags)
+    record = json.loads((run / "folds" / "fold_00.json").read_text())
+    skipped = dict(record["skipped_files"])
+    assert record["skipped_train"] == 2 and set(skipped) <= set(blanks)
+    assert set(skipped.values()) == {"no face found"}
+    assert not set(skipped) & {p["path"] for p in record["predictions"]}

@@ -303,7 +303,11 @@ def predict(module, forward: Callable, inputs: Sequence, *, device: str,
 # -- data and folds ---------------------------------------------------------------------------
 @dataclass
 class FoldData:
-    """One fold with the images that have a face, their content hashes and labels."""
+    """One fold with the images that have a face, their content hashes and labels.
+
+    ``skipped_train`` / ``skipped_test``: (path, reason) of the sampled images left out
+    (no face found, or unreadable).
+    """
 
     index: int
     test_subject: str | None
@@ -311,8 +315,8 @@ class FoldData:
     test: list
     train_digests: list[str]
     test_digests: list[str]
-    skipped_train: int
-    skipped_test: int
+    skipped_train: list[tuple[str, str]]
+    skipped_test: list[tuple[str, str]]
 
     @property
     def y_train(self) -> np.ndarray:
@@ -346,12 +350,12 @@ class Run:
         self.out = Path(args.out)
         self.store = ModalityStore(args.cache)
         self._digest_of: dict[str, str | None] = {}
+        self._skip_reason: dict[str, str] = {}
         self.palsy, self.healthy, self.data_summary = load_samples(args)
         self.folds = make_folds(args, self.palsy, self.healthy)
         if args.fold is not None and not 0 <= args.fold < len(self.folds):
             raise SystemExit(f"error: --fold {args.fold} is out of range: this data set has "
                              f"{len(self.folds)} folds (0..{len(self.folds) - 1}).")
-        self.extraction = {"with_face": 0, "no_face": 0, "unreadable": 0, "landmarker_runs": 0}
         self.settings = settings
         self._write_config()
 
@@ -395,8 +399,9 @@ class Run:
         return out
 
     # -- data ----------------------------------------------------------------------------
-    def with_faces(self, samples: Sequence) -> tuple[list, list[str], int]:
-        """The samples whose image has a face, their content hashes, and the count left out.
+    def with_faces(self, samples: Sequence) -> tuple[list, list[str], list[tuple[str, str]]]:
+        """The samples whose image has a face, their content hashes, and those left out
+        as (path, reason).
 
         Landmarks run only for images never seen before (by content).
         """
@@ -405,11 +410,12 @@ class Run:
             report = self.store.extract(new, progress=self.progress)
             for path in new:
                 self._digest_of[path] = report.hashes.get(path)
-            for key, value in report.summary().items():
-                if key in self.extraction:
-                    self.extraction[key] += value
+            self._skip_reason.update({p: "no face found" for p in report.no_face})
+            self._skip_reason.update(report.unreadable)
         kept = [s for s in samples if self._digest_of[str(s.path)]]
-        return kept, [self._digest_of[str(s.path)] for s in kept], len(samples) - len(kept)
+        skipped = [(str(s.path), self._skip_reason[str(s.path)]) for s in samples
+                   if not self._digest_of[str(s.path)]]
+        return kept, [self._digest_of[str(s.path)] for s in kept], skipped
 
     def iter_folds(self) -> Iterator[FoldData]:
         """The folds to run (all, or the one ``--fold`` names), with faces resolved."""
@@ -453,8 +459,9 @@ class Run:
             "n_test": len(fold.test),
             "n_train_palsy": int(fold.y_train.sum()),
             "n_test_palsy": int(y_true.sum()),
-            "skipped_no_face_train": fold.skipped_train,
-            "skipped_no_face_test": fold.skipped_test,
+            "skipped_train": len(fold.skipped_train),
+            "skipped_test": len(fold.skipped_test),
+            "skipped_files": [list(x) for x in (fold.skipped_train + fold.skipped_test)[:50]],
             "seconds": round(seconds, 3),
             "device": self.device,
             "training": training,
