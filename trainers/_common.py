@@ -494,7 +494,7 @@ class Run:
                    "run_dir": str(self.out)}
         note = a.training_data_note or (
             "simulated palsy cases (not real patients)" if a.simulated_data else
-            ", ".join(sorted(self.data_summary["datasets"])))
+            "data sets: " + ", ".join(sorted(self.data_summary["datasets"])))
         card = ModelCard(
             name=a.promote, config=self.config, trained_on=note,
             trained_on_simulated_data=bool(a.simulated_data),

@@ -361,8 +361,10 @@ def _load_backbone(architecture: str, checkpoint, allow_random_init: bool,
                 f"pass checkpoint=PATH (trainer flag --checkpoint PATH), e.g. an ImageNet "
                 f"{architecture} state dict (.pth / .safetensors). Nothing is downloaded. "
                 "allow_random_init=True builds an untrained backbone for tests only.")
-        torch.manual_seed(0)  # a reproducible random backbone, so its cache key holds
-        return spec.build(size), {"kind": "random", "sha256": "random-seed0"}
+        with torch.random.fork_rng():  # seeded, so its cache key holds; global RNG untouched
+            torch.manual_seed(0)
+            model = spec.build(size)
+        return model, {"kind": "random", "sha256": "random-seed0"}
     path = Path(checkpoint)
     if not path.is_file():
         raise ModelNotInstalledError(f"Backbone checkpoint {path} does not exist.")

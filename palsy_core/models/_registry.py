@@ -423,7 +423,12 @@ def _default_name(folder: Path) -> str:
             f"No default palsy model in {folder} (the file {DEFAULT_POINTER} naming it is "
             "missing). Rebuild it with `python -m trainers.build_default_weights`, or "
             "promote a model with `--promote NAME --make-default`.")
-    return pointer.read_text().strip()
+    name = pointer.read_text().strip()
+    if not _NAME.match(name):
+        raise ModelNotInstalledError(
+            f"{pointer} should hold the default model's name, not {name!r}. Rebuild it with "
+            "`python -m trainers.build_default_weights`.")
+    return name
 
 
 def load_palsy_model(name: str | None = None,
