@@ -161,8 +161,8 @@ class ModalityStore:
     cache_dir : path, optional
         Default: ``$PALSY_CACHE_DIR`` or ``.cache/palsy``.
 
-    Use it as a context manager (or call :meth:`close`): it owns a landmarker while
-    images are being extracted.
+    It owns a landmarker only during :meth:`extract`; using it as a context manager
+    (or calling :meth:`close`) is harmless and kept for symmetry with the analyzer.
     """
 
     def __init__(self, cache_dir: str | os.PathLike | None = None):
@@ -192,10 +192,19 @@ class ModalityStore:
 
         Images already in the cache (by content) are not decoded again.
         """
-        from tqdm.auto import tqdm
-
         report = ExtractionReport()
         paths = [str(p) for p in paths]
+        try:
+            self._extract_all(paths, report, progress)
+        finally:
+            # The landmarker lives only while extracting: an unclosed MediaPipe graph
+            # would crash the interpreter at exit should a caller forget close().
+            self.close()
+        return report
+
+    def _extract_all(self, paths: list[str], report: ExtractionReport, progress: bool) -> None:
+        from tqdm.auto import tqdm
+
         for path in tqdm(paths, desc="modalities", unit="img", disable=not progress):
             try:
                 digest = content_hash(path)
@@ -215,7 +224,6 @@ class ModalityStore:
                 report.hashes[path] = digest
             else:
                 report.no_face.append(path)
-        return report
 
     def _extract_one(self, path: str, entry: Path) -> str | None:
         """Run the analysis on one image and cache the result; a reason when unreadable."""
