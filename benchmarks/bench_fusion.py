@@ -20,7 +20,9 @@ The simulated data set is the one ``trainers.build_default_weights`` makes (reus
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import io
 import os
 import sys
 import time
@@ -156,7 +158,8 @@ def bench_table(yfp: Path, ckplus: Path, frames: int, healthy_subjects: int,
             ("fusion", fusion.main, ["--fusion", "early"]
              + (["--fnn-epochs", str(fnn_epochs)] if fnn_epochs else []))):
         start = time.perf_counter()
-        main([*common, *extra, "--out", str(runs[name])])
+        with contextlib.redirect_stdout(io.StringIO()):  # each trainer prints its table
+            main([*common, *extra, "--out", str(runs[name])])
         timings[name] = time.perf_counter() - start
     collect.collect(list(runs.values()), out)
     with open(out / "results_table.csv", newline="") as f:
