@@ -18,6 +18,17 @@ from palsy_core import Analyzer, AnalyzerOptions, FaceLandmarker  # noqa: E402
 
 
 @pytest.fixture(scope="session")
+def simulated_pair(tmp_path_factory):
+    """A tiny simulated YFP + CK+ pair and a modality cache, shared by the session."""
+    from trainers.build_default_weights import make_simulated_dataset
+
+    root = tmp_path_factory.getbasetemp() / "palsy_simulated"
+    yfp, ckplus = make_simulated_dataset(root, palsy_subjects=3, healthy_subjects=4,
+                                         frames_per_subject=6, seed=0)
+    return yfp, ckplus, root / "cache"
+
+
+@pytest.fixture(scope="session")
 def astronaut() -> np.ndarray:
     """A real, public-domain face photo (512 x 512, one smiling face)."""
     from skimage import data

@@ -13,16 +13,6 @@ from palsy_core.errors import ModelNotInstalledError
 from palsy_core.modalities import ModalityStore, modalities_from_face
 from palsy_core.models import (EarlyFusionHead, ImageClassifier, PalsyNet, create_model,
                                late_fusion_probability, list_models)
-from trainers.build_default_weights import make_simulated_dataset
-
-
-@pytest.fixture(scope="session")
-def simulated_pair(tmp_path_factory):
-    """A tiny simulated YFP + CK+ pair and a modality cache, shared by the session."""
-    root = tmp_path_factory.getbasetemp() / "palsy_simulated"
-    yfp, ckplus = make_simulated_dataset(root, palsy_subjects=3, healthy_subjects=4,
-                                         frames_per_subject=6, seed=0)
-    return yfp, ckplus, root / "cache"
 
 
 def _linear_shapes(module: nn.Module) -> list[tuple[int, int]]:

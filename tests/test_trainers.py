@@ -10,16 +10,6 @@ import pytest
 
 from palsy_core.models import load_palsy_model
 from trainers import collect, fnn, fusion, image
-from trainers.build_default_weights import make_simulated_dataset
-
-
-@pytest.fixture(scope="session")
-def simulated_pair(tmp_path_factory):
-    """A tiny simulated YFP + CK+ pair and a modality cache, shared by the session."""
-    root = tmp_path_factory.getbasetemp() / "palsy_simulated"
-    yfp, ckplus = make_simulated_dataset(root, palsy_subjects=3, healthy_subjects=4,
-                                         frames_per_subject=6, seed=0)
-    return yfp, ckplus, root / "cache"
 
 
 def _flags(simulated_pair, out, *extra):
