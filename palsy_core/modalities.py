@@ -18,6 +18,14 @@ landmarker runs once per image ever, whatever the file is called or wherever it 
 It also caches the output of an image model's frozen backbone layers per image, keyed
 by content hash, backbone architecture, backbone checkpoint hash, pixel normalisation
 and input size: training epochs then start from those tensors instead of the photo.
+
+Mirror images
+-------------
+Palsy is no likelier on one side of the face than on the other, so trainers may add
+each photo's mirror image and models may average over a face and its mirror.
+:func:`mirrored_arrays` derives the modalities of the left-right flipped photo from
+those of the photo without running the landmarker again, and the store serves them
+under :func:`mirrored_digest` keys.
 """
 
 from __future__ import annotations
@@ -32,6 +40,8 @@ import numpy as np
 
 from .drawing import align_face_crop, render_line_segments
 from .errors import PalsyError
+from .features import compute_features, keypoints_51
+from .landmarks import mirror_landmarks
 
 if TYPE_CHECKING:  # torch stays out of the import path of the plain analysis
     import torch
@@ -45,13 +55,15 @@ STRUCTURED_MODALITIES = ("coordinates", "blendshapes", "handcrafted")
 CROP_SIZE = 224
 #: Bump when the extraction code changes what it produces: old cache entries are
 #: then simply not found and recomputed.
-EXTRACTOR_VERSION = 1
+EXTRACTOR_VERSION = 2
 #: Environment variable naming the cache folder (default ``.cache/palsy`` under the
 #: working directory).
 CACHE_ENV = "PALSY_CACHE_DIR"
 #: Frozen features with at least this many values are cached as float16 (ResNet50's
 #: 1024 x 14 x 14 map, Mixer's 196 x 768 tokens) to halve the disk they take.
 _FLOAT16_FROM = 65536
+#: Appended to an image's content hash to name its mirror image in the store.
+MIRROR_SUFFIX = "+mirror"
 
 
 @dataclass(frozen=True)
@@ -106,6 +118,69 @@ def modalities_from_face(image: np.ndarray, landmarks: np.ndarray, blendshapes: 
     """
     arrays = {m: modality_array(m, image, landmarks, blendshapes, features) for m in MODALITIES}
     return FaceModalities(**arrays, blendshape_names=tuple(blendshapes))
+
+
+def mirrored_blendshape_order(names: Sequence[str]) -> np.ndarray:
+    """Indices that reorder blendshape scores into those of the mirrored face.
+
+    A mirror swaps every ``...Left`` score with its ``...Right`` twin (``eyeBlinkLeft``
+    with ``eyeBlinkRight``, ``mouthLeft`` with ``mouthRight``); the others stay.
+    """
+    position = {name: i for i, name in enumerate(names)}
+
+    def twin(name: str) -> str:
+        if name.endswith("Left"):
+            return name[:-4] + "Right"
+        if name.endswith("Right"):
+            return name[:-5] + "Left"
+        return name
+
+    return np.array([position.get(twin(name), i) for i, name in enumerate(names)])
+
+
+def mirrored_arrays(arrays: dict[str, np.ndarray], *, landmarks: np.ndarray,
+                    image_width: int, blendshape_names: Sequence[str] = ()) -> dict:
+    """Modalities of the left-right mirrored photo, from those of the photo.
+
+    Parameters
+    ----------
+    arrays : dict of str to ndarray
+        Some of one face's modalities (unbatched; shapes as in the module table).
+    landmarks : ndarray (478, 2+)
+        The face's landmarks, pixels of the photo.
+    image_width : int
+        Width of the photo, pixels: the mirror maps ``x`` to ``image_width - x``.
+    blendshape_names : sequence of str
+        Names of the blendshape scores (needed when ``arrays`` has "blendshapes").
+
+    Returns
+    -------
+    dict of str to ndarray
+        The same keys. The image modalities are flipped (their alignment on the pupils
+        and the face oval commutes with the mirror); the landmarks are re-indexed so
+        index 61 is still the subject's right mouth corner, and the features are
+        computed from them.
+    """
+    points = mirror_landmarks(np.asarray(landmarks, np.float32)[:, :2], image_width)
+    out = {}
+    for modality, array in arrays.items():
+        if modality in IMAGE_MODALITIES:
+            out[modality] = np.ascontiguousarray(array[:, ::-1])
+        elif modality == "coordinates":
+            out[modality] = points.astype(np.float32)
+        elif modality == "handcrafted":
+            out[modality] = compute_features(keypoints_51(points)).astype(np.float32)
+        elif modality == "blendshapes":
+            out[modality] = np.asarray(array)[mirrored_blendshape_order(blendshape_names)]
+        else:
+            raise ValueError(f"Unknown modality {modality!r}; choose one of "
+                             f"{', '.join(MODALITIES)}.")
+    return out
+
+
+def mirrored_digest(digest: str) -> str:
+    """Store key of the mirror image of the image with content hash ``digest``."""
+    return digest + MIRROR_SUFFIX
 
 
 def content_hash(path: str | os.PathLike) -> str:
@@ -184,7 +259,20 @@ class ModalityStore:
 
     # -- modalities -----------------------------------------------------------------
     def _entry(self, digest: str) -> Path:
+        digest = digest.removesuffix(MIRROR_SUFFIX)
         return self._modality_dir / digest[:2] / f"{digest}.npz"
+
+    def _read(self, digest: str, modalities: Sequence[str]) -> dict[str, np.ndarray]:
+        """Cached modalities of an image or (``mirrored_digest`` key) of its mirror."""
+        with np.load(self._entry(digest)) as data:
+            if not bool(data["face"]):
+                raise KeyError(f"image {digest[:12]} has no face")
+            arrays = {m: data[m] for m in modalities}
+            if not digest.endswith(MIRROR_SUFFIX):
+                return arrays
+            return mirrored_arrays(arrays, landmarks=data["coordinates"],
+                                   image_width=int(data["image_width"]),
+                                   blendshape_names=[str(n) for n in data["blendshape_names"]])
 
     def extract(self, paths: Iterable[str | os.PathLike], *,
                 progress: bool = False) -> ExtractionReport:
@@ -246,22 +334,18 @@ class ModalityStore:
         except PalsyError as error:
             return str(error)
         mods = modalities_from_face(rgb, result.landmarks, result.blendshapes, result.features)
-        _atomic_savez(entry, face=np.array(True), rgb=mods.rgb, linesegment=mods.linesegment,
+        _atomic_savez(entry, face=np.array(True), image_width=np.array(rgb.shape[1]),
+                      rgb=mods.rgb, linesegment=mods.linesegment,
                       coordinates=mods.coordinates, blendshapes=mods.blendshapes,
                       handcrafted=mods.handcrafted,
                       blendshape_names=np.array(mods.blendshape_names))
         return None
 
     def load(self, digest: str) -> FaceModalities:
-        """The cached modalities of one image (by content hash) with a face."""
-        with np.load(self._entry(digest)) as data:
-            if not bool(data["face"]):
-                raise KeyError(f"image {digest[:12]} has no face")
-            return FaceModalities(
-                rgb=data["rgb"], linesegment=data["linesegment"],
-                coordinates=data["coordinates"], blendshapes=data["blendshapes"],
-                handcrafted=data["handcrafted"],
-                blendshape_names=tuple(str(n) for n in data["blendshape_names"]))
+        """The cached modalities of one image (by content hash, or
+        :func:`mirrored_digest` for its mirror image) with a face."""
+        arrays = self._read(digest, MODALITIES)
+        return FaceModalities(**arrays, blendshape_names=self.blendshape_names(digest))
 
     def vectors(self, digests: Sequence[str], modality: str) -> np.ndarray:
         """A structured modality of many images, (N, D) float32 (memoised in memory)."""
@@ -269,8 +353,8 @@ class ModalityStore:
         for digest in digests:
             key = (digest, modality)
             if key not in self._vectors:
-                with np.load(self._entry(digest)) as data:
-                    self._vectors[key] = np.asarray(data[modality], np.float32).reshape(-1)
+                array = self._read(digest, [modality])[modality]
+                self._vectors[key] = np.asarray(array, np.float32).reshape(-1)
             rows.append(self._vectors[key])
         return np.stack(rows) if rows else np.zeros((0, 0), np.float32)
 
@@ -283,11 +367,7 @@ class ModalityStore:
         if modality not in IMAGE_MODALITIES:
             raise ValueError(f"{modality!r} is not an image modality "
                              f"({', '.join(IMAGE_MODALITIES)}).")
-        out = []
-        for digest in digests:
-            with np.load(self._entry(digest)) as data:
-                out.append(data[modality])
-        return np.stack(out)
+        return np.stack([self._read(digest, [modality])[modality] for digest in digests])
 
     # -- frozen backbone features --------------------------------------------------------
     def frozen_features(self, model: "ImageClassifier", modality: str, digests: Sequence[str],

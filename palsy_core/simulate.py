@@ -33,6 +33,7 @@ import numpy as np
 from PIL import Image
 
 from . import landmarks as mesh_indices
+from .landmarks import MIRRORED_INDEX, mirror_landmarks
 from .datasets import INTENSITY_OF_SEVERITY, SEVERITY_CLASSES, Sample, yfp_binary_label
 
 Side = Literal["left", "right"]
@@ -48,41 +49,6 @@ SEVERITY_STRENGTH = {"mild": 0.3, "moderate": 0.6, "severe": 1.0}
 #: Upper strength bound of each severity name, for strengths given as numbers.
 _SEVERITY_UPPER = (("mild", 0.4), ("moderate", 0.7), ("severe", 1.0))
 
-#: ``MIRRORED_INDEX[i]`` is the landmark that plays landmark ``i``'s part on the other
-#: side of the face (33 <-> 263, 61 <-> 291, ...); midline landmarks map to themselves.
-#: Derived from the x = 0 symmetry of MediaPipe's canonical face mesh (the geometry
-#: metadata inside face_landmarker.task, exact to the last digit) and, for the irises,
-#: from their ring order.
-MIRRORED_INDEX = np.array([
-    0, 1, 2, 248, 4, 5, 6, 249, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 250, 251, 252,
-    253, 254, 255, 256, 257, 258, 259, 260, 261, 262, 263, 264, 265, 266, 267, 268, 269,
-    270, 271, 272, 273, 274, 275, 276, 277, 278, 279, 280, 281, 282, 283, 284, 285, 286,
-    287, 288, 289, 290, 291, 292, 293, 294, 295, 296, 297, 298, 299, 300, 301, 302, 303,
-    304, 305, 306, 307, 308, 309, 310, 311, 312, 313, 314, 315, 316, 317, 318, 319, 320,
-    321, 322, 323, 94, 324, 325, 326, 327, 328, 329, 330, 331, 332, 333, 334, 335, 336, 337,
-    338, 339, 340, 341, 342, 343, 344, 345, 346, 347, 348, 349, 350, 351, 352, 353, 354,
-    355, 356, 357, 358, 359, 360, 361, 362, 363, 364, 365, 366, 367, 368, 369, 370, 371,
-    372, 373, 374, 375, 376, 377, 378, 379, 151, 152, 380, 381, 382, 383, 384, 385, 386,
-    387, 388, 389, 390, 164, 391, 392, 393, 168, 394, 395, 396, 397, 398, 399, 175, 400,
-    401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417,
-    418, 195, 419, 197, 420, 199, 200, 421, 422, 423, 424, 425, 426, 427, 428, 429, 430,
-    431, 432, 433, 434, 435, 436, 437, 438, 439, 440, 441, 442, 443, 444, 445, 446, 447,
-    448, 449, 450, 451, 452, 453, 454, 455, 456, 457, 458, 459, 460, 461, 462, 463, 464,
-    465, 466, 467, 3, 7, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36,
-    37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58,
-    59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80,
-    81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 95, 96, 97, 98, 99, 100, 101, 102,
-    103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119,
-    120, 121, 122, 123, 124, 125, 126, 127, 128, 129, 130, 131, 132, 133, 134, 135, 136,
-    137, 138, 139, 140, 141, 142, 143, 144, 145, 146, 147, 148, 149, 150, 153, 154, 155,
-    156, 157, 158, 159, 160, 161, 162, 163, 165, 166, 167, 169, 170, 171, 172, 173, 174,
-    176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192,
-    193, 194, 196, 198, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213,
-    214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230,
-    231, 232, 233, 234, 235, 236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246, 247,
-    473, 476, 475, 474, 477, 468, 471, 470, 469, 472
-], dtype=np.intp)
-MIRRORED_INDEX.setflags(write=False)
 
 _OTHER_SIDE = {"left": "right", "right": "left"}
 _MOUTH_CORNER = {"right": mesh_indices.RIGHT_MOUTH_CORNER, "left": mesh_indices.LEFT_MOUTH_CORNER}
@@ -156,22 +122,6 @@ class SimulatedCase:
             masks={name: np.ascontiguousarray(mask[:, ::-1])
                    for name, mask in self.masks.items()},
         )
-
-
-def mirror_landmarks(landmarks: np.ndarray, image_width: int) -> np.ndarray:
-    """Landmarks of the left-right mirrored image, with mesh index semantics kept.
-
-    Parameters
-    ----------
-    landmarks : ndarray, shape (478, 2 or 3)
-        Pixels; z (if present) is unchanged by the mirror.
-    image_width : int
-        Width of the image in pixels; x becomes ``image_width - x``.
-    """
-    points = np.asarray(landmarks)
-    flipped = points[MIRRORED_INDEX].copy()
-    flipped[:, 0] = image_width - flipped[:, 0]
-    return flipped
 
 
 def simulate_palsy(
@@ -425,7 +375,7 @@ def write_simulated_ckplus(
     faces = _check_faces(faces)
     _check_positive(n_subjects=n_subjects, frames_per_subject=frames_per_subject)
     rng = np.random.default_rng(seed)
-    emotions = {"happiness": 5, "sadness": 6, "surprise": 7}
+    emotions = _EMOTION_CODES
     samples = []
     for k, (rgb, points) in enumerate(_subjects(faces, n_subjects, rng)):
         subject = f"S{5 + 3 * k:03d}"  # CK+ subject numbers start at S005 and have gaps
@@ -643,28 +593,51 @@ def _natural_asymmetry(image: np.ndarray, points: np.ndarray, rng: np.random.Gen
     return _warp(image, points, field, frame)
 
 
-def _expression(rgb: np.ndarray, points: np.ndarray, expression: str, amount: float) -> Face:
-    """A symmetric posed expression at ``amount`` (0 neutral .. 1 peak)."""
+def _expression(rgb: np.ndarray, points: np.ndarray, expression: str, amount: float,
+                gain: Optional[dict[str, float]] = None) -> Face:
+    """A posed expression at ``amount`` (0 neutral .. 1 peak).
+
+    ``gain`` scales the movement of each side (default 1 for both: symmetric); a
+    palsied side moves less. The jaw drop of surprise is not facial-nerve work and
+    is never scaled.
+    """
     frame = _face_frame(points)
     if amount == 0:
         return rgb, points.astype(np.float32)
+    gain = gain or {"left": 1.0, "right": 1.0}
+    common = min(gain.values())
+
+    def sides(effect):
+        # Both sides move by the weaker side's gain; the stronger side moves the rest.
+        return common * _symmetric(effect) + sum(
+            (gain[s] - common) * effect(s) * _side_weight(frame, s)[:, None] for s in SIDES)
+
     if expression == "happiness":    # corners up and out, cheeks raise the lower lids
-        field = _symmetric(lambda s: -_mouth_droop(points, frame, s, 0.7 * amount)
-                           + _eye_opening(points, frame, s, -0.1 * amount, -0.3 * amount))
+        field = sides(lambda s: -_mouth_droop(points, frame, s, 0.7 * amount)
+                      + _eye_opening(points, frame, s, -0.1 * amount, -0.3 * amount))
     elif expression == "surprise":   # brows up, eyes wide, jaw drops
         chin = points[17, :2]
         jaw = 0.08 * amount * frame.scale * _window(points, chin, frame, 0.5, 0.35)
-        field = (_symmetric(lambda s: _brow_shift(points, frame, s, -0.08 * amount)
-                            + _eye_opening(points, frame, s, 0.3 * amount, 0.2 * amount))
+        field = (sides(lambda s: _brow_shift(points, frame, s, -0.08 * amount)
+                       + _eye_opening(points, frame, s, 0.3 * amount, 0.2 * amount))
                  + jaw[:, None] * frame.v)
     else:                            # sadness: corners down, inner brows up
-        field = _symmetric(lambda s: _mouth_droop(points, frame, s, 0.4 * amount)
-                           + _brow_shift(points, frame, s, -0.04 * amount))
+        field = sides(lambda s: _mouth_droop(points, frame, s, 0.4 * amount)
+                      + _brow_shift(points, frame, s, -0.04 * amount))
     return _warp(rgb, points, field, frame)
 
 
+#: CK+ emotion codes of the expressions the simulator poses.
+_EMOTION_CODES = {"happiness": 5, "sadness": 6, "surprise": 7}
+
+
 def _palsy_frame(rgb, points, side, eye, mouth, rng) -> Face:
-    """A YFP-like frame with the given region intensities (0, 0.5 slight, 1 strong)."""
+    """A YFP-like frame with the given region intensities (0, 0.5 slight, 1 strong).
+
+    Half the frames catch the patient mid-expression (as YFP's videos of patients
+    talking and smiling do): the affected side then moves less than the other, by as
+    much as the palsy is strong, so an expression is no cue to health.
+    """
     def strength(intensity):
         return rng.uniform(0.2, 0.4) if intensity == 0.5 else rng.uniform(0.6, 1.0)
 
@@ -673,6 +646,11 @@ def _palsy_frame(rgb, points, side, eye, mouth, rng) -> Face:
         strengths["eye"] = strengths["brow"] = strength(eye)
     if mouth:
         strengths["mouth"] = strengths["fold"] = strength(mouth)
+    if rng.random() < 0.5:
+        weakness = max(strengths.values(), default=0.0)
+        expression = list(_EMOTION_CODES)[rng.integers(len(_EMOTION_CODES))]
+        rgb, points = _expression(rgb, points, expression, rng.uniform(0.3, 1.0),
+                                  gain={side: 1.0 - 0.9 * weakness, _OTHER_SIDE[side]: 1.0})
     if not strengths:
         return _natural_asymmetry(rgb, points, rng)
     return _apply_palsy(rgb, points, side, strengths)

@@ -7,10 +7,14 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from torch import nn
 
 from palsy_core.errors import ModelNotInstalledError
-from palsy_core.modalities import ModalityStore, modalities_from_face
+from palsy_core.landmarks import MIRRORED_INDEX
+from palsy_core.modalities import (MODALITIES, ModalityStore, mirrored_arrays,
+                                   mirrored_blendshape_order, mirrored_digest,
+                                   modalities_from_face)
 from palsy_core.models import (EarlyFusionHead, ImageClassifier, PalsyNet, create_model,
                                late_fusion_probability, list_models)
 
@@ -137,13 +141,59 @@ def test_modalities_of_a_real_photo(analyzer, astronaut):
     assert mods.vector("coordinates").shape == (956,)
 
 
+def test_mirrored_modalities_match_the_flipped_photo(analyzer, astronaut):
+    """What mirrored_arrays derives is what the landmarker finds on the flipped photo."""
+    flipped = np.ascontiguousarray(astronaut[:, ::-1])
+    result, result_flipped = analyzer.analyze(astronaut), analyzer.analyze(flipped)
+    mods = modalities_from_face(astronaut, result.landmarks, result.blendshapes, result.features)
+    want = modalities_from_face(flipped, result_flipped.landmarks, result_flipped.blendshapes,
+                                result_flipped.features)
+    got = mirrored_arrays({m: getattr(mods, m) for m in MODALITIES}, landmarks=result.landmarks,
+                          image_width=astronaut.shape[1], blendshape_names=mods.blendshape_names)
+    # Landmarker noise between a photo and its mirror is about 1-2 px at this size.
+    assert np.abs(got["coordinates"] - want.coordinates).max() < 3.0
+    assert np.abs(got["handcrafted"] - want.handcrafted).max() < 1.5
+    unflipped_error = np.abs(mods.rgb.astype(int) - want.rgb.astype(int)).mean()
+    assert np.abs(got["rgb"].astype(int) - want.rgb.astype(int)).mean() < unflipped_error / 5
+    assert np.array_equal(got["linesegment"], mods.linesegment[:, ::-1])
+    # Mirroring twice gives the face back.
+    twice = mirrored_arrays(got, landmarks=got["coordinates"], image_width=astronaut.shape[1],
+                            blendshape_names=mods.blendshape_names)
+    np.testing.assert_allclose(twice["coordinates"], mods.coordinates, atol=1e-4)
+    np.testing.assert_allclose(twice["handcrafted"], mods.handcrafted, rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(twice["blendshapes"], mods.blendshapes)
+
+
+def test_blendshape_mirror_swaps_left_and_right():
+    names = ["_neutral", "browDownLeft", "browDownRight", "jawOpen", "mouthLeft", "mouthRight"]
+    order = mirrored_blendshape_order(names)
+    assert [names[i] for i in order] == ["_neutral", "browDownRight", "browDownLeft",
+                                         "jawOpen", "mouthRight", "mouthLeft"]
+
+
+def test_cache_serves_mirror_images(simulated_pair, tmp_path):
+    yfp, ckplus, cache = simulated_pair
+    image = sorted(yfp.rglob("*.bmp"))[0]
+    with ModalityStore(tmp_path / "cache") as store:
+        digest = store.extract([image]).hashes[str(image)]
+        face, mirror = store.load(digest), store.load(mirrored_digest(digest))
+        width = Image.open(image).size[0]
+        want = mirrored_arrays({"handcrafted": face.handcrafted}, landmarks=face.coordinates,
+                               image_width=width)
+        np.testing.assert_array_equal(mirror.handcrafted, want["handcrafted"])
+        np.testing.assert_array_equal(store.images([mirrored_digest(digest)], "rgb")[0],
+                                      face.rgb[:, ::-1])
+        both = store.vectors([digest, mirrored_digest(digest)], "coordinates")
+        x, x_mirror = both[0].reshape(-1, 2)[:, 0], both[1].reshape(-1, 2)[:, 0]
+        np.testing.assert_allclose(x_mirror, width - x[MIRRORED_INDEX], atol=1e-3)
+
+
 def test_cache_runs_landmarks_once_per_image_content(simulated_pair, tmp_path):
     yfp, ckplus, cache = simulated_pair
     images = sorted(ckplus.rglob("*.png"))[:4]
     copy = tmp_path / "renamed.png"
     shutil.copy(images[0], copy)
     blank = tmp_path / "blank.png"
-    from PIL import Image
     Image.fromarray(np.full((200, 200, 3), 128, np.uint8)).save(blank)
     with ModalityStore(tmp_path / "cache") as store:
         first = store.extract([*images, blank])

@@ -8,6 +8,8 @@ import json
 import numpy as np
 import pytest
 
+from palsy_core import compute_features, keypoints_51
+from palsy_core.landmarks import mirror_landmarks
 from palsy_core.models import load_palsy_model
 from trainers import collect, fnn, fusion, image
 
@@ -70,6 +72,31 @@ def test_fnn_folds_as_separate_jobs_then_collect(simulated_pair, tmp_path):
 
     with pytest.raises(SystemExit, match="other settings"):
         fnn.main(_flags(simulated_pair, run, "--modality", "coordinates", "--fold", "2"))
+
+
+def test_mirror_images_double_training_and_make_predictions_side_blind(
+        simulated_pair, tmp_path, analyzer, astronaut):
+    run, weights = tmp_path / "mirror", tmp_path / "weights"
+    fnn.main(_flags(simulated_pair, run, "--epochs", "20", "--mirror", "--fold", "0",
+                    "--promote", "fnn_mirror", "--weights-dir", str(weights)))
+    plain = tmp_path / "plain"
+    fnn.main(_flags(simulated_pair, plain, "--epochs", "20", "--fold", "0"))
+    record, plain_record = (json.loads((r / "folds" / "fold_00.json").read_text())
+                            for r in (run, plain))
+    assert record["n_train"] == 2 * plain_record["n_train"]
+    assert record["n_test"] == plain_record["n_test"]  # tested on the photos as they are
+    card = json.loads((weights / "fnn_mirror.json").read_text())
+    assert card["config"]["mirror_average"] is True
+    assert card["protocol"]["mirror_images"] is True
+
+    model = load_palsy_model("fnn_mirror", weights_dir=weights)
+    face = analyzer.analyze(astronaut)
+    flipped = np.ascontiguousarray(astronaut[:, ::-1])
+    points = mirror_landmarks(face.landmarks, astronaut.shape[1])
+    features = compute_features(keypoints_51(points))
+    p = model.predict(astronaut, face.landmarks, face.blendshapes, face.features).probability
+    p_flipped = model.predict(flipped, points, face.blendshapes, features).probability
+    assert p == pytest.approx(p_flipped, abs=1e-5)
 
 
 def test_image_trainer_with_a_paper_model_on_line_segments(simulated_pair, tmp_path):

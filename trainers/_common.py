@@ -111,6 +111,10 @@ def common_parser(description: str) -> argparse.ArgumentParser:
     train.add_argument("--patience", type=int, default=None,
                        help="early stopping on training loss; 0 disables")
     train.add_argument("--optimizer", choices=("sgd", "adamw"), default=None)
+    train.add_argument("--mirror", action="store_true",
+                       help="also train on each image's mirror image, and predict the mean "
+                            "over a face and its mirror (palsy is no likelier on one side); "
+                            "not in the paper")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                        help="auto: CUDA with mixed precision when present, else CPU")
@@ -344,7 +348,8 @@ class Run:
         from palsy_core.modalities import ModalityStore
 
         self.args = args
-        self.config = config
+        self.mirror = bool(getattr(args, "mirror", False))
+        self.config = dataclasses.replace(config, mirror_average=self.mirror)
         self.device = resolve_device(args.device)
         self.progress = not args.no_progress
         self.out = Path(args.out)
@@ -425,7 +430,7 @@ class Run:
         union = {str(s.path): s for f in chosen for s in (*f.train, *f.test)}
         self.with_faces(list(union.values()))  # one extraction pass with one progress bar
         for fold in tqdm(chosen, desc="folds", unit="fold", disable=not self.progress):
-            train, train_d, skip_train = self.with_faces(fold.train)
+            train, train_d, skip_train = self._with_mirrors(*self.with_faces(fold.train))
             test, test_d, skip_test = self.with_faces(fold.test)
             yield FoldData(fold.index, fold.test_subject, train, test, train_d, test_d,
                            skip_train, skip_test)
@@ -438,8 +443,28 @@ class Run:
         n = self.args.train_per_subject
         samples = (round_robin_sample(self.palsy, n, seed=self.args.seed)
                    + round_robin_sample(self.healthy, n, seed=self.args.seed))
-        kept, digests, _ = self.with_faces(samples)
+        kept, digests, _ = self._with_mirrors(*self.with_faces(samples))
         return kept, digests
+
+    def _with_mirrors(self, samples: list, digests: list[str], skipped: list):
+        """With ``--mirror``, each training image is followed by its mirror image."""
+        if not self.mirror:
+            return samples, digests, skipped
+        from palsy_core.modalities import mirrored_digest
+
+        return (samples + samples, digests + [mirrored_digest(d) for d in digests], skipped)
+
+    def probabilities(self, predict_digests: Callable[[list[str]], np.ndarray],
+                      digests: list[str]) -> np.ndarray:
+        """``predict_digests(digests)``, averaged with the mirror images' with ``--mirror``
+        (as the promoted model predicts)."""
+        probabilities = np.asarray(predict_digests(digests))
+        if not self.mirror:
+            return probabilities
+        from palsy_core.modalities import mirrored_digest
+
+        mirrored = np.asarray(predict_digests([mirrored_digest(d) for d in digests]))
+        return (probabilities + mirrored) / 2
 
     # -- outputs -------------------------------------------------------------------------
     def record_fold(self, fold: FoldData, probabilities: np.ndarray, *, seconds: float,
@@ -456,6 +481,7 @@ class Run:
             "table_row": dict(zip(("data_modality", "model"), self.config.table_row())),
             "metrics": metrics,
             "n_train": len(fold.train),
+            "mirror_images_in_train": self.mirror,
             "n_test": len(fold.test),
             "n_train_palsy": int(fold.y_train.sum()),
             "n_test_palsy": int(y_true.sum()),
@@ -499,7 +525,8 @@ class Run:
             name=a.promote, config=self.config, trained_on=note,
             trained_on_simulated_data=bool(a.simulated_data),
             training_data={**self.data_summary, "final_training": training},
-            protocol={**self.protocol_summary(), "settings": self.settings, "seed": a.seed},
+            protocol={**self.protocol_summary(), "settings": self.settings, "seed": a.seed,
+                      "mirror_images": self.mirror},
             metrics=metrics,
             intended_use=("Research and demonstration of the seed-000 fusion pipeline; "
                           "not a medical device and not a diagnosis."

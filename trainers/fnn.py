@@ -67,8 +67,11 @@ def main(argv=None) -> int:
         model, scaler, info = train_structured(run, args.modality, fold.train_digests,
                                                fold.y_train, hyper, seed=args.seed + fold.index,
                                                desc=f"fold {fold.index}")
-        x_test = structured_inputs(run, args.modality, fold.test_digests, scaler)
-        probabilities = predict(model, model, [x_test], device=run.device)
+        probabilities = run.probabilities(
+            lambda digests: predict(model, model,
+                                    [structured_inputs(run, args.modality, digests, scaler)],
+                                    device=run.device),
+            fold.test_digests)
         run.record_fold(fold, probabilities, seconds=elapsed(), training={"fnn": info})
     table = run.finish()
     if args.promote:

@@ -123,8 +123,8 @@ def main(argv=None) -> int:
         elapsed = timer()
         info = stage.train(fold.train_digests, fold.y_train, hyper,
                            seed=args.seed + fold.index, desc=f"fold {fold.index}")
-        run.record_fold(fold, stage.probabilities(fold.test_digests), seconds=elapsed(),
-                        training={"image": info})
+        run.record_fold(fold, run.probabilities(stage.probabilities, fold.test_digests),
+                        seconds=elapsed(), training={"image": info})
     table = run.finish()
     if args.promote:
         samples, digests = run.final_training_set()

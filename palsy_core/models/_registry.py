@@ -112,6 +112,9 @@ class ModelConfig:
     backbone : dict, optional
         Provenance of the frozen backbone weights: ``kind`` ("package", "checkpoint" or
         "random"), ``file``, ``sha256`` and for a package its pinned requirement.
+    mirror_average : bool
+        Trained on every photo and its mirror image; predicts the mean probability of
+        a face and its mirror, so the answer does not depend on which side is affected.
     """
 
     kind: str
@@ -121,6 +124,7 @@ class ModelConfig:
     pixel_norm: str | None = None
     input_size: int = 224
     backbone: dict | None = None
+    mirror_average: bool = False
 
     @property
     def modalities(self) -> list[str]:
@@ -347,6 +351,8 @@ def describe_architecture(config: ModelConfig) -> str:
                  + "-2 (BatchNorm + LeakyReLU)")
     elif config.kind == "late":
         text += " -> mean of the two palsy probabilities"
+    if config.mirror_average:
+        text += "; probability averaged over the face and its mirror image"
     return text
 
 
@@ -518,16 +524,21 @@ class PalsyPredictor:
         -------
         palsy_core.analysis.PalsyPrediction
         """
-        from ..modalities import modality_array
+        from ..modalities import mirrored_arrays, modality_array
 
         if self.card.blendshape_names and self.config.structured_modality == "blendshapes":
             missing = [n for n in self.card.blendshape_names if n not in blendshapes]
             if missing:
                 raise ValueError(f"Blendshapes {missing[:3]} missing from the input.")
             blendshapes = {n: blendshapes[n] for n in self.card.blendshape_names}
-        arrays = {m: modality_array(m, image, landmarks, blendshapes, features)[None]
+        arrays = {m: modality_array(m, image, landmarks, blendshapes, features)
                   for m in self.config.modalities}
-        probability = float(self.predict_arrays(arrays)[0])
+        faces = [arrays]
+        if self.config.mirror_average:
+            faces.append(mirrored_arrays(arrays, landmarks=landmarks, image_width=image.shape[1],
+                                         blendshape_names=list(blendshapes)))
+        batch = {m: np.stack([face[m] for face in faces]) for m in arrays}
+        probability = float(self.predict_arrays(batch).mean())
         return self.prediction(probability)
 
     def prediction(self, probability: float):
