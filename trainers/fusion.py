@@ -17,7 +17,8 @@ own paper settings; ``--fnn-epochs`` / ``--image-epochs`` shorten them), then:
 - early: their intermediate embeddings (the image model's pooled features, or ResNet50's
   512-unit layer; the FNN's last hidden layer) are concatenated and a four-layer head
   (BatchNorm + LeakyReLU) is trained: SGD, batch 128, up to 100 epochs, early stopping
-  on training loss (patience 3), lr 0.01 with RGB, 0.001 with line segments;
+  on training loss (patience 3), lr 0.01 with RGB, 0.001 with line segments
+  (``--modality-dropout`` adds what the paper does not: see EarlyFusionHead);
 - late: the two palsy probabilities are averaged.
 """
 
@@ -47,8 +48,8 @@ class FusionParts:
 
 
 def train_fusion(run: Run, stage: ImageStage, kind: str, modality: str, digests,
-                 labels: np.ndarray, hypers: dict[str, Hyper], *, seed: int,
-                 desc: str) -> FusionParts:
+                 labels: np.ndarray, hypers: dict[str, Hyper], *, seed: int, desc: str,
+                 modality_dropout: float = 0.0) -> FusionParts:
     """Train the FNN, the image model and, for early fusion, the head."""
     import torch
 
@@ -63,7 +64,8 @@ def train_fusion(run: Run, stage: ImageStage, kind: str, modality: str, digests,
         return FusionParts(fnn, scaler, None, info)
     image_emb, structured_emb = _embeddings(run, stage, fnn, scaler, modality, digests)
     seed_everything(seed)
-    head = EarlyFusionHead(image_emb.shape[1] + structured_emb.shape[1]).to(run.device)
+    head = EarlyFusionHead(image_emb.shape[1] + structured_emb.shape[1],
+                           modality_dropout=modality_dropout).to(run.device)
     y = to_tensor(labels, run.device, torch.long)
     info["head"] = fit(head, head, [image_emb, structured_emb], y, hypers["head"],
                        device=run.device, seed=seed, desc=f"{desc} head", progress=run.progress)
@@ -101,6 +103,10 @@ def main(argv=None) -> int:
                         help="epochs of the structured FNN (paper: 3000 for handcrafted)")
     parser.add_argument("--image-epochs", type=int, default=None,
                         help="(maximum) epochs of the image model (paper: per model)")
+    parser.add_argument("--modality-dropout", type=float, default=0.0,
+                        help="early fusion: while training the head, zero a sample's image "
+                             "or structured embedding with this probability (not in the "
+                             "paper; keeps the head from leaning on one branch)")
     args = parse_args(parser, argv, "trainers.fusion")
     architecture = IMAGE_MODEL_ALIASES[args.image_model]
     fnn_paper = FNN_HYPER[args.structured_modality]
@@ -113,22 +119,29 @@ def main(argv=None) -> int:
     stage = ImageStage(args)  # a missing checkpoint fails here, before any data is read
     config = image_config(stage, kind=args.fusion, structured_modality=args.structured_modality)
     used = {"fnn", "image"} if args.fusion == "late" else {"fnn", "image", "head"}
-    run = Run(args, config, stage_settings(**{k: v for k, v in hypers.items() if k in used}))
+    settings = stage_settings(**{k: v for k, v in hypers.items() if k in used})
+    if args.fusion == "early":
+        settings["head"]["modality_dropout"] = args.modality_dropout
+    run = Run(args, config, settings)
     stage.bind(run)
     for fold in run.iter_folds():
         elapsed = timer()
         parts = train_fusion(run, stage, args.fusion, args.structured_modality,
                              fold.train_digests, fold.y_train, hypers,
-                             seed=args.seed + fold.index, desc=f"fold {fold.index}")
-        probabilities = fusion_probabilities(run, stage, args.fusion, args.structured_modality,
-                                             parts, fold.test_digests)
+                             seed=args.seed + fold.index, desc=f"fold {fold.index}",
+                             modality_dropout=args.modality_dropout)
+        probabilities = run.probabilities(
+            lambda digests: fusion_probabilities(run, stage, args.fusion,
+                                                 args.structured_modality, parts, digests),
+            fold.test_digests)
         run.record_fold(fold, probabilities, seconds=elapsed(), training=parts.info)
     table = run.finish()
     if args.promote:
         samples, digests = run.final_training_set()
         y = np.array([s.palsy for s in samples])
         parts = train_fusion(run, stage, args.fusion, args.structured_modality, digests, y,
-                             hypers, seed=args.seed, desc="final model")
+                             hypers, seed=args.seed, desc="final model",
+                             modality_dropout=args.modality_dropout)
         net = PalsyNet(args.fusion, image=stage.model, structured=parts.fnn, head=parts.head)
         path = run.promote(net.cpu(), scaler=parts.scaler,
                            training={"samples": len(samples), **parts.info})

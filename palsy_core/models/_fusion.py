@@ -38,11 +38,24 @@ class EarlyFusionHead(nn.Module):
     """Four fully connected layers on concatenated embeddings: in -> 256 -> 128 -> 64 -> 2.
 
     Each hidden layer is linear -> BatchNorm1d -> LeakyReLU(0.2).
+
+    Parameters
+    ----------
+    in_dim : int
+        Width of the two embeddings together.
+    modality_dropout : float
+        While training, the probability of zeroing one sample's image embedding, and
+        separately its structured one (never both). It keeps the head from leaning on
+        whichever branch fits the training set best (not in the paper; 0 disables).
+        Inference never drops anything.
     """
 
-    def __init__(self, in_dim: int):
+    def __init__(self, in_dim: int, modality_dropout: float = 0.0):
         super().__init__()
+        if not 0.0 <= modality_dropout < 1.0:
+            raise ValueError(f"modality_dropout must be in [0, 1), not {modality_dropout}.")
         self.in_dim = in_dim
+        self.modality_dropout = modality_dropout
         layers: list[nn.Module] = []
         for width in EARLY_FUSION_WIDTHS:
             layers += [nn.Linear(in_dim, width), nn.BatchNorm1d(width), nn.LeakyReLU(LEAKY_SLOPE)]
@@ -53,7 +66,17 @@ class EarlyFusionHead(nn.Module):
     def forward(self, image_embedding: torch.Tensor,
                 structured_embedding: torch.Tensor) -> torch.Tensor:
         """Logits (N, 2) from embeddings (N, d_image) and (N, d_structured)."""
+        if self.training and self.modality_dropout > 0:
+            image_embedding, structured_embedding = self._drop(image_embedding,
+                                                               structured_embedding)
         return self.layers(torch.cat([image_embedding, structured_embedding], dim=1))
+
+    def _drop(self, image_embedding, structured_embedding):
+        n = len(image_embedding)
+        keep = torch.rand(n, 2, device=image_embedding.device) >= self.modality_dropout
+        keep[:, 0] |= ~keep[:, 1]  # a sample keeps at least its image embedding
+        keep = keep.to(image_embedding.dtype)
+        return image_embedding * keep[:, :1], structured_embedding * keep[:, 1:]
 
 
 def palsy_probability(logits: torch.Tensor) -> torch.Tensor:
