@@ -46,6 +46,9 @@ REGIONS = ("eye", "mouth", "brow", "full")
 PATTERNS = ("peripheral", "central")
 #: Strength in (0, 1] used for a named severity.
 SEVERITY_STRENGTH = {"mild": 0.3, "moderate": 0.6, "severe": 1.0}
+#: Raised whenever the same seed starts giving different images, so data sets written
+#: by an older simulator are recognised as stale and not reused.
+SIMULATOR_VERSION = 3
 #: Upper strength bound of each severity name, for strengths given as numbers.
 _SEVERITY_UPPER = (("mild", 0.4), ("moderate", 0.7), ("severe", 1.0))
 
@@ -57,6 +60,7 @@ _EYE_OUTER_CORNER = {"right": 33, "left": 263}
 _BROW = {"right": list(mesh_indices.RIGHT_BROW[:-1]), "left": list(mesh_indices.LEFT_BROW[:-1])}
 _NOSE_ALA = {"right": 98, "left": 327}
 _NOSE_TIP = 1
+_CHIN = 152
 _MIDLINE = np.flatnonzero(MIRRORED_INDEX == np.arange(len(MIRRORED_INDEX)))
 
 
@@ -225,7 +229,8 @@ def vary_identity(rgb: np.ndarray, landmarks: np.ndarray, *, seed: int) -> Face:
     """Turn one face into a different-looking "subject" (for data sets from few photos).
 
     Symmetric shape changes (eye spacing, brow height, nose and mouth width, mouth
-    height; the same change mirrored on both sides, so no asymmetry is added), an
+    height, lip thickness, chin length; the same change mirrored on both sides, so no
+    asymmetry is added), an
     optional mirror, a global similarity transform (+-6 degrees, scale 0.9-1.1, shift
     up to 4 % of the image) and a colour change (per-channel gain, gamma, brightness).
 
@@ -244,16 +249,19 @@ def vary_identity(rgb: np.ndarray, landmarks: np.ndarray, *, seed: int) -> Face:
     image, points = _check_face(rgb, landmarks)
     rng = np.random.default_rng(seed)
     frame = _face_frame(points)
-    eye_spacing, brow_height, nose_width, mouth_width, mouth_height = rng.uniform(
-        -1, 1, size=5) * [0.06, 0.05, 0.1, 0.08, 0.05]
+    (eye_spacing, brow_height, nose_width, mouth_width, mouth_height, lip_thickness,
+     chin_length) = rng.uniform(-1, 1, size=7) * [0.06, 0.08, 0.12, 0.15, 0.08, 0.15, 0.06]
     mouth_centre = points[[_MOUTH_CORNER["left"], _MOUTH_CORNER["right"]], :2].mean(axis=0)
+    below_mouth = (points[:, :2] - mouth_centre) @ frame.v
     shape = (
         _symmetric(lambda s: _lateral_shift(points, frame, s, eye_spacing)
                    + _brow_shift(points, frame, s, brow_height))
         + _feature_stretch(points, frame, points[_NOSE_TIP, :2], 0.25, 0.2, nose_width)
         + _feature_stretch(points, frame, mouth_centre, 0.45, 0.25, mouth_width)
-        + (mouth_height * frame.scale
-           * _window(points, mouth_centre, frame, 0.5, 0.3))[:, None] * frame.v
+        + ((mouth_height * frame.scale * _window(points, mouth_centre, frame, 0.5, 0.3)
+            + lip_thickness * below_mouth * _window(points, mouth_centre, frame, 0.4, 0.15)
+            + chin_length * frame.scale * _window(points, points[_CHIN, :2], frame, 0.5, 0.3))
+           [:, None] * frame.v)
     )
     image, points = _warp(image, points, shape, frame)
     if rng.random() < 0.5:
@@ -911,10 +919,34 @@ def _subjects(faces: list[Face], n: int, rng: np.random.Generator):
 
 
 def _video_jitter(image: np.ndarray, points: np.ndarray, rng: np.random.Generator) -> Face:
-    """Frame-to-frame pose and exposure wobble of a video."""
+    """Frame-to-frame pose and exposure wobble of a video, and its loss of detail.
+
+    Half the frames lose detail as recorded video does (soft focus, a smaller source
+    upscaled, JPEG-like compression), whatever their label: otherwise a model learns
+    that the softened cheek of a simulated palsy is the only blur it ever sees.
+    """
     image, points = _similarity(image, points, angle_deg=rng.uniform(-2, 2),
                                 scale=rng.uniform(0.98, 1.02), shift=rng.uniform(-3, 3, size=2))
-    return _colour_jitter(image, gain=np.ones(3), gamma=1.0, offset=rng.uniform(-6, 6)), points
+    image = _colour_jitter(image, gain=np.full(3, rng.uniform(0.8, 1.1)), gamma=1.0,
+                           offset=rng.uniform(-30, 12))
+    if rng.random() < 0.5:
+        image = _lose_detail(image, rng)
+    return image, points
+
+
+def _lose_detail(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    height, width = image.shape[:2]
+    kind = rng.integers(3)
+    if kind == 0:
+        return cv2.GaussianBlur(image, (0, 0), sigmaX=rng.uniform(0.5, 1.0))
+    if kind == 1:
+        factor = rng.uniform(0.5, 0.8)
+        small = cv2.resize(image, (max(1, round(width * factor)), max(1, round(height * factor))),
+                           interpolation=cv2.INTER_AREA)
+        return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+    quality = int(rng.integers(35, 80))
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED) if ok else image
 
 
 def _similarity(image: np.ndarray, points: np.ndarray, *, angle_deg: float, scale: float,

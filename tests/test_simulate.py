@@ -14,6 +14,8 @@ from palsy_core.simulate import (
     simulate_healthy,
     simulate_palsy,
     vary_identity,
+    write_simulated_ckplus,
+    write_simulated_yfp,
 )
 
 MIDLINE = np.flatnonzero(MIRRORED_INDEX == np.arange(len(MIRRORED_INDEX)))
@@ -213,6 +215,27 @@ def test_vary_identity_makes_a_different_face_with_true_landmarks(landmarker, as
     detected = landmarker.detect(image).landmarks
     error = np.linalg.norm(detected[:, :2] - points[:, :2], axis=1)
     assert np.median(error) < 0.05 * eye_distance(points)
+
+
+def test_sharpness_is_no_cue_to_the_label(astronaut, astronaut_landmarks, tmp_path):
+    """Blur and compression fall on palsy and healthy frames alike, as in real video."""
+    from PIL import Image
+
+    faces = [(astronaut, astronaut_landmarks)]
+    samples = (write_simulated_yfp(tmp_path / "yfp", faces, n_subjects=3, frames_per_subject=8)
+               + write_simulated_ckplus(tmp_path / "ckplus", faces, n_subjects=3,
+                                        frames_per_subject=8))
+
+    def sharpness(path):
+        grey = cv2.cvtColor(np.asarray(Image.open(path)), cv2.COLOR_RGB2GRAY)
+        return cv2.Laplacian(grey, cv2.CV_64F).var()
+
+    by_label = {label: np.array([sharpness(s.path) for s in samples if s.palsy == label])
+                for label in (0, 1)}
+    for values in by_label.values():
+        assert values.max() > 2 * values.min()  # sharp and soft frames in each class
+    ratio = np.median(by_label[1]) / np.median(by_label[0])
+    assert 0.6 < ratio < 1.6
 
 
 @pytest.mark.parametrize("kwargs, message", [
