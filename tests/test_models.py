@@ -63,6 +63,25 @@ def test_fusion_head_and_late_fusion():
         PalsyNet("early", structured=create_model("fnn_handcrafted"))
 
 
+def test_modality_dropout_drops_one_branch_at_a_time_and_only_while_training():
+    torch.manual_seed(0)
+    head = EarlyFusionHead(8 + 3, modality_dropout=0.4)
+    seen = []
+    head.layers.register_forward_pre_hook(lambda module, args: seen.append(args[0]))
+    n = 20000
+    head.train()(torch.ones(n, 8), torch.ones(n, 3))
+    image_gone = (seen[-1][:, :8] == 0).all(dim=1)
+    structured_gone = (seen[-1][:, 8:] == 0).all(dim=1)
+    assert not (image_gone & structured_gone).any()
+    # Either branch is dropped in half of the 40 % of samples that lose one.
+    assert image_gone.float().mean().item() == pytest.approx(0.2, abs=0.015)
+    assert structured_gone.float().mean().item() == pytest.approx(0.2, abs=0.015)
+    head.eval()(torch.ones(n, 8), torch.ones(n, 3))
+    assert (seen[-1] == 1).all()
+    with pytest.raises(ValueError, match="modality_dropout"):
+        EarlyFusionHead(11, modality_dropout=1.0)
+
+
 def test_packaged_efficientnet_sees_imagenet_classes():
     """The PyPI file loads by key order: its features + its own classifier find the cat."""
     from skimage import data

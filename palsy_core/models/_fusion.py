@@ -44,9 +44,10 @@ class EarlyFusionHead(nn.Module):
     in_dim : int
         Width of the two embeddings together.
     modality_dropout : float
-        While training, the probability of zeroing one sample's image embedding, and
-        separately its structured one (never both). It keeps the head from leaning on
-        whichever branch fits the training set best (not in the paper; 0 disables).
+        While training, the probability that a sample loses one branch's embedding
+        (zeroed), the image or the structured one with equal chance, never both. It
+        keeps the head from leaning on whichever branch fits the training set best
+        (not in the paper; 0 disables).
         Inference never drops anything.
     """
 
@@ -73,8 +74,10 @@ class EarlyFusionHead(nn.Module):
 
     def _drop(self, image_embedding, structured_embedding):
         n = len(image_embedding)
-        keep = torch.rand(n, 2, device=image_embedding.device) >= self.modality_dropout
-        keep[:, 0] |= ~keep[:, 1]  # a sample keeps at least its image embedding
+        device = image_embedding.device
+        dropped = torch.rand(n, device=device) < self.modality_dropout
+        drop_image = torch.rand(n, device=device) < 0.5
+        keep = torch.stack([~(dropped & drop_image), ~(dropped & ~drop_image)], dim=1)
         keep = keep.to(image_embedding.dtype)
         return image_embedding * keep[:, :1], structured_embedding * keep[:, 1:]
 
