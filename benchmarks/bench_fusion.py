@@ -1,6 +1,6 @@
 """Fusion model: inference latency, cached-embedding LOPO speed, and fusion vs single modalities.
 
-Run: .venv/bin/python benchmarks/bench_fusion.py [--repeats N] [--skip-table] [--fnn-epochs E]
+Run: .venv/bin/python benchmarks/bench_fusion.py [--repeats N] [--skip-table] [--paper-recipe]
 
 Prints three things (targets from issue 4):
 
@@ -11,7 +11,9 @@ Prints three things (targets from issue 4):
    extrapolated), and the speed-up (target: minutes, not hours, for 21 folds);
 3. F1 / precision / recall under LOPO on held-out simulated patients of the early-fusion
    model and of each single-modality model it fuses (handcrafted FNN, EfficientNet-Lite0
-   on RGB crops), trained by our trainers with the same folds and seeds.
+   on RGB crops), trained by our trainers with the same folds and seeds, and the recipe
+   of the shipped model (mirror images, 100 FNN epochs, modality dropout in the head;
+   ``--paper-recipe``: the paper's settings, none of these).
 
 The simulated data set is the one ``trainers.build_default_weights`` makes (reused from
 ``.cache/simulated_default`` when present).
@@ -139,8 +141,9 @@ def bench_lopo_speed(yfp: Path, ckplus: Path, frames: int, healthy_subjects: int
 
 
 def bench_table(yfp: Path, ckplus: Path, frames: int, healthy_subjects: int,
-                fnn_epochs: int | None, out: Path) -> None:
+                paper_recipe: bool, out: Path) -> None:
     """LOPO F1 of the fusion model and each single modality it fuses."""
+    from trainers import build_default_weights as recipe
     from trainers import collect, fnn, fusion, image
 
     healthy_test = max(1, healthy_subjects // 4)
@@ -148,15 +151,19 @@ def bench_table(yfp: Path, ckplus: Path, frames: int, healthy_subjects: int,
               "--train-per-subject", str(frames), "--test-per-palsy-subject", str(frames),
               "--healthy-train-subjects", str(healthy_subjects - healthy_test),
               "--healthy-test-subjects", str(healthy_test), "--device", "cpu", "--no-progress"]
-    epochs = ["--epochs", str(fnn_epochs)] if fnn_epochs else []
+    fnn_epochs, fusion_extra = [], []
+    if not paper_recipe:
+        common.append("--mirror")
+        fnn_epochs = ["--epochs", str(recipe.FNN_EPOCHS)]
+        fusion_extra = ["--fnn-epochs", str(recipe.FNN_EPOCHS),
+                        "--modality-dropout", str(recipe.MODALITY_DROPOUT)]
     runs = {"fnn": out / "fnn_handcrafted", "image": out / "efficientnet_rgb",
             "fusion": out / "early_fusion"}
     timings = {}
     for name, main, extra in (
-            ("fnn", fnn.main, ["--modality", "handcrafted", *epochs]),
+            ("fnn", fnn.main, ["--modality", "handcrafted", *fnn_epochs]),
             ("image", image.main, ["--model", "efficientnet_lite0", "--modality", "rgb"]),
-            ("fusion", fusion.main, ["--fusion", "early"]
-             + (["--fnn-epochs", str(fnn_epochs)] if fnn_epochs else []))):
+            ("fusion", fusion.main, ["--fusion", "early", *fusion_extra])):
         start = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):  # each trainer prints its table
             main([*common, *extra, "--out", str(runs[name])])
@@ -180,11 +187,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=100)
     parser.add_argument("--data", type=Path, default=ROOT / ".cache" / "simulated_default")
-    parser.add_argument("--palsy-subjects", type=int, default=12)
-    parser.add_argument("--healthy-subjects", type=int, default=16)
+    parser.add_argument("--palsy-subjects", type=int, default=20)
+    parser.add_argument("--healthy-subjects", type=int, default=20)
     parser.add_argument("--frames", type=int, default=24)
-    parser.add_argument("--fnn-epochs", type=int, default=None,
-                        help="shorten the FNN training of part 3 (default: paper's 3000)")
+    parser.add_argument("--paper-recipe", action="store_true",
+                        help="part 3: the paper's settings instead of the shipped model's")
     parser.add_argument("--skip-table", action="store_true", help="skip part 3 (the slow one)")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "bench_fusion")
     args = parser.parse_args()
@@ -196,7 +203,8 @@ def main() -> None:
                                          frames_per_subject=args.frames)
     bench_lopo_speed(yfp, ckplus, args.frames, args.healthy_subjects)
     if not args.skip_table:
-        bench_table(yfp, ckplus, args.frames, args.healthy_subjects, args.fnn_epochs, args.out)
+        bench_table(yfp, ckplus, args.frames, args.healthy_subjects, args.paper_recipe,
+                    args.out)
 
 
 if __name__ == "__main__":

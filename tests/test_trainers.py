@@ -175,3 +175,28 @@ def test_images_without_a_face_are_skipped_and_counted(simulated_pair, tmp_path)
     assert record["skipped_train"] == 2 and set(skipped) <= set(blanks)
     assert set(skipped.values()) == {"no face found"}
     assert not set(skipped) & {p["path"] for p in record["predictions"]}
+
+
+def test_simulated_data_set_is_reused_replaced_when_stale_and_foreign_folders_refused(
+        tmp_path):
+    from trainers.build_default_weights import make_simulated_dataset
+
+    settings = dict(palsy_subjects=1, healthy_subjects=1, frames_per_subject=2)
+    yfp, _ = make_simulated_dataset(tmp_path / "sim", **settings)
+    first = sorted(yfp.rglob("*.*"))
+    marker = first[0].with_name("kept.txt")
+    marker.write_text("made after the set")
+    assert make_simulated_dataset(tmp_path / "sim", **settings)[0] == yfp
+    assert marker.exists()  # same settings and simulator: reused as it is
+
+    stamp = tmp_path / "sim" / "SETTINGS"
+    stamp.write_text(stamp.read_text().replace("simulator-v", "simulator-v0"))
+    make_simulated_dataset(tmp_path / "sim", **settings)
+    assert not marker.exists() and sorted(yfp.rglob("*.*")) == first
+
+    foreign = tmp_path / "photos"
+    foreign.mkdir()
+    (foreign / "mine.png").write_bytes(b"")
+    with pytest.raises(SystemExit, match="holds other files"):
+        make_simulated_dataset(foreign, **settings)
+    assert (foreign / "mine.png").exists()

@@ -1,0 +1,110 @@
+"""Palsy probabilities on photos altered outside the simulator.
+
+Run: .venv/bin/python benchmarks/bench_outside_simulator.py [--model NAME]
+
+The shipped model is trained on cases made by :mod:`palsy_core.simulate` (mesh-based
+piecewise-affine warps). A model that learnt the simulator rather than asymmetry would
+separate simulated cases and nothing else. This prints the model's palsy probability on
+the public astronaut photo changed in ways the simulator never makes:
+
+- healthy: the photo as it is, mirrored, cropped to the face, rotated, downscaled,
+  JPEG-compressed, darkened (none of which changes the face);
+- palsy: one mouth corner sagging under a smooth Gaussian displacement field (at three
+  strengths, in mouth widths), and a whole hemiface (mouth corner, brow and lower lid)
+  sagging, each on the subject's left and right.
+
+It ends with the mean probability of each group and how many photos are on the right
+side of 0.5. No real palsy photo can be shipped here; run it with your own data too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+
+def sag(rgb: np.ndarray, point_xy, shift_px: float, radius_px: float) -> np.ndarray:
+    """Move the skin around ``point_xy`` down by ``shift_px`` (Gaussian falloff)."""
+    import cv2
+
+    height, width = rgb.shape[:2]
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    weight = np.exp(-((xx - point_xy[0]) ** 2 + (yy - point_xy[1]) ** 2) / (2 * radius_px ** 2))
+    return cv2.remap(rgb, xx, yy - shift_px * weight, cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REFLECT)
+
+
+def photos(analyzer) -> list[tuple[str, bool, np.ndarray]]:
+    """(name, is_palsy, rgb) of the panel."""
+    import cv2
+    from PIL import Image
+    from skimage import data
+
+    astronaut = data.astronaut()
+    points = analyzer.analyze(astronaut).landmarks[:, :2]
+    centre = (points.min(axis=0) + points.max(axis=0)) / 2
+    half = int(np.ptp(points, axis=0).max() * 0.9)
+    x0, y0 = (centre - half).astype(int)
+    face = cv2.resize(astronaut[max(y0, 0):y0 + 2 * half, max(x0, 0):x0 + 2 * half],
+                      (512, 512), interpolation=cv2.INTER_CUBIC)
+    jpeg = io.BytesIO()
+    Image.fromarray(astronaut).save(jpeg, "JPEG", quality=30)
+
+    def mirror(rgb):
+        return np.ascontiguousarray(rgb[:, ::-1])
+
+    panel = [
+        ("photo", False, astronaut),
+        ("mirrored", False, mirror(astronaut)),
+        ("face crop", False, face),
+        ("rotated 6 deg", False, cv2.warpAffine(astronaut, cv2.getRotationMatrix2D(
+            (256, 256), 6, 1.0), (512, 512), borderMode=cv2.BORDER_REFLECT)),
+        ("downscaled to 256 px", False, cv2.resize(astronaut, (256, 256),
+                                                   interpolation=cv2.INTER_AREA)),
+        ("JPEG quality 30", False, np.array(Image.open(jpeg))),
+        ("darkened", False, np.clip(astronaut.astype(int) - 50, 0, 255).astype(np.uint8)),
+    ]
+    landmarks = analyzer.analyze(face).landmarks[:, :2]
+    mouth_width = float(np.linalg.norm(landmarks[291] - landmarks[61]))
+    for strength in (0.12, 0.18, 0.25):
+        sagged = sag(face, landmarks[291], strength * mouth_width, 0.35 * mouth_width)
+        panel.append((f"left mouth corner sags {strength} mouth widths", True, sagged))
+        panel.append((f"right mouth corner sags {strength} mouth widths", True, mirror(sagged)))
+    hemiface = sag(face, landmarks[61], 0.2 * mouth_width, 0.4 * mouth_width)
+    hemiface = sag(hemiface, landmarks[105], 0.12 * mouth_width, 0.35 * mouth_width)
+    hemiface = sag(hemiface, landmarks[145], 0.06 * mouth_width, 0.2 * mouth_width)
+    panel.append(("right hemiface sags (mouth, brow, lower lid)", True, hemiface))
+    panel.append(("left hemiface sags (mouth, brow, lower lid)", True, mirror(hemiface)))
+    return panel
+
+
+def main() -> None:
+    from palsy_core import Analyzer, AnalyzerOptions
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="default", help="installed model name")
+    args = parser.parse_args()
+    with Analyzer(AnalyzerOptions(palsy_model=args.model)) as analyzer:
+        panel = photos(analyzer)
+        results = [(name, palsy, analyzer.analyze(rgb).palsy) for name, palsy, rgb in panel]
+    model = results[0][2].model
+    print(f"palsy probability of {model} on photos altered outside the simulator:")
+    for name, palsy, prediction in results:
+        print(f"   {'palsy  ' if palsy else 'healthy'} {name:48s} {prediction.probability:6.3f}")
+    for group, want in (("healthy", False), ("palsy", True)):
+        p = np.array([r[2].probability for r in results if r[1] == want])
+        right = int(((p >= 0.5) == want).sum())
+        print(f"   {group}: mean {p.mean():.3f}, {right} of {len(p)} on the right side of 0.5")
+
+
+if __name__ == "__main__":
+    main()
