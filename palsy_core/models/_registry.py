@@ -230,12 +230,17 @@ def default_weights_dir() -> Path:
 
 
 def git_commit() -> str:
-    """The repository's HEAD commit (with ``-dirty`` when files changed), or "unknown"."""
+    """The repository's HEAD commit (with ``-dirty`` when code changed), or "unknown".
+
+    Changes under ``weights/`` do not count: promoting a model writes there before its
+    card is saved, and weights are not the code that made them.
+    """
     root = Path(__file__).resolve().parents[2]
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                               text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                ".", ":(exclude)weights"],
                                cwd=root, capture_output=True, text=True, timeout=10).stdout
     except (OSError, subprocess.SubprocessError):
         return "unknown"
