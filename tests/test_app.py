@@ -262,6 +262,7 @@ def test_simulated_model_is_flagged_wherever_its_output_is_shown(env, monkeypatc
     upload_photo(at, "face.jpg", jpeg(face_photo))
     assert not at.exception and not at.error
     assert "Trained on simulated faces, not on real patients" in texts(at.warning)
+    assert "a low probability is no evidence of health" in texts(at.warning)
     assert at.metric[0].label == "Palsy probability (multimodal fusion model)"
     pdf = PdfReader(io.BytesIO(at.session_state["assess_downloads"]["pdf"]())).pages[0].extract_text()
     assert "SIMULATED" in pdf
