@@ -32,13 +32,23 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 
-def sag(rgb: np.ndarray, point_xy, shift_px: float, radius_px: float) -> np.ndarray:
-    """Move the skin around ``point_xy`` down by ``shift_px`` (Gaussian falloff)."""
+def sag(rgb: np.ndarray, point_xy, shift_px: float, radius_px: float, *,
+        top_y: float | None = None, bottom_y: float | None = None) -> np.ndarray:
+    """Move the skin around ``point_xy`` down by ``shift_px`` (Gaussian falloff).
+
+    ``top_y`` / ``bottom_y``: rows above / below which nothing moves; the movement rises
+    smoothly from them to full at ``point_xy``'s row. A lower lid then sags without
+    dragging the upper lid along, and a brow without closing the eye.
+    """
     import cv2
 
     height, width = rgb.shape[:2]
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     weight = np.exp(-((xx - point_xy[0]) ** 2 + (yy - point_xy[1]) ** 2) / (2 * radius_px ** 2))
+    for edge_y in (top_y, bottom_y):
+        if edge_y is not None:
+            ramp = np.clip((yy - edge_y) / (point_xy[1] - edge_y), 0, 1)
+            weight *= ramp * ramp * (3 - 2 * ramp)
     return cv2.remap(rgb, xx, yy - shift_px * weight, cv2.INTER_LINEAR,
                      borderMode=cv2.BORDER_REFLECT)
 
@@ -79,9 +89,15 @@ def photos(analyzer) -> list[tuple[str, bool, np.ndarray]]:
         sagged = sag(face, landmarks[291], strength * mouth_width, 0.35 * mouth_width)
         panel.append((f"left mouth corner sags {strength} mouth widths", True, sagged))
         panel.append((f"right mouth corner sags {strength} mouth widths", True, mirror(sagged)))
+    # At rest the affected side shows a lower brow, a wider eye and a lower mouth corner
+    # (spec clinical-measurements.md): the brow sinks towards the upper lid, not with it.
+    upper_lid, lower_lid = landmarks[159], landmarks[145]
+    eye_middle = (upper_lid[1] + lower_lid[1]) / 2
     hemiface = sag(face, landmarks[61], 0.2 * mouth_width, 0.4 * mouth_width)
-    hemiface = sag(hemiface, landmarks[105], 0.12 * mouth_width, 0.35 * mouth_width)
-    hemiface = sag(hemiface, landmarks[145], 0.06 * mouth_width, 0.2 * mouth_width)
+    hemiface = sag(hemiface, landmarks[105], 0.12 * mouth_width, 0.35 * mouth_width,
+                   bottom_y=upper_lid[1])
+    hemiface = sag(hemiface, lower_lid, 0.06 * mouth_width, 0.2 * mouth_width,
+                   top_y=eye_middle)
     panel.append(("right hemiface sags (mouth, brow, lower lid)", True, hemiface))
     panel.append(("left hemiface sags (mouth, brow, lower lid)", True, mirror(hemiface)))
     return panel
