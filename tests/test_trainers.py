@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from palsy_core import compute_features, keypoints_51
 from palsy_core.landmarks import mirror_landmarks
@@ -156,8 +157,6 @@ def test_early_fusion_all_folds_promote_and_predict(simulated_pair, tmp_path, an
 def test_images_without_a_face_are_skipped_and_counted(simulated_pair, tmp_path):
     import shutil
 
-    from PIL import Image
-
     yfp, ckplus, cache = simulated_pair
     healthy = tmp_path / "ckplus"
     shutil.copytree(ckplus, healthy)
@@ -184,6 +183,8 @@ def test_simulated_data_set_is_reused_replaced_when_stale_and_foreign_folders_re
     settings = dict(palsy_subjects=1, healthy_subjects=1, frames_per_subject=2)
     yfp, _ = make_simulated_dataset(tmp_path / "sim", **settings)
     first = sorted(yfp.rglob("*.*"))
+    frame = first[0]
+    assert frame.suffix == ".bmp" and Image.open(frame).size == (512, 512)  # the astronaut
     marker = first[0].with_name("kept.txt")
     marker.write_text("made after the set")
     assert make_simulated_dataset(tmp_path / "sim", **settings)[0] == yfp
@@ -193,6 +194,11 @@ def test_simulated_data_set_is_reused_replaced_when_stale_and_foreign_folders_re
     stamp.write_text(stamp.read_text().replace("simulator-v", "simulator-v0"))
     make_simulated_dataset(tmp_path / "sim", **settings)
     assert not marker.exists() and sorted(yfp.rglob("*.*")) == first
+    assert "astronaut+grace_hopper" in stamp.read_text()  # both source faces by default
+
+    make_simulated_dataset(tmp_path / "sim", **settings, photos=("grace_hopper",))
+    assert stamp.read_text().split()[-1] == "grace_hopper"
+    assert Image.open(frame).size == (512, 600)  # Grace Hopper
 
     foreign = tmp_path / "photos"
     foreign.mkdir()
