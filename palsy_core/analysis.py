@@ -15,7 +15,7 @@ from typing import Any, Literal, Optional, Protocol
 
 import numpy as np
 
-from .errors import ModelNotInstalledError
+from .errors import ModelNotInstalledError, NoFaceError
 from .features import FEATURE_NAMES, compute_features, keypoints_51
 from .imageio import ImageSource, load_image
 from .landmarks import FaceLandmarker, HeadPose, LandmarkerOptions
@@ -225,7 +225,14 @@ class Analyzer:
         lap("measurements")
         palsy = None
         if self._palsy_model is not None:
-            palsy = self._palsy_model.predict(rgb, face.landmarks, face.blendshapes, features)
+            if getattr(self._palsy_model, "wants_mirror_view", False):
+                mirror_view = self._mirror_view(rgb)
+                lap("mirror_landmarks")
+                palsy = self._palsy_model.predict(rgb, face.landmarks, face.blendshapes,
+                                                  features, mirror_view=mirror_view)
+            else:
+                palsy = self._palsy_model.predict(rgb, face.landmarks, face.blendshapes,
+                                                  features)
             lap("palsy_model")
         timings["total"] = (time.perf_counter() - start) * 1000.0
         return AnalysisResult(
@@ -241,6 +248,24 @@ class Analyzer:
             palsy=palsy,
             timings_ms=timings,
         )
+
+    def _mirror_view(self, rgb: np.ndarray) -> Optional[tuple]:
+        """The flipped photo with its own landmarks, for models that average over mirrors.
+
+        The landmarker is not mirror-symmetric (its points on a flipped photo differ from
+        the flipped points by 1-2 px), and asymmetry features magnify that: averaging
+        over both detections gives a photo and its mirror image the same probability.
+        None in video mode (the tracker would see a jump) or when no face is found.
+        """
+        if self.options.running_mode != "image":
+            return None
+        flipped = np.ascontiguousarray(rgb[:, ::-1])
+        try:
+            face = self._detect(flipped, None)
+        except NoFaceError:
+            return None
+        return (flipped, face.landmarks, face.blendshapes,
+                compute_features(keypoints_51(face.landmarks)))
 
     def _detect(self, rgb: np.ndarray, timestamp_ms: Optional[int]):
         height, width = rgb.shape[:2]

@@ -55,7 +55,7 @@ STRUCTURED_MODALITIES = ("coordinates", "blendshapes", "handcrafted")
 CROP_SIZE = 224
 #: Bump when the extraction code changes what it produces: old cache entries are
 #: then simply not found and recomputed.
-EXTRACTOR_VERSION = 2
+EXTRACTOR_VERSION = 3
 #: Environment variable naming the cache folder (default ``.cache/palsy`` under the
 #: working directory).
 CACHE_ENV = "PALSY_CACHE_DIR"
@@ -64,6 +64,8 @@ CACHE_ENV = "PALSY_CACHE_DIR"
 _FLOAT16_FROM = 65536
 #: Appended to an image's content hash to name its mirror image in the store.
 MIRROR_SUFFIX = "+mirror"
+#: Prefix of a cache entry's arrays for the flipped photo.
+_MIRROR_KEY = "mirror_"
 
 
 @dataclass(frozen=True)
@@ -263,13 +265,19 @@ class ModalityStore:
         return self._modality_dir / digest[:2] / f"{digest}.npz"
 
     def _read(self, digest: str, modalities: Sequence[str]) -> dict[str, np.ndarray]:
-        """Cached modalities of an image or (``mirrored_digest`` key) of its mirror."""
+        """Cached modalities of an image or (``mirrored_digest`` key) of its mirror.
+
+        The mirror's are what the landmarker found on the flipped photo; derived from
+        the photo's (:func:`mirrored_arrays`) only where it found no face there.
+        """
         with np.load(self._entry(digest)) as data:
             if not bool(data["face"]):
                 raise KeyError(f"image {digest[:12]} has no face")
-            arrays = {m: data[m] for m in modalities}
             if not digest.endswith(MIRROR_SUFFIX):
-                return arrays
+                return {m: data[m] for m in modalities}
+            if bool(data["mirror_face"]):
+                return {m: data[_MIRROR_KEY + m] for m in modalities}
+            arrays = {m: data[m] for m in modalities}
             return mirrored_arrays(arrays, landmarks=data["coordinates"],
                                    image_width=int(data["image_width"]),
                                    blendshape_names=[str(n) for n in data["blendshape_names"]])
@@ -333,12 +341,17 @@ class ModalityStore:
             return None
         except PalsyError as error:
             return str(error)
-        mods = modalities_from_face(rgb, result.landmarks, result.blendshapes, result.features)
+        arrays = _modality_arrays(rgb, result)
+        # The flipped photo gets its own landmarks: the landmarker is not mirror-symmetric,
+        # and a model trained on exact mirrors of its points never sees that noise.
+        flipped = np.ascontiguousarray(rgb[:, ::-1])
+        try:
+            mirror = _modality_arrays(flipped, self._analyzer.analyze(flipped))
+        except PalsyError:
+            mirror = {}
         _atomic_savez(entry, face=np.array(True), image_width=np.array(rgb.shape[1]),
-                      rgb=mods.rgb, linesegment=mods.linesegment,
-                      coordinates=mods.coordinates, blendshapes=mods.blendshapes,
-                      handcrafted=mods.handcrafted,
-                      blendshape_names=np.array(mods.blendshape_names))
+                      mirror_face=np.array(bool(mirror)), **arrays,
+                      **{_MIRROR_KEY + name: value for name, value in mirror.items()})
         return None
 
     def load(self, digest: str) -> FaceModalities:
@@ -405,6 +418,15 @@ class ModalityStore:
         if not files:
             return torch.zeros(0)
         return torch.from_numpy(np.stack([np.load(f) for f in files]))
+
+
+def _modality_arrays(rgb: np.ndarray, result) -> dict[str, np.ndarray]:
+    """A cache entry's arrays: the five modalities of an analysed photo and the names of
+    its blendshapes."""
+    mods = modalities_from_face(rgb, result.landmarks, result.blendshapes, result.features)
+    return {"rgb": mods.rgb, "linesegment": mods.linesegment, "coordinates": mods.coordinates,
+            "blendshapes": mods.blendshapes, "handcrafted": mods.handcrafted,
+            "blendshape_names": np.array(mods.blendshape_names)}
 
 
 def frozen_cache_tag(model: "ImageClassifier") -> str:

@@ -190,21 +190,26 @@ def test_blendshape_mirror_swaps_left_and_right():
                                          "jawOpen", "mouthRight", "mouthLeft"]
 
 
-def test_cache_serves_mirror_images(simulated_pair, tmp_path):
-    yfp, ckplus, cache = simulated_pair
+def test_cache_serves_mirror_images_as_the_landmarker_finds_them(simulated_pair, tmp_path,
+                                                                 analyzer):
+    from palsy_core import load_image
+
+    yfp, _, _ = simulated_pair
     image = sorted(yfp.rglob("*.bmp"))[0]
     with ModalityStore(tmp_path / "cache") as store:
         digest = store.extract([image]).hashes[str(image)]
         face, mirror = store.load(digest), store.load(mirrored_digest(digest))
-        width = Image.open(image).size[0]
-        want = mirrored_arrays({"handcrafted": face.handcrafted}, landmarks=face.coordinates,
-                               image_width=width)
-        np.testing.assert_array_equal(mirror.handcrafted, want["handcrafted"])
-        np.testing.assert_array_equal(store.images([mirrored_digest(digest)], "rgb")[0],
-                                      face.rgb[:, ::-1])
         both = store.vectors([digest, mirrored_digest(digest)], "coordinates")
-        x, x_mirror = both[0].reshape(-1, 2)[:, 0], both[1].reshape(-1, 2)[:, 0]
-        np.testing.assert_allclose(x_mirror, width - x[MIRRORED_INDEX], atol=1e-3)
+    flipped = np.ascontiguousarray(load_image(image)[:, ::-1])
+    found = analyzer.analyze(flipped)
+    np.testing.assert_allclose(mirror.coordinates, found.landmarks[:, :2], atol=1e-3)
+    np.testing.assert_allclose(mirror.handcrafted, found.features, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(both[1], mirror.coordinates.reshape(-1))
+    # Its own detection: near the mirrored points of the photo, within landmarker noise.
+    width = flipped.shape[1]
+    x, x_mirror = face.coordinates[:, 0], mirror.coordinates[:, 0]
+    np.testing.assert_allclose(x_mirror, width - x[MIRRORED_INDEX], atol=4)
+    assert np.abs(mirror.rgb.astype(int) - face.rgb[:, ::-1]).mean() < 12
 
 
 def test_cache_runs_landmarks_once_per_image_content(simulated_pair, tmp_path):
@@ -232,3 +237,13 @@ def test_cache_runs_landmarks_once_per_image_content(simulated_pair, tmp_path):
         with torch.no_grad():
             direct = model.frozen_features(model.preprocess(store.images(digests, "rgb")))
         torch.testing.assert_close(z1, direct, atol=1e-4, rtol=1e-4)
+
+
+def test_default_model_gives_a_photo_and_its_mirror_image_the_same_probability(astronaut):
+    from palsy_core import Analyzer, AnalyzerOptions
+
+    flipped = np.ascontiguousarray(astronaut[:, ::-1])
+    with Analyzer(AnalyzerOptions(palsy_model="default")) as analyzer:
+        photo, mirror = analyzer.analyze(astronaut), analyzer.analyze(flipped)
+    assert photo.palsy.probability == pytest.approx(mirror.palsy.probability, abs=1e-4)
+    assert "mirror_landmarks" in photo.timings_ms  # the flip got its own landmarks

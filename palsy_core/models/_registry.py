@@ -510,8 +510,13 @@ class PalsyPredictor:
     def __repr__(self) -> str:
         return f"PalsyPredictor({self.name!r}, {describe_architecture(self.config)!r})"
 
+    @property
+    def wants_mirror_view(self) -> bool:
+        """Whether :meth:`predict` uses the landmarks of the flipped photo too."""
+        return self.config.mirror_average
+
     def predict(self, image: np.ndarray, landmarks: np.ndarray, blendshapes: dict,
-                features: np.ndarray):
+                features: np.ndarray, *, mirror_view: tuple | None = None):
         """Palsy probability of one analysed face.
 
         Parameters
@@ -524,6 +529,12 @@ class PalsyPredictor:
             The 52 MediaPipe scores.
         features : ndarray (29,)
             The handcrafted features of the landmarks.
+        mirror_view : (image, landmarks, blendshapes, features), optional
+            The same four for the left-right flipped photo, its landmarks found by the
+            landmarker on it. Used when the model averages over mirror images
+            (``config.mirror_average``): the probability is then the mean over both
+            detections and the mirrors of both, the same for a photo and its mirror
+            image although the landmarker is not mirror-symmetric.
 
         Returns
         -------
@@ -531,18 +542,26 @@ class PalsyPredictor:
         """
         from ..modalities import mirrored_arrays, modality_array
 
-        if self.card.blendshape_names and self.config.structured_modality == "blendshapes":
-            missing = [n for n in self.card.blendshape_names if n not in blendshapes]
-            if missing:
-                raise ValueError(f"Blendshapes {missing[:3]} missing from the input.")
-            blendshapes = {n: blendshapes[n] for n in self.card.blendshape_names}
-        arrays = {m: modality_array(m, image, landmarks, blendshapes, features)
-                  for m in self.config.modalities}
-        faces = [arrays]
-        if self.config.mirror_average:
-            faces.append(mirrored_arrays(arrays, landmarks=landmarks, image_width=image.shape[1],
-                                         blendshape_names=list(blendshapes)))
-        batch = {m: np.stack([face[m] for face in faces]) for m in arrays}
+        views = [(image, landmarks, blendshapes, features)]
+        if self.config.mirror_average and mirror_view is not None:
+            views.append(mirror_view)
+        faces = []
+        for view_image, view_landmarks, view_blendshapes, view_features in views:
+            if (self.card.blendshape_names
+                    and self.config.structured_modality == "blendshapes"):
+                missing = [n for n in self.card.blendshape_names if n not in view_blendshapes]
+                if missing:
+                    raise ValueError(f"Blendshapes {missing[:3]} missing from the input.")
+                view_blendshapes = {n: view_blendshapes[n] for n in self.card.blendshape_names}
+            arrays = {m: modality_array(m, view_image, view_landmarks, view_blendshapes,
+                                        view_features)
+                      for m in self.config.modalities}
+            faces.append(arrays)
+            if self.config.mirror_average:
+                faces.append(mirrored_arrays(arrays, landmarks=view_landmarks,
+                                             image_width=view_image.shape[1],
+                                             blendshape_names=list(view_blendshapes)))
+        batch = {m: np.stack([face[m] for face in faces]) for m in faces[0]}
         probability = float(self.predict_arrays(batch).mean())
         return self.prediction(probability)
 
