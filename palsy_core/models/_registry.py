@@ -532,9 +532,10 @@ class PalsyPredictor:
         mirror_view : (image, landmarks, blendshapes, features), optional
             The same four for the left-right flipped photo, its landmarks found by the
             landmarker on it. Used when the model averages over mirror images
-            (``config.mirror_average``): the probability is then the mean over both
-            detections and the mirrors of both, the same for a photo and its mirror
-            image although the landmarker is not mirror-symmetric.
+            (``config.mirror_average``): the probability is then the mean over the two
+            detections, as in training, and the same for a photo and its mirror image
+            although the landmarker is not mirror-symmetric. Without it the mirror is
+            derived from the photo's landmarks (:func:`~palsy_core.modalities.mirrored_arrays`).
 
         Returns
         -------
@@ -557,10 +558,10 @@ class PalsyPredictor:
                                         view_features)
                       for m in self.config.modalities}
             faces.append(arrays)
-            if self.config.mirror_average:
-                faces.append(mirrored_arrays(arrays, landmarks=view_landmarks,
-                                             image_width=view_image.shape[1],
-                                             blendshape_names=list(view_blendshapes)))
+        if self.config.mirror_average and len(views) == 1:
+            faces.append(mirrored_arrays(faces[0], landmarks=landmarks,
+                                         image_width=image.shape[1],
+                                         blendshape_names=list(view_blendshapes)))
         batch = {m: np.stack([face[m] for face in faces]) for m in faces[0]}
         probability = float(self.predict_arrays(batch).mean())
         return self.prediction(probability)
