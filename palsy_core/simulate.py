@@ -230,9 +230,9 @@ def vary_identity(rgb: np.ndarray, landmarks: np.ndarray, *, seed: int) -> Face:
 
     Symmetric shape changes (eye spacing, brow height, nose and mouth width, mouth
     height, lip thickness, chin length; the same change mirrored on both sides, so no
-    asymmetry is added), an
-    optional mirror, a global similarity transform (+-6 degrees, scale 0.9-1.1, shift
-    up to 4 % of the image) and a colour change (per-channel gain, gamma, brightness).
+    asymmetry is added), an optional mirror, a global similarity transform (+-6 degrees,
+    scale 0.9-1.1, shift up to 4 % of the image) and a colour change (per-channel gain,
+    gamma, brightness).
 
     Parameters
     ----------
