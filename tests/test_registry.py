@@ -126,3 +126,15 @@ def test_shipped_default_model_in_the_analysis(astronaut):
     palsy = result["palsy"]
     assert set(palsy) >= {"probability", "model", "trained_on"}
     assert 0.0 <= palsy["probability"] <= 1.0 and palsy["model"] == card.name
+
+
+def test_shipped_default_model_tells_a_drooped_face_from_healthy_ones(astronaut, face_photo,
+                                                                     drooped_face):
+    """Golden values of the shipped weights (bench_outside_simulator.py prints more)."""
+    from trainers.build_default_weights import source_photo
+
+    with Analyzer(AnalyzerOptions(palsy_model="default")) as analyzer:
+        healthy = [analyzer.analyze(photo).palsy.probability
+                   for photo in (astronaut, face_photo, source_photo("grace_hopper"))]
+        drooped = analyzer.analyze(drooped_face).palsy.probability
+    assert max(healthy) < 0.3 and drooped > 0.7, (healthy, drooped)
