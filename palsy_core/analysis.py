@@ -292,7 +292,7 @@ class Analyzer:
         if abs(pose.yaw) > MAX_RELIABLE_YAW or abs(pose.pitch) > MAX_RELIABLE_PITCH:
             out.append(
                 f"The head is turned (yaw {pose.yaw:+.0f} deg, pitch {pose.pitch:+.0f} deg): "
-                "left-right comparisons are unreliable beyond "
+                "left-right comparisons and the palsy probability are unreliable beyond "
                 f"{MAX_RELIABLE_YAW:.0f} deg yaw or {MAX_RELIABLE_PITCH:.0f} deg pitch. "
                 "Retake the photo facing the camera.")
         pupil_px = measured.interpupillary_distance_mm / measured.mm_per_pixel

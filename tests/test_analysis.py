@@ -136,6 +136,12 @@ def test_turned_head_is_flagged(analyzer, astronaut):
                        np.repeat(np.arange(h, dtype=np.float32)[:, None], w, axis=1),
                        cv2.INTER_LINEAR)
     assert abs(analyzer.analyze(turned).head_pose.yaw) > abs(result.head_pose.yaw)
+    # A real photo of a head turned well away (scikit-image's cameraman, about 45 deg).
+    from skimage import data
+
+    cameraman = np.repeat(data.camera()[:, :, None], 3, axis=2)
+    warning = [w for w in analyzer.analyze(cameraman).warnings if "head is turned" in w]
+    assert warning and "palsy probability are unreliable" in warning[0]
 
 
 def test_line_segments_and_overlay(astronaut, astronaut_landmarks):
