@@ -7,7 +7,7 @@ leave-one-patient-out and promotes an early-fusion model (the RGB crop through a
 EfficientNet-Lite0 ImageNet backbone, its pooled features standardised, + the
 handcrafted-feature FNN's embedding) trained on all simulated subjects::
 
-    python -m trainers.build_default_weights            # ~4 min on 2 CPU cores
+    python -m trainers.build_default_weights            # ~3 min on 2 CPU cores
 
 Three departures from the paper's recipe, each because this data set is small and made
 from two faces: every photo's mirror image is trained on too and the model averages a
@@ -41,13 +41,27 @@ DEFAULT_MODEL_NAME = "fusion_effnet_handcrafted_sim"
 FNN_EPOCHS = 100
 #: See :class:`palsy_core.models.EarlyFusionHead`.
 MODALITY_DROPOUT = 0.5
-#: The public photos the simulator starts from, each a public-domain portrait shipped
-#: inside a package we install anyway. One face alone taught the model its identity:
+def _astronaut():
+    """scikit-image's ``data.astronaut()``: Eileen Collins, NASA, public domain."""
+    from skimage import data
+
+    return data.astronaut()
+
+
+def _grace_hopper():
+    """matplotlib's ``sample_data/grace_hopper.jpg``: US Navy portrait, public domain."""
+    import matplotlib.cbook
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg")) as photo:
+        return np.asarray(photo.convert("RGB"))
+
+
+#: The public photos the simulator starts from, by name: public-domain portraits shipped
+#: inside packages we install anyway. One face alone taught the model its identity:
 #: trained on the astronaut only, it scored every altered Grace Hopper photo healthy.
-SOURCE_PHOTOS = {
-    "astronaut": "scikit-image data.astronaut() (Eileen Collins, NASA, public domain)",
-    "grace_hopper": "matplotlib sample_data/grace_hopper.jpg (US Navy, public domain)",
-}
+SOURCE_PHOTOS = {"astronaut": _astronaut, "grace_hopper": _grace_hopper}
 
 
 def trained_on(photos: Sequence[str]) -> str:
@@ -60,19 +74,9 @@ def trained_on(photos: Sequence[str]) -> str:
 
 def source_photo(name: str):
     """One of :data:`SOURCE_PHOTOS` as an RGB uint8 array."""
-    import numpy as np
-
-    if name == "astronaut":
-        from skimage import data
-
-        return data.astronaut()
-    if name == "grace_hopper":
-        import matplotlib.cbook
-        from PIL import Image
-
-        with Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg")) as photo:
-            return np.asarray(photo.convert("RGB"))
-    raise ValueError(f"unknown source photo {name!r}; known: {', '.join(SOURCE_PHOTOS)}")
+    if name not in SOURCE_PHOTOS:
+        raise ValueError(f"unknown source photo {name!r}; known: {', '.join(SOURCE_PHOTOS)}")
+    return SOURCE_PHOTOS[name]()
 
 
 def source_faces(photos: Sequence[str] = tuple(SOURCE_PHOTOS)) -> list:
