@@ -26,6 +26,10 @@ from .normal_range import MAX_RELIABLE_PITCH, MAX_RELIABLE_YAW
 #: face crop internally, so bigger inputs only cost time. Landmarks are mapped back to
 #: the full-resolution photo.
 LANDMARKER_MAX_SIDE = 1280
+#: JSON key of each task model's prediction in :meth:`AnalysisResult.to_dict`.
+TASK_JSON_KEYS = {"severity": "severity", "parsing": "segmentation"}
+#: What each task model gives, in words.
+TASK_TITLES = {"severity": "Severity grade", "parsing": "Face parsing"}
 #: Below this interpupillary distance (pixels) millimetre values rest on too few pixels.
 MIN_RELIABLE_PUPIL_DISTANCE_PX = 40
 
@@ -80,6 +84,8 @@ class AnalysisResult:
     face: FaceMeasurements
     warnings: list[str]
     palsy: Optional[PalsyPrediction]
+    #: Predictions of the task models (:attr:`AnalyzerOptions.task_models`), by task.
+    predictions: dict[str, Any] = field(default_factory=dict)
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -127,6 +133,8 @@ class AnalysisResult:
             "headline": self.headline(),
             "warnings": list(self.warnings),
             "palsy": self.palsy.to_dict() if self.palsy else None,
+            **{TASK_JSON_KEYS[task]: prediction.to_dict()
+               for task, prediction in self.predictions.items()},
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         }
 
@@ -144,11 +152,17 @@ class AnalyzerOptions:
     palsy_model : None, "default", a registered name, or an object with ``predict``
         The fusion model giving the palsy probability. None: no probability.
         A name whose weights are missing gives no probability and a warning.
+    task_models : dict
+        Further models by task (``"severity"``, ``"parsing"``): ``"default"``, a name in
+        the registry (:func:`palsy_core.models.load_model`) or a predictor object. Each
+        prediction lands in ``AnalysisResult.predictions[task]``; a missing model gives
+        a warning, not an error.
     """
 
     running_mode: Literal["image", "video"] = "image"
     landmarker_model_path: Optional[str] = None
     palsy_model: Any = None
+    task_models: dict[str, Any] = field(default_factory=dict)
 
 
 class Analyzer:
@@ -165,6 +179,7 @@ class Analyzer:
             running_mode=self.options.running_mode,
         ))
         self._palsy_model, self._palsy_warning = _resolve_palsy_model(self.options.palsy_model)
+        self._task_models, self._task_warnings = _resolve_task_models(self.options.task_models)
 
     def __enter__(self) -> "Analyzer":
         return self
@@ -234,6 +249,14 @@ class Analyzer:
                 palsy = self._palsy_model.predict(rgb, face.landmarks, face.blendshapes,
                                                   features)
             lap("palsy_model")
+        predictions = {}
+        if self._task_models:
+            from .models import AnalyzedFace
+
+            analysed = AnalyzedFace(rgb, face.landmarks, face.blendshapes, features)
+            for task, model in self._task_models.items():
+                predictions[task] = model.predict(analysed)
+                lap(f"{task}_model")
         timings["total"] = (time.perf_counter() - start) * 1000.0
         return AnalysisResult(
             file=source,
@@ -246,6 +269,7 @@ class Analyzer:
             face=measured,
             warnings=self._warnings(face, measured),
             palsy=palsy,
+            predictions=predictions,
             timings_ms=timings,
         )
 
@@ -302,6 +326,7 @@ class Analyzer:
         out.extend(measured.notes)
         if self._palsy_warning:
             out.append(self._palsy_warning)
+        out.extend(self._task_warnings)
         return out
 
 
@@ -316,6 +341,23 @@ def _resolve_palsy_model(spec) -> tuple[Optional[PalsyModel], Optional[str]]:
         return load_palsy_model(None if spec == "default" else spec), None
     except ModelNotInstalledError as exc:
         return None, f"Palsy probability not available: {exc}"
+
+
+def _resolve_task_models(specs: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    models, warnings = {}, []
+    for task, spec in specs.items():
+        if spec is None:
+            continue
+        if not isinstance(spec, str):
+            models[task] = spec
+            continue
+        from .models import load_model
+
+        try:
+            models[task] = load_model(task, None if spec == "default" else spec)
+        except ModelNotInstalledError as exc:
+            warnings.append(f"{TASK_TITLES[task]} not available: {exc}")
+    return models, warnings
 
 
 _default_analyzer: Optional[Analyzer] = None

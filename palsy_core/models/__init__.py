@@ -32,6 +32,18 @@ from ._registry import (
     register_model,
     save_model,
 )
+from ._tasks import (
+    TASKS,
+    AnalyzedFace,
+    TaskModelCard,
+    default_model_name,
+    list_task_models,
+    load_model,
+    read_task_card,
+    register_loader,
+    save_task_model,
+    task_weights_dir,
+)
 
 __all__ = [
     "FeedForwardClassifier", "EarlyFusionHead", "PalsyNet", "late_fusion_probability",
@@ -39,4 +51,6 @@ __all__ = [
     "FeatureScaler", "ModelCard", "ModelConfig", "PalsyPredictor", "build_network",
     "create_model", "default_weights_dir", "list_installed_models", "list_models",
     "load_palsy_model", "read_card", "register_model", "save_model",
+    "TASKS", "AnalyzedFace", "TaskModelCard", "default_model_name", "list_task_models",
+    "load_model", "read_task_card", "register_loader", "save_task_model", "task_weights_dir",
 ]
