@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from palsy_core.normal_range import MAX_RELIABLE_PITCH, MAX_RELIABLE_YAW, NORMAL_LIMITS
+from palsy_core.normal_range import MAX_RELIABLE_PITCH, MAX_RELIABLE_YAW, limits_for
 from palsy_core.report import MEASUREMENT_LABELS
 from ui import services, widgets
 from ui.errors import attempt
@@ -37,9 +37,12 @@ st.markdown(
     f"your own clinic. Photos with the head turned beyond {MAX_RELIABLE_YAW:.0f} deg (yaw) or nodded beyond "
     f"{MAX_RELIABLE_PITCH:.0f} deg (pitch) get a warning."
 )
-st.dataframe(pd.DataFrame({"Measure": [MEASUREMENT_LABELS.get(name, name) for name in NORMAL_LIMITS],
-                           "Normal limit of the left-right difference": [
-    f"{value:g} {'deg' if name == 'smile_angle' else 'mm'}" for name, value in NORMAL_LIMITS.items()]}),
+rest_limits, smile_limits = limits_for("rest"), limits_for("smile")
+st.dataframe(pd.DataFrame({"Measure": [MEASUREMENT_LABELS.get(name, name) for name in rest_limits],
+                           "Normal limit at rest": [
+    f"{value:.2f} {'deg' if name == 'smile_angle' else 'mm'}" for name, value in rest_limits.items()],
+                           "Normal limit in a smile": [
+    f"{smile_limits[name]:.2f} {'deg' if name == 'smile_angle' else 'mm'}" for name in rest_limits]}),
     hide_index=True)
 
 st.subheader("Palsy probability: multimodal fusion models")

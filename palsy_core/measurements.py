@@ -18,7 +18,7 @@ from typing import Literal, Optional
 import numpy as np
 
 from . import landmarks as lm
-from .normal_range import EXPRESSION_THRESHOLDS, NORMAL_LIMITS
+from .normal_range import ASSESSABLE_EXPRESSIONS, EXPRESSION_THRESHOLDS, limits_for
 
 #: Mean horizontal visible iris diameter of adults, millimetres (Emotrics' default).
 IRIS_DIAMETER_MM = 11.77
@@ -73,7 +73,8 @@ class RegionAsymmetry:
     ----------
     score : float
         Left-right difference of the region's key measure divided by its normal limit
-        (:mod:`palsy_core.normal_range`): <= 1 is within normal asymmetry.
+        for the photo's expression (:mod:`palsy_core.normal_range`): <= 1 is within
+        normal asymmetry.
     weaker_side : {"left", "right"} or None
         The subject's side that looks weaker; None when within normal asymmetry.
     measure : str
@@ -81,6 +82,8 @@ class RegionAsymmetry:
     difference : float
         The decisive left-right difference (mm, or degrees for the smile angle).
     normal_limit : float
+        The limit used: measured on healthy people for the photo's expression (rest or
+        smile); the rest limit for any other expression, which the note then says.
     within_normal : bool
     note : str
         Caveats for a person reading it (e.g. eyes during a smile).
@@ -110,6 +113,11 @@ class FaceMeasurements:
     scale_source: Literal["iris", "user"]
     interpupillary_distance_mm: float
     notes: list[str] = field(default_factory=list)
+    #: What the blendshapes show ("rest", "smile", ...); ``expression`` is the stated
+    #: one when the caller gave it, else this.
+    detected_expression: str = "rest"
+    #: Whose normal limits the regions were scored against ("rest" or "smile").
+    limits_expression: str = "rest"
 
     def to_dict(self) -> dict:
         return {
@@ -117,6 +125,8 @@ class FaceMeasurements:
             "regions": {k: r.to_dict() for k, r in self.regions.items()},
             "affected_side": self.affected_side,
             "expression": self.expression,
+            "detected_expression": self.detected_expression,
+            "limits_expression": self.limits_expression,
             "mm_per_pixel": self.mm_per_pixel,
             "scale_source": self.scale_source,
             "interpupillary_distance_mm": self.interpupillary_distance_mm,
@@ -159,6 +169,7 @@ def measure_face(
     landmarks: np.ndarray,
     blendshapes: dict[str, float] | None = None,
     mm_per_pixel: float | None = None,
+    expression: str | None = None,
 ) -> FaceMeasurements:
     """Millimetre measures per side, region asymmetry and the affected side.
 
@@ -171,6 +182,10 @@ def measure_face(
         makes the eyes unreliable for choosing the side).
     mm_per_pixel : float, optional
         Known scale (a ruler in the photo); default from the iris diameter.
+    expression : {"rest", "smile", "eyes_closed", "brow_raise"}, optional
+        The expression the photo is meant to show (the clinician's word); it wins over
+        the one the blendshapes suggest, and picks the normal limits. Expressions without
+        limits of their own are scored against the rest limits, with a note saying so.
 
     Returns
     -------
@@ -197,8 +212,14 @@ def measure_face(
         to_unit = 1.0 if name == "smile_angle" else scale  # the angle is already degrees
         measurements[name] = _measurement(name, per_side["left"][name] * to_unit,
                                           per_side["right"][name] * to_unit)
-    expression = classify_expression(blendshapes or {})
-    regions = _region_asymmetry(measurements, expression)
+    detected = classify_expression(blendshapes or {})
+    if expression is None:
+        expression = detected
+    elif expression not in EXPRESSIONS:
+        raise ValueError(f"expression must be one of {', '.join(EXPRESSIONS)}, "
+                         f"got {expression!r}.")
+    limits_expression = expression if expression in ASSESSABLE_EXPRESSIONS else "rest"
+    regions = _region_asymmetry(measurements, expression, limits_expression)
     affected_side, notes = _affected_side(regions, expression)
     return FaceMeasurements(
         measurements=measurements,
@@ -209,6 +230,8 @@ def measure_face(
         scale_source=scale_source,
         interpupillary_distance_mm=frame.pupil_distance_px * scale,
         notes=notes,
+        detected_expression=detected,
+        limits_expression=limits_expression,
     )
 
 
@@ -258,6 +281,10 @@ def _measurement(name: str, left: float, right: float) -> Measurement:
     )
 
 
+#: Every expression :func:`classify_expression` tells apart.
+EXPRESSIONS: tuple[str, ...] = ("rest", "smile", "eyes_closed", "brow_raise")
+
+
 def classify_expression(blendshapes: dict[str, float]) -> str:
     """"rest", "smile", "eyes_closed" or "brow_raise" from MediaPipe blendshape scores."""
     def mean(*names):
@@ -278,8 +305,9 @@ def _weaker(m: Measurement, smaller_is_weaker: bool) -> Side:
     return "left" if left_smaller == smaller_is_weaker else "right"
 
 
-def _region(m: Measurement, smaller_is_weaker: bool, note: str = "") -> RegionAsymmetry:
-    limit = NORMAL_LIMITS[m.name]
+def _region(m: Measurement, limits: dict[str, float], smaller_is_weaker: bool,
+            note: str = "") -> RegionAsymmetry:
+    limit = limits[m.name]
     score = m.difference / limit
     within = score <= 1.0
     return RegionAsymmetry(
@@ -293,19 +321,29 @@ def _region(m: Measurement, smaller_is_weaker: bool, note: str = "") -> RegionAs
     )
 
 
-def _region_asymmetry(ms: dict[str, Measurement], expression: str) -> dict[str, RegionAsymmetry]:
+def _region_asymmetry(ms: dict[str, Measurement], expression: str,
+                      limits_expression: str) -> dict[str, RegionAsymmetry]:
+    limits = limits_for(limits_expression)
+    limits_note = ("" if limits_expression == expression else
+                   f"No normal limits for {expression.replace('_', ' ')} photos: scored "
+                   f"against the {limits_expression} limits, so not an assessment.")
+
+    def noted(*parts: str) -> str:
+        return " ".join(p for p in (*parts, limits_note) if p)
+
     # Brow: the weak brow sits lower (at rest) and rises less (brow raise).
-    brow = _region(ms["brow_height"], smaller_is_weaker=True)
+    brow = _region(ms["brow_height"], limits, smaller_is_weaker=True, note=noted())
     # Eye: the weak eye closes less, so its fissure is wider at rest and when closing.
     eye_note = ("In a smile the healthy eye narrows, and with synkinesis the weak one "
                 "does too: the eye alone does not decide the side here."
                 if expression == "smile" else "")
-    eye = _region(ms["palpebral_fissure_height"], smaller_is_weaker=False, note=eye_note)
+    eye = _region(ms["palpebral_fissure_height"], limits, smaller_is_weaker=False,
+                  note=noted(eye_note))
     # Mouth: the weak corner sits lower and moves out less. Take whichever of the two
     # measures is further outside its normal range.
     mouth = max(
-        _region(ms["commissure_height"], smaller_is_weaker=True),
-        _region(ms["commissure_excursion"], smaller_is_weaker=True),
+        _region(ms["commissure_height"], limits, smaller_is_weaker=True, note=noted()),
+        _region(ms["commissure_excursion"], limits, smaller_is_weaker=True, note=noted()),
         key=lambda r: r.score,
     )
     return {"brow": brow, "eye": eye, "mouth": mouth}

@@ -1,35 +1,64 @@
-"""Where "normal asymmetry" ends: the one place these limits are defined.
+"""Where "normal asymmetry" ends: limits measured on healthy people, per expression.
 
 No face is perfectly symmetric. We call a left-right difference *within normal
-asymmetry* while it stays at or below the limit below; the region asymmetry score is the
+asymmetry* while it stays at or below its limit; the region asymmetry score is the
 difference divided by its limit, so 1.0 is the edge of normal.
 
 Where the numbers come from
 ---------------------------
-They are provisional engineering defaults, not values validated on a cohort:
+The limits live in a versioned data file, ``palsy_core/data/normal_limits.json``, written
+by ``python -m trainers.normal_range --faces ../shared/faces/london``. That command runs
+the project's own landmarker on the neutral ("rest") and smiling ("smile") photos of the
+82 adults of the Face Research Lab London Set (DeBruine & Jones 2017, CC-BY 4.0,
+https://doi.org/10.6084/m9.figshare.5047666.v5), measures every left-right difference
+in millimetres (iris scale, :mod:`palsy_core.measurements`) and stores, per expression
+and measure:
 
-- They sit at the upper end of the left-right differences that photo-based studies of
-  healthy adults with Emotrics-style measures (Guarin et al., JAMA Facial Plast Surg
-  2018, and the normative work built on it) typically report: one to two millimetres for
-  brow and commissure height, about a millimetre for the palpebral fissure.
-- They are wider than the landmarker's own repeatability on one photo (a few tenths of
-  a millimetre on a 512 px face), so landmark noise alone does not cross them.
+- ``limit``: a stated percentile of ``|left - right|`` over the people (numpy's linear
+  interpolation between order statistics);
+- ``ci_low``, ``ci_high``: a bootstrap 95 % interval of that percentile, resampling
+  people;
+- ``n``: how many people it rests on;
 
-Calibrate them on healthy photos from your own clinic before relying on the
-"within normal asymmetry" verdict; change them here and only here.
+plus the data set citation, the date, the git commit, the landmarker model's hash, the
+percentile and why it was chosen, and a leave-one-person-out estimate of how often a
+healthy newcomer falls outside the limits (file key ``validation``). The file itself
+says which percentile was chosen and the numbers behind the choice; :func:`fit_normal_limits`
+is the fitting, reused by the benchmarks to refit limits without the people they test.
+
+Limits describe healthy adults photographed frontally in a studio by one landmarker
+model: other cameras, poses or populations may need their own (rerun the command on
+healthy photos of your clinic, or pass ``--out`` and point :func:`load_normal_limits` at
+the file).
 """
 
 from __future__ import annotations
 
-#: Largest left-right difference considered normal, per measurement (millimetres,
-#: except degrees for the smile angle).
-NORMAL_LIMITS: dict[str, float] = {
-    "brow_height": 2.0,
-    "palpebral_fissure_height": 1.5,
-    "commissure_height": 2.0,
-    "commissure_excursion": 3.0,
-    "smile_angle": 6.0,
+import functools
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional, Sequence
+
+import numpy as np
+
+#: Version of the data file's layout; :func:`load_normal_limits` refuses other versions.
+FORMAT_VERSION = 1
+#: The limits shipped with the package (found next to this module, wherever installed).
+DEFAULT_LIMITS_FILE = Path(__file__).resolve().parent / "data" / "normal_limits.json"
+#: Expressions with measured limits; photos showing anything else cannot be assessed.
+ASSESSABLE_EXPRESSIONS: tuple[str, ...] = ("rest", "smile")
+#: The measures the verdict reads, per region (for the mouth, whichever is further
+#: outside its limit): a face is outside normal when any of them exceeds its limit.
+REGION_MEASURES: dict[str, tuple[str, ...]] = {
+    "brow": ("brow_height",),
+    "eye": ("palpebral_fissure_height",),
+    "mouth": ("commissure_height", "commissure_excursion"),
 }
+#: Column suffix of a measure's ``|left - right|`` in a measurement table.
+DIFFERENCE_SUFFIX = "_difference"
 
 #: Blendshape level above which we treat the photo as showing that expression.
 EXPRESSION_THRESHOLDS: dict[str, float] = {
@@ -42,3 +71,233 @@ EXPRESSION_THRESHOLDS: dict[str, float] = {
 #: unreliable: the far side of the face is foreshortened.
 MAX_RELIABLE_YAW = 12.0
 MAX_RELIABLE_PITCH = 20.0
+
+
+@dataclass(frozen=True)
+class MeasureLimit:
+    """The normal limit of one measure's left-right difference for one expression.
+
+    Attributes
+    ----------
+    limit : float
+        The stated percentile of ``|left - right|`` over healthy people (mm; degrees
+        for the smile angle).
+    ci_low, ci_high : float
+        Bootstrap 95 % interval of that percentile (people resampled).
+    n : int
+        People it was measured on.
+    unit : {"mm", "deg"}
+    """
+
+    limit: float
+    ci_low: float
+    ci_high: float
+    n: int
+    unit: str
+
+
+@dataclass(frozen=True)
+class NormalLimits:
+    """Normal limits per expression and measure, with where they come from.
+
+    Attributes
+    ----------
+    limits : dict of str to dict of str to MeasureLimit
+        ``limits[expression][measure]``.
+    percentile : float
+        Which percentile of ``|left - right|`` the limits are (0-100).
+    n_people : int
+        Distinct people behind the limits.
+    dataset, created, git_commit, landmarker_sha256 : str
+        Provenance: citation of the photos, ISO date, commit of the code that measured
+        them, sha256 of the ``face_landmarker.task`` that found the landmarks.
+    bootstrap : dict
+        How the intervals were made (resamples, confidence, seed, unit resampled).
+    validation : dict
+        Leave-one-person-out estimate of how often a healthy newcomer is outside.
+    notes : str
+        Why this percentile, in words.
+    format_version : int
+    """
+
+    limits: dict[str, dict[str, MeasureLimit]]
+    percentile: float
+    n_people: int
+    dataset: str = ""
+    created: str = ""
+    git_commit: str = ""
+    landmarker_sha256: str = ""
+    bootstrap: dict[str, Any] = field(default_factory=dict)
+    validation: dict[str, Any] = field(default_factory=dict)
+    notes: str = ""
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def expressions(self) -> tuple[str, ...]:
+        return tuple(self.limits)
+
+    def limits_for(self, expression: str) -> dict[str, float]:
+        """``{measure: limit}`` for one expression.
+
+        Raises
+        ------
+        KeyError
+            When there are no limits for ``expression``.
+        """
+        if expression not in self.limits:
+            raise KeyError(f"No normal limits for {expression!r} photos; there are limits for "
+                           f"{', '.join(self.limits)}.")
+        return {name: m.limit for name, m in self.limits[expression].items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["limits"] = {e: {m: asdict(v) for m, v in ms.items()} for e, ms in self.limits.items()}
+        # Version first, so a reader sees the layout before anything else.
+        return {"format_version": out.pop("format_version"), **out}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "NormalLimits":
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            raise ValueError(f"Normal limits file format {version!r} is not supported "
+                             f"(this palsy_core reads format {FORMAT_VERSION}); regenerate it "
+                             "with python -m trainers.normal_range.")
+        limits = {e: {m: MeasureLimit(**v) for m, v in ms.items()}
+                  for e, ms in data["limits"].items()}
+        rest = {k: v for k, v in data.items() if k not in ("limits", "format_version")}
+        return cls(limits=limits, format_version=version, **rest)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the data file (JSON, stable key order, one trailing newline)."""
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+
+@functools.lru_cache(maxsize=8)
+def _load(path: str) -> NormalLimits:
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"The normal limits file {path} does not exist; create it with "
+                                "python -m trainers.normal_range --faces FACES_DIR.") from None
+    return NormalLimits.from_dict(data)
+
+
+def load_normal_limits(path: str | os.PathLike | None = None) -> NormalLimits:
+    """The normal limits in ``path`` (default: the shipped file), read once and cached."""
+    return _load(str(Path(path).resolve()) if path is not None else str(DEFAULT_LIMITS_FILE))
+
+
+def limits_for(expression: str) -> dict[str, float]:
+    """``{measure: limit}`` of the shipped limits for ``"rest"`` or ``"smile"``.
+
+    Raises
+    ------
+    KeyError
+        For an expression without limits (see :data:`ASSESSABLE_EXPRESSIONS`).
+    """
+    return load_normal_limits().limits_for(expression)
+
+
+def unit_of(measure: str) -> str:
+    """"deg" for the smile angle, "mm" for every other measure."""
+    return "deg" if measure == "smile_angle" else "mm"
+
+
+def outside_regions(differences: Mapping[str, float], limits: Mapping[str, float]) -> list[str]:
+    """Regions (:data:`REGION_MEASURES`) whose measure exceeds its limit, in region order.
+
+    ``differences`` maps measure names to ``|left - right|``; a missing or NaN measure
+    counts as within.
+    """
+    return [region for region, names in REGION_MEASURES.items()
+            if any(float(differences.get(n, math.nan)) > limits[n] for n in names)]
+
+
+def fit_normal_limits(
+    rows: Iterable[Mapping[str, Any]] | Any,
+    percentile: float,
+    *,
+    expressions: Sequence[str] = ASSESSABLE_EXPRESSIONS,
+    measures: Optional[Sequence[str]] = None,
+    n_bootstrap: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    **provenance: Any,
+) -> NormalLimits:
+    """Limits = a percentile of each measure's ``|left - right|`` over healthy people.
+
+    Parameters
+    ----------
+    rows : iterable of mappings, or a pandas DataFrame
+        One row per photo with ``person``, ``expression`` and ``<measure>_difference``
+        (``|left - right|``, mm or degrees) columns, as ``trainers.normal_range``'s
+        ``measure_people`` makes them. NaN differences are left out.
+    percentile : float
+        0-100; numpy's linear interpolation between order statistics.
+    expressions : sequence of str
+        Which expressions get limits (each needs rows).
+    measures : sequence of str, optional
+        Default: every ``*_difference`` column.
+    n_bootstrap : int
+        Resamples of people for the interval (0: the interval is the point itself).
+    confidence : float
+    seed : int
+    **provenance
+        Stored as given: ``dataset``, ``created``, ``git_commit``, ``landmarker_sha256``,
+        ``validation``, ``notes``.
+
+    Returns
+    -------
+    NormalLimits
+        ``n`` of each measure is the number of people with a value; a person with
+        several photos of one expression counts once in the resampling (all their
+        photos go with them).
+    """
+    if not 0.0 <= percentile <= 100.0:
+        raise ValueError(f"percentile must be within 0-100, got {percentile}.")
+    if hasattr(rows, "to_dict"):
+        rows = rows.to_dict("records")
+    rows = list(rows)
+    if measures is None:
+        measures = [k[:-len(DIFFERENCE_SUFFIX)] for k in (rows[0] if rows else {})
+                    if k.endswith(DIFFERENCE_SUFFIX)]
+    rng = np.random.default_rng(seed)
+    limits: dict[str, dict[str, MeasureLimit]] = {}
+    people_all: set = set()
+    for expression in expressions:
+        chosen = [r for r in rows if r["expression"] == expression]
+        if not chosen:
+            raise ValueError(f"No rows for the expression {expression!r}.")
+        people = sorted({r["person"] for r in chosen})
+        people_all.update(people)
+        index = {p: i for i, p in enumerate(people)}
+        person_of = np.array([index[r["person"]] for r in chosen])
+        # Which rows each resample takes: resample people, keep all their photos.
+        draws = rng.integers(0, len(people), size=(n_bootstrap, len(people)))
+        limits[expression] = {}
+        for name in measures:
+            values = np.array([float(r[name + DIFFERENCE_SUFFIX]) for r in chosen])
+            ok = np.isfinite(values)
+            if not ok.any():
+                raise ValueError(f"No values of {name} for {expression!r} photos.")
+            point = float(np.percentile(values[ok], percentile))
+            low = high = point
+            if n_bootstrap > 0:
+                by_person = [values[(person_of == i) & ok] for i in range(len(people))]
+                stats = []
+                for draw in draws:
+                    sample = np.concatenate([by_person[i] for i in draw])
+                    if sample.size:
+                        stats.append(np.percentile(sample, percentile))
+                alpha = (1.0 - confidence) / 2
+                low, high = (float(v) for v in np.quantile(stats, [alpha, 1.0 - alpha]))
+            limits[expression][name] = MeasureLimit(
+                limit=point, ci_low=low, ci_high=high,
+                n=len({r["person"] for r, good in zip(chosen, ok) if good}),
+                unit=unit_of(name))
+    return NormalLimits(
+        limits=limits, percentile=float(percentile), n_people=len(people_all),
+        bootstrap={"resamples": int(n_bootstrap), "confidence": confidence, "seed": seed,
+                   "resampled": "people", "interpolation": "linear"},
+        **provenance)

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from palsy_core import AnalysisResult, draw_overlay
-from palsy_core.normal_range import NORMAL_LIMITS
+from palsy_core.normal_range import ASSESSABLE_EXPRESSIONS, limits_for
 from palsy_core.report import DISCLAIMER, REGION_LABELS, measurement_rows
 
 from ui.services import ModelStatus
@@ -140,7 +140,9 @@ def measurement_table(assessment: Mapping[str, Any]) -> None:
         ``AnalysisResult.to_dict()``, fresh or as stored with a visit.
     """
     rows = measurement_rows(assessment)
-    limits = [NORMAL_LIMITS.get(row["key"]) for row in rows]
+    expression = assessment.get("expression")
+    normal_limits = limits_for(expression if expression in ASSESSABLE_EXPRESSIONS else "rest")
+    limits = [normal_limits.get(row["key"]) for row in rows]
     frame = pd.DataFrame({
         "Measure": [row["measure"] for row in rows],
         "Left": [row["left"] for row in rows],
@@ -148,7 +150,7 @@ def measurement_table(assessment: Mapping[str, Any]) -> None:
         "Difference": [row["difference"] for row in rows],
         "% difference": [row["percent_difference"] for row in rows],
         "Unit": [row["unit"] for row in rows],
-        "Normal limit": [f"{limit:g} {row['unit']}" if limit is not None else "" for limit, row in zip(limits, rows)],
+        "Normal limit": [f"{limit:.2f} {row['unit']}" if limit is not None else "" for limit, row in zip(limits, rows)],
         "Beyond limit": [("YES" if row["difference"] > limit else "no") if limit is not None else ""
                          for limit, row in zip(limits, rows)],
         "What it is": [row["description"] for row in rows],
