@@ -1,19 +1,25 @@
 """Command line: ``python -m palsy_core analyze PATH... [--csv OUT]`` (and ``video CLIP``).
 
 Prints one JSON object per input on stdout, in input order; a failed input gets its
-line too (``"ok": false`` and a readable ``"error"``) and the others go on. Exit status
-1 when any input failed. Diagnostics go to stderr, so stdout stays machine-readable.
+line too (``"ok": false`` and a readable ``"error"``) and the others go on.
+Diagnostics go to stderr, so stdout stays machine-readable.
+
+Exit status: 0 every input analysed; 1 some inputs failed (each says why); 2 usage
+error (bad arguments, a model that is not installed, an output file that cannot be
+written); 3 internal error (a bug: please report it).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
+
+#: Exit statuses (documented in the README).
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 #: File types picked up when a directory is walked (explicit file arguments are always tried).
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
@@ -48,7 +54,7 @@ def analyze_paths(analyzer, paths: Iterable[Path], mm_per_pixel: Optional[float]
     from .errors import PalsyError
 
     for path in paths:
-        record = {"file": str(path), "ok": False, "error": None, "error_code": None}
+        record = {"file": display_path(path), "ok": False, "error": None, "error_code": None}
         try:
             result = analyzer.analyze(path, source=str(path), mm_per_pixel=mm_per_pixel)
         except PalsyError as exc:
@@ -59,6 +65,12 @@ def analyze_paths(analyzer, paths: Iterable[Path], mm_per_pixel: Optional[float]
         else:
             record.update(result.to_dict(), ok=True)
         yield record
+
+
+def display_path(path: Path | str) -> str:
+    """A path as valid UTF-8 text: bytes of a file name that are not UTF-8 (e.g. Latin-1
+    names on a Linux disk) are written as ``\\xNN`` escapes instead of breaking JSON or CSV."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def _csv_row(record: dict) -> dict:
@@ -87,21 +99,30 @@ def _cmd_analyze(args) -> int:
     from .analysis import Analyzer, AnalyzerOptions
 
     palsy_model = None if args.no_palsy_model else (args.palsy_model or "default")
-    failed = 0
+    failed = internal = 0
     rows = []
     with Analyzer(AnalyzerOptions(palsy_model=palsy_model)) as analyzer:
         for record in analyze_paths(analyzer, iter_inputs(args.paths), args.mm_per_pixel):
             failed += not record["ok"]
+            internal += record["error_code"] == "internal_error"
             print(json.dumps(record), flush=True)
             if args.csv:
                 rows.append(_csv_row(record))
     if args.csv:
-        header = _csv_row({"file": "", "ok": False, "error": None, **_EMPTY_RESULT})
-        with open(args.csv, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(header))
-            writer.writeheader()
-            writer.writerows(rows)
-    return 1 if failed else 0
+        from .safe_text import csv_text
+
+        header = list(_csv_row({"file": "", "ok": False, "error": None, **_EMPTY_RESULT}))
+        text = csv_text(header, ([row[key] for key in header] for row in rows))
+        try:
+            with open(args.csv, "w", newline="", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as error:
+            print(f"Cannot write the CSV file {display_path(args.csv)}: {error.strerror or error}.",
+                  file=sys.stderr)
+            return EXIT_USAGE
+    if internal:
+        return EXIT_INTERNAL
+    return EXIT_SOME_FAILED if failed else EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,8 +148,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[list[str]] = None) -> int:
     # MediaPipe's C++ logging goes to stderr; keep it to warnings and worse.
     os.environ.setdefault("GLOG_minloglevel", "2")
-    args = build_parser().parse_args(argv)
-    return args.handler(args)
+    args = build_parser().parse_args(argv)  # exits with EXIT_USAGE on bad arguments
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # a bug, or a model that cannot load: one line, never a traceback
+        from .errors import PalsyError
+
+        if isinstance(error, PalsyError):
+            print(f"{error.title}: {error}", file=sys.stderr)
+            return EXIT_USAGE  # e.g. a model named on the command line is not installed
+        print(f"Internal error ({type(error).__name__}: {error}). Please report it.", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

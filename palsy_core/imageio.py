@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import os
-import warnings
+import stat
 from pathlib import Path
 from typing import Union
 
@@ -19,11 +19,13 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import (
     EmptyFileError,
+    FileTooLargeError,
     ImageError,
     ImageTooLargeError,
     ImageTooSmallError,
     NotAnImageError,
     TruncatedImageError,
+    UnreadableFileError,
 )
 
 ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, np.ndarray]
@@ -34,6 +36,9 @@ MAX_PIXELS = 50_000_000
 #: Smallest usable side, in pixels: below this a face is too small for the landmarker
 #: and millimetre measurements would rest on a handful of pixels.
 MIN_SIDE = 64
+#: Largest file we read, in bytes, checked before reading: an uncompressed 50 MP TIFF
+#: is 150 MB; anything bigger is not a photo we can use and is never read into memory.
+MAX_FILE_BYTES = 256 * 1024 * 1024
 
 
 def load_image(
@@ -80,27 +85,30 @@ def _decode(source: ImageSource, max_pixels: int) -> np.ndarray:
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         name = path.name
-        if not path.is_file():
-            raise ImageError(f"{name}: file not found.")
-        data = path.read_bytes()
+        data = read_file_bounded(path)
     else:
         data = bytes(source)
+        if len(data) > MAX_FILE_BYTES:
+            raise FileTooLargeError(_too_big_message(name, len(data)))
     if not data:
         raise EmptyFileError(f"{name} is empty (0 bytes): choose the photo file again.")
     try:
-        with warnings.catch_warnings():
-            # PIL warns (and only errors above 2x its own limit) on big images; we apply
-            # our own limit below from the header, before any pixel is decoded.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            saved_limit = Image.MAX_IMAGE_PIXELS
-            Image.MAX_IMAGE_PIXELS = None
-            try:
-                img = Image.open(io.BytesIO(data))
-            finally:
-                Image.MAX_IMAGE_PIXELS = saved_limit
+        # Pillow refuses (DecompressionBombError) above twice its own pixel limit; below
+        # that it only warns, and our own, lower limit is applied from the header just
+        # after. Pillow's global limit is never changed: other threads decode too.
+        img = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         raise NotAnImageError(
             f"{name} is not an image we can read. Use a JPEG, PNG, BMP, WebP or TIFF photo."
+        ) from None
+    except Image.DecompressionBombError:
+        raise ImageTooLargeError(
+            f"{name} declares more pixels than any photo (over {max_pixels / 1e6:.0f} MP): it may be "
+            "a decompression bomb. Resize or crop the photo and try again."
+        ) from None
+    except (OSError, SyntaxError, ValueError) as exc:  # a header that starts right and breaks off
+        raise TruncatedImageError(
+            f"{name} is damaged or incomplete ({exc}). Export or copy the photo again."
         ) from None
     width, height = img.size
     if width * height > max_pixels:
@@ -112,10 +120,83 @@ def _decode(source: ImageSource, max_pixels: int) -> np.ndarray:
         img.load()
         img = ImageOps.exif_transpose(img)
         return _pil_to_rgb(img)
-    except (OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise TruncatedImageError(
-            f"{name} is damaged or incomplete ({exc}). Export or copy the photo again."
+            f"{name} is damaged or incomplete ({exc or 'no pixel data'}). Export or copy the photo again."
         ) from None
+
+
+def read_file_bounded(path: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """A file's bytes, after checking (without reading) that it exists, is a regular file
+    and is at most ``max_bytes`` long.
+
+    Raises
+    ------
+    ImageError
+        The file is missing or not a regular file.
+    FileTooLargeError
+        Bigger than ``max_bytes``; nothing was read.
+    UnreadableFileError
+        The operating system refused to open or read it (permissions, an I/O error).
+    """
+    path = Path(path)
+    name = path.name
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ImageError(f"{name}: file not found.") from None
+    except OSError as error:
+        raise UnreadableFileError(f"{name} cannot be read ({error.strerror or error}).") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ImageError(f"{name} is not a regular file (a folder or a device): give a photo file.")
+    if info.st_size > max_bytes:
+        raise FileTooLargeError(_too_big_message(name, info.st_size, max_bytes))
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)  # bounded even if the file grew since stat()
+    except PermissionError:
+        raise UnreadableFileError(
+            f"{name} cannot be read: permission denied. Ask for read access to the file, or copy it "
+            "somewhere you can read."
+        ) from None
+    except OSError as error:
+        raise UnreadableFileError(f"{name} cannot be read ({error.strerror or error}).") from None
+    if len(data) > max_bytes:
+        raise FileTooLargeError(_too_big_message(name, len(data), max_bytes))
+    return data
+
+
+def _too_big_message(name: str, size: int, limit: int = MAX_FILE_BYTES) -> str:
+    return (f"{name} is {size / 1e6:.0f} MB, over the {limit / 1e6:.0f} MB limit for a photo; it was "
+            "not read. Export the photo at a normal size (a few MB) and try again.")
+
+
+def downscale(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    """Shrink a photo so its longer side is at most ``max_side`` pixels.
+
+    Parameters
+    ----------
+    rgb : ndarray, shape (H, W, 3), uint8
+    max_side : int
+        Pixels.
+
+    Returns
+    -------
+    rgb : ndarray
+        The same array when already small enough, else a new, smaller one (area-averaged).
+    factor : float
+        New size / old size (1.0 when unchanged). A known scale in mm per pixel must be
+        divided by it.
+    """
+    height, width = rgb.shape[:2]
+    longest = max(height, width)
+    if longest <= max_side:
+        return rgb, 1.0
+    factor = max_side / longest
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    small = Image.fromarray(rgb).resize(size, Image.Resampling.BOX if factor < 0.5 else Image.Resampling.BILINEAR,
+                                        reducing_gap=3.0)
+    return np.ascontiguousarray(np.asarray(small)), size[0] / width
 
 
 def _pil_to_rgb(img: Image.Image) -> np.ndarray:

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from .safe_text import check_patient_code, csv_cell
+
 __all__ = [
     "DISCLAIMER",
     "MEASUREMENT_LABELS",
@@ -108,6 +110,8 @@ def assessment_csv(result: Any, *, patient: str | None = None, visit_date: dt.da
         ``region`` (asymmetry score in ``value``, 1.0 = edge of normal; the decisive
         difference and weaker side), ``head_pose`` (degrees).
     """
+    if patient:
+        patient = check_patient_code(patient)  # the same rule as the records: no names, no 330-char codes
     data = _as_dict(result)
     rows: list[dict[str, Any]] = []
 
@@ -149,7 +153,7 @@ def assessment_csv(result: Any, *, patient: str | None = None, visit_date: dt.da
     writer = csv.DictWriter(out, fieldnames=_CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({key: _csv_safe(row.get(key, "")) for key in _CSV_COLUMNS})
+        writer.writerow({key: csv_cell(row.get(key, "")) for key in _CSV_COLUMNS})
     return out.getvalue()
 
 
@@ -223,6 +227,8 @@ def assessment_pdf(
     from fpdf import FPDF
     from fpdf.fonts import FontFace
 
+    if patient:
+        patient = check_patient_code(patient)  # a name, or a code that would run off the page, is refused
     data = _as_dict(result)
     created = created or dt.datetime.now()
     pdf = FPDF(format="A4", unit="mm")
@@ -414,13 +420,6 @@ def _model_note(palsy: Mapping[str, Any]) -> str:
 
 def _round(value: Any, digits: int) -> Any:
     return round(float(value), digits) if isinstance(value, (int, float)) else ""
-
-
-def _csv_safe(value: Any) -> Any:
-    # A text cell starting with = + - @ would run as a formula in a spreadsheet program.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
 
 
 def _version() -> str:
