@@ -400,17 +400,20 @@ def _try_torchscript(path: Path) -> nn.Module | None:
 
 
 def _read_checkpoint(path: Path):
-    """A state dict (or, for a pickled model file, the model) from a checkpoint file."""
+    """A state dict (or, for a TorchScript file, the model) from a checkpoint file."""
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
         return load_file(str(path))
     try:
+        # weights_only=True: a checkpoint is data. A pickled model object would run
+        # whatever code the file names on load, so it is refused, never unpickled.
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
-        # A whole pickled model: allowed because the admin names this local file
-        # explicitly; it runs the file's code, like any pickle.
-        obj = torch.load(path, map_location="cpu", weights_only=False)
+        raise ModelNotInstalledError(
+            f"{path} is a pickled Python object, not plain weights; loading it could run code "
+            "hidden in the file, so it is refused. Save the model's state_dict() (or a "
+            ".safetensors file) and give that instead.") from None
     except Exception as error:  # zip/torch format errors have no common base class
         raise ModelNotInstalledError(f"Cannot read backbone checkpoint {path}: {error}") from None
     if isinstance(obj, nn.Module):

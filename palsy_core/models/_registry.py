@@ -202,10 +202,16 @@ def build_network(config: ModelConfig, *, checkpoint: str | os.PathLike | None =
                     f"This model's {config.image_architecture} backbone weights were read "
                     f"from {checkpoint}, which is not there any more. Put the checkpoint "
                     "back at that path (sha256 " + source.get("sha256", "?")[:12] + "...).")
-            if source.get("sha256") and file_sha256(checkpoint) != source["sha256"]:
+            # Checked before the file is opened: a card must name the exact bytes it loads.
+            if not source.get("sha256"):
+                raise ModelNotInstalledError(
+                    f"The model card names the backbone checkpoint {checkpoint} without a "
+                    "sha256, so it cannot be verified and is not loaded. Promote the model "
+                    "again to record the file's sha256.")
+            if file_sha256(checkpoint) != source["sha256"]:
                 raise ModelNotInstalledError(
                     f"{checkpoint} is not the backbone checkpoint this model was trained "
-                    "with (sha256 differs).")
+                    "with (sha256 differs); it is not loaded.")
         image = ImageClassifier(
             config.image_architecture, checkpoint,
             allow_random_init=allow_random_init or source.get("kind") == "random",
