@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from palsy_core.normal_range import MAX_RELIABLE_PITCH, MAX_RELIABLE_YAW, limits_for
+from palsy_core.normal_range import MAX_RELIABLE_PITCH, MAX_RELIABLE_YAW, limits_for, load_normal_limits
 from palsy_core.report import MEASUREMENT_LABELS
 from ui import services, widgets
 from ui.errors import attempt
@@ -30,11 +30,15 @@ if located is not None:
     st.caption(f"File: `{located[0]}` ({located[1]:.1f} MB)")
 
 st.subheader("Measurements and the normal range (rules, not a trained model)")
+normal_limits = load_normal_limits()
 st.markdown(
     "Emotrics measurements (Guarin et al., JAMA Facial Plast Surg 2018) computed from the landmarks in a "
     "pupil-aligned frame, scaled by an 11.77 mm iris. A left-right difference up to the limit below counts "
-    "as normal asymmetry. **These limits are provisional defaults**, to be calibrated on healthy faces of "
-    f"your own clinic. Photos with the head turned beyond {MAX_RELIABLE_YAW:.0f} deg (yaw) or nodded beyond "
+    f"as normal asymmetry. The limits were measured on {normal_limits.n_people} healthy adults at rest and "
+    "smiling (Face Research Lab London Set, DeBruine & Jones 2017, CC-BY 4.0): each is the "
+    f"{normal_limits.percentile:g}th percentile of their differences, chosen so that about 95% of healthy "
+    "people not in that set stay within all of them. Studio photos; other cameras may need their own. "
+    f"Photos with the head turned beyond {MAX_RELIABLE_YAW:.0f} deg (yaw) or nodded beyond "
     f"{MAX_RELIABLE_PITCH:.0f} deg (pitch) get a warning."
 )
 rest_limits, smile_limits = limits_for("rest"), limits_for("smile")
