@@ -25,6 +25,7 @@ from typing import Literal
 
 import numpy as np
 
+from ._native_log import quiet_native_stderr
 from .errors import ModelNotInstalledError, NoFaceError
 
 # ---------------------------------------------------------------------------------------
@@ -326,8 +327,11 @@ class FaceLandmarker:
             output_face_blendshapes=True,
             output_facial_transformation_matrixes=True,
         )
-        self._landmarker = vision.FaceLandmarker.create_from_options(mp_options)
+        with quiet_native_stderr():
+            self._landmarker = vision.FaceLandmarker.create_from_options(mp_options)
         self._lock = threading.Lock()
+        # The graph's inference threads log their start-up on the first frame.
+        self._first_frame = True
 
     def __enter__(self) -> "FaceLandmarker":
         return self
@@ -412,9 +416,16 @@ class FaceLandmarker:
 
     def _run(self, rgb: np.ndarray, timestamp_ms: int | None):
         image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
+        if self.options.running_mode == "video" and timestamp_ms is None:
+            raise ValueError("Video mode needs a timestamp_ms for every frame.")
+        if self._first_frame:
+            self._first_frame = False
+            with quiet_native_stderr():
+                return self._infer(image, timestamp_ms)
+        return self._infer(image, timestamp_ms)
+
+    def _infer(self, image, timestamp_ms: int | None):
         if self.options.running_mode == "video":
-            if timestamp_ms is None:
-                raise ValueError("Video mode needs a timestamp_ms for every frame.")
             return self._landmarker.detect_for_video(image, int(timestamp_ms))
         return self._landmarker.detect(image)
 
