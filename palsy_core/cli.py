@@ -142,17 +142,27 @@ def build_parser() -> argparse.ArgumentParser:
                          help="skip the palsy probability")
     analyze.set_defaults(handler=_cmd_analyze)
     add_video_subcommand(sub)
+    verbose_help = "also show MediaPipe's and TF Lite's own log lines on stderr"
+    parser.add_argument("--verbose", action="store_true", help=verbose_help)
+    for command in sub.choices.values():  # accepted after the command's name too
+        command.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                             help=verbose_help)
     return parser
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    # MediaPipe's C++ logging goes to stderr; keep it to warnings and worse.
-    os.environ.setdefault("GLOG_minloglevel", "2")
+    from ._native_log import VERBOSE_ENV
+
     args = build_parser().parse_args(argv)  # exits with EXIT_USAGE on bad arguments
+    if args.verbose:
+        os.environ[VERBOSE_ENV] = "1"
     try:
         return args.handler(args)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader (e.g. `| head`) closed stdout: nothing went wrong here
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as error:  # a bug, or a model that cannot load: one line, never a traceback
         from .errors import PalsyError
 
