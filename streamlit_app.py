@@ -1,8 +1,9 @@
 """Facial palsy assessment: the clinician web app.
 
 Run with ``streamlit run streamlit_app.py`` (settings in ``.streamlit/config.toml``: it
-listens on 127.0.0.1 only unless told otherwise). This file sets up the pages and the
-sidebar every page shares (patient code, model status). The pages live in ``app_pages/``,
+listens on 127.0.0.1 only unless told otherwise). This file signs the user in (ui/auth.py),
+sets up the pages their role may open and the sidebar every page shares (who is signed
+in, patient code, model status). The pages live in ``app_pages/``,
 not ``pages/``: Streamlit serves a ``pages/`` folder as pages of its own on a direct link
 to a fresh server, bypassing this file (its sidebar and its error handling).
 """
@@ -14,8 +15,9 @@ import os
 
 import streamlit as st
 
-from ui import services, widgets
+from ui import auth, services, widgets
 from ui.errors import show_error
+from ui.text import plain
 
 # MediaPipe's C++ log lines are noise in a server console.
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -25,16 +27,31 @@ logging.getLogger("palsy_app").setLevel(logging.INFO)
 
 st.set_page_config(page_title="Facial palsy assessment", page_icon=":material/face:", layout="wide")
 
+# Nothing below this line runs for a session that is not signed in: no page, no patient
+# list, no photo (see ui/auth.py; PALSY_AUTH=off is the documented laptop-demo switch).
+user = auth.require_user()
+
 PAGES = [
     st.Page("app_pages/assess.py", title="Assess a photo", icon=":material/photo_camera:", default=True),
     st.Page("app_pages/explorer.py", title="Asymmetry explorer", icon=":material/bar_chart:"),
     st.Page("app_pages/video.py", title="Video", icon=":material/movie:"),
     st.Page("app_pages/records.py", title="Patient records", icon=":material/folder_shared:"),
-    st.Page("app_pages/models.py", title="Models", icon=":material/model_training:"),
 ]
-page = st.navigation(PAGES)
+ADMIN_PAGES = [
+    st.Page("app_pages/models.py", title="Models", icon=":material/model_training:"),
+    st.Page("app_pages/accounts.py", title="Accounts", icon=":material/manage_accounts:"),
+    st.Page("app_pages/audit.py", title="Audit trail", icon=":material/policy:"),
+]
+page = st.navigation(PAGES + ADMIN_PAGES if user.is_admin else PAGES)
 
 with st.sidebar:
+    if auth.auth_enabled():
+        st.caption(f"Signed in as **{plain(user.username)}** ({user.role})")
+        if st.button("Sign out", key="auth_sign_out", icon=":material/logout:"):
+            auth.sign_out()
+            st.rerun()
+    else:
+        st.caption(":orange[**Sign-in is off** (single-user demo)]")
     st.text_input(
         "Patient code (pseudonymous)",
         key="patient_code",

@@ -9,8 +9,10 @@ import streamlit as st
 
 from palsy_core.records import EXPRESSIONS
 from palsy_core.report import assessment_csv, assessment_pdf
-from ui import services, widgets
+from palsy_core.safe_text import check_patient_code, is_patient_code
+from ui import auth, services, widgets
 from ui.errors import attempt
+from ui.text import plain
 
 PHOTO_TYPES = ["jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff"]
 SOURCES = ("Upload a photo", "Take a photo", "Example photo")
@@ -62,7 +64,7 @@ if assessment is None:
     st.stop()
 result = assessment.result
 
-widgets.headline(result, photo=assessment.name)
+widgets.headline(result, photo=plain(assessment.name))  # a file name is never Markdown
 widgets.photo_warnings(result)
 widgets.expression_check(result, expression)
 
@@ -86,8 +88,14 @@ widgets.explanation()
 
 st.subheader("Report and patient record")
 patient = (st.session_state.get("patient_code") or "").strip()
+if patient and not is_patient_code(patient):
+    # Never printed into a report, a file name or a record: the same rule everywhere.
+    attempt("checking the patient code", check_patient_code, patient)
+    patient = ""
 downloads_key = (assessment.key, patient, visit_date, expression)
-downloads = st.session_state.get("assess_downloads")
+# In the session's box, not st.session_state: the PDF builder holds the photo, and the
+# box is released when the browser session ends.
+downloads = services.session_box().get("assess_downloads")
 if downloads is None or downloads.get("key") != downloads_key:
     # The CSV costs a millisecond; the PDF (chart, fonts) a few hundred, so it is only built
     # when the clinician asks for it (the download button calls this function).
@@ -100,7 +108,7 @@ if downloads is None or downloads.get("key") != downloads_key:
         "csv": attempt("writing the CSV", assessment_csv, result, patient=patient or None, visit_date=visit_date),
         "pdf": build_pdf,
     }
-    st.session_state["assess_downloads"] = downloads
+    services.session_box()["assess_downloads"] = downloads
 stem = f"assessment-{patient + '-' if patient else ''}{visit_date.isoformat()}"
 buttons = st.columns([1, 1, 3])
 buttons[0].download_button("PDF report", downloads["pdf"], file_name=f"{stem}.pdf", mime="application/pdf",
@@ -110,7 +118,7 @@ if downloads["csv"] is not None:
                                icon=":material/table:", key="assess_csv", on_click="ignore")
 
 with st.form("assess_save", border=True):
-    st.markdown(f"Save this assessment to the record of patient **{patient or '(enter a code in the sidebar)'}**.")
+    st.markdown(f"Save this assessment to the record of patient **{plain(patient) or '(enter a code in the sidebar)'}**.")
     note = st.text_input("Note (optional)", key="assess_note", max_chars=500)
     store_photo = st.checkbox(
         "Also store the photo", value=False, key="assess_store_photo",
@@ -119,16 +127,22 @@ with st.form("assess_save", border=True):
     )
     save = st.form_submit_button("Save visit", type="primary", icon=":material/save:")
 if save:
+    # The same analysis (photo, scale, date, expression) saved again is the same visit:
+    # a double click or a retry after "try again" never stores it twice.
     visit_id = attempt(
         "saving the visit",
         lambda: services.record_store().save_visit(
             patient, result, visit_date=visit_date, expression=expression,
             photo=assessment.rgb if store_photo else None, note=note,
             provenance=services.provenance(result),
+            save_key=f"{assessment.key}:{visit_date.isoformat()}:{expression}", actor=auth.actor(),
         ),
     )
-    if visit_id is not None:
-        st.success(f"Saved as visit {visit_id} of patient {patient}"
+    if visit_id is not None and not getattr(visit_id, "created", True):
+        st.info(f"Already saved as visit {visit_id} of patient {plain(patient)}: nothing new was stored.",
+                icon=":material/check:")
+    elif visit_id is not None:
+        st.success(f"Saved as visit {visit_id} of patient {plain(patient)}"
                    f"{' with the photo' if store_photo else ' (without the photo)'}.",
                    icon=":material/check:")
 

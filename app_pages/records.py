@@ -1,19 +1,35 @@
-"""Patient records: visits saved from the Assess page, trends across visits, deletion, CSV export."""
+"""Patient records: visits saved from the Assess page, trends across visits, deletion, CSV export.
+
+Every view, change, export and deletion is written to the audit trail under the signed-in
+account. Stored text (notes, codes) is shown as plain text; a stored photo is sent inside
+this signed-in session's page (a data URL), never as a /media URL another browser could open.
+"""
 
 from __future__ import annotations
 
-import io
+import base64
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from PIL import Image
 
 from palsy_core.report import MEASUREMENT_LABELS, REGION_LABELS
-from ui import services, widgets
+from ui import auth, services, widgets
 from ui.errors import attempt
+from ui.text import plain
+
+
+def audit_view(patient: str, visit_id: int | None = None) -> None:
+    """Log a view once per session and record (reruns of the page are not new views)."""
+    seen = st.session_state.setdefault("records_viewed", set())
+    if (patient, visit_id) not in seen:
+        seen.add((patient, visit_id))
+        attempt("writing the audit trail", store.log, auth.actor(), "view", patient, visit_id,
+                "visit opened" if visit_id is not None else "visit list opened")
+
 
 st.title("Patient records")
+user = auth.require_user()
 flash = st.session_state.pop("records_flash", None)
 if flash:
     st.success(flash, icon=":material/check:")
@@ -21,7 +37,8 @@ if flash:
 store = attempt("opening the patient records", services.record_store)
 if store is None:
     st.stop()
-st.caption(f"Records database: `{store.safe_url}`. Visits are saved from the *Assess a photo* page.")
+st.caption(f"Records database: `{plain(store.safe_url)}`. Visits are saved from the *Assess a photo* page. "
+           "Opening, exporting and deleting records is logged with your account name.")
 
 patients = attempt("listing the patients", store.list_patients)
 if patients is None:
@@ -39,6 +56,7 @@ patient = st.selectbox(
                                   for p in patients if p.code == code),
 )
 visits = attempt("reading the visits", store.list_visits, patient) or []
+audit_view(patient)
 
 st.subheader("Visits")
 st.dataframe(pd.DataFrame({
@@ -96,15 +114,19 @@ chosen = st.selectbox("Visit", list(labels), format_func=labels.get, index=len(l
 if chosen is not None:
     visit = attempt("reading the visit", store.get_visit, chosen)
     if visit is not None:
+        audit_view(patient, visit.visit_id)
         columns = st.columns([2, 3], gap="large")
         with columns[0]:
             if visit.photo_jpeg:
-                st.image(Image.open(io.BytesIO(visit.photo_jpeg)), width="stretch")
+                # A data URL: the decrypted photo goes only to this signed-in session.
+                st.image("data:image/jpeg;base64," + base64.b64encode(visit.photo_jpeg).decode("ascii"),
+                         width="stretch")
             else:
                 st.caption("No photo stored with this visit.")
         with columns[1]:
-            st.markdown(f"**{visit.assessment.get('headline', '')}**")
-            st.caption(f"Saved {visit.saved_at:%Y-%m-%d %H:%M} UTC. Note: {visit.note or '-'}")
+            st.markdown(f"**{plain(visit.assessment.get('headline', ''))}**")
+            st.caption(f"Saved {visit.saved_at:%Y-%m-%d %H:%M} UTC. Note:")
+            st.text(visit.note or "-")  # plain text, never Markdown
             palsy_model = (visit.provenance or {}).get("palsy_model")
             if palsy_model and palsy_model.get("simulated"):
                 widgets.simulated_data_warning(palsy_model.get("name", "palsy model"))
@@ -113,9 +135,11 @@ if chosen is not None:
                 st.metric("Probability of facial palsy (at the time)", f"{palsy['probability']:.0%}")
         widgets.measurement_table(visit.assessment)
         with st.expander("Delete this visit"):
-            confirm = st.checkbox(f"Yes, delete visit {visit.visit_id} of {patient} for good", key="records_confirm_visit")
+            confirm = st.checkbox(f"Yes, delete visit {visit.visit_id} of {plain(patient)} for good",
+                                  key="records_confirm_visit")
             if st.button("Delete visit", disabled=not confirm, key="records_delete_visit", icon=":material/delete:"):
-                if attempt("deleting the visit", lambda: store.delete_visit(visit.visit_id) or True):
+                if attempt("deleting the visit",
+                           lambda: store.delete_visit(visit.visit_id, actor=auth.actor()) or True):
                     st.session_state["records_flash"] = f"Visit {visit.visit_id} of {patient} deleted."
                     st.session_state.pop("records_confirm_visit", None)
                     st.session_state.pop("records_visit", None)
@@ -123,19 +147,22 @@ if chosen is not None:
 
 st.subheader("Export and delete")
 exports = st.columns([1, 1, 2])
-patient_csv = attempt("exporting the visits", store.export_csv, patient)
-if patient_csv is not None:
-    exports[0].download_button(f"CSV of {patient}", patient_csv, file_name=f"visits-{patient}.csv", mime="text/csv",
-                               icon=":material/download:", key="records_csv_patient", on_click="ignore")
-all_csv = attempt("exporting the visits", store.export_csv)
-if all_csv is not None:
-    exports[1].download_button("CSV of all patients", all_csv, file_name="visits-all.csv", mime="text/csv",
+# Built (and logged as an export) only when the button is pressed.
+who = auth.actor()
+exports[0].download_button(f"CSV of {plain(patient)}", lambda: store.export_csv(patient, actor=who),
+                           file_name=f"visits-{patient}.csv", mime="text/csv",
+                           icon=":material/download:", key="records_csv_patient", on_click="ignore")
+if user.is_admin:
+    exports[1].download_button("CSV of all patients", lambda: store.export_csv(actor=who),
+                               file_name="visits-all.csv", mime="text/csv",
                                icon=":material/download:", key="records_csv_all", on_click="ignore")
-with st.expander(f"Delete patient {patient} and all their visits"):
-    typed = st.text_input(f"Type {patient} to confirm", key="records_confirm_patient")
+else:
+    exports[1].caption("The export of all patients is for administrators.")
+with st.expander(f"Delete patient {plain(patient)} and all their visits"):
+    typed = st.text_input(f"Type {plain(patient)} to confirm", key="records_confirm_patient")
     if st.button("Delete patient", disabled=typed.strip() != patient, key="records_delete_patient",
                  icon=":material/delete_forever:"):
-        deleted = attempt("deleting the patient", store.delete_patient, patient)
+        deleted = attempt("deleting the patient", store.delete_patient, patient, actor=auth.actor())
         if deleted is not None:
             st.session_state["records_flash"] = f"Patient {patient} and {deleted} visit(s) deleted."
             st.session_state.pop("records_confirm_patient", None)

@@ -13,45 +13,17 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from palsy_core.errors import (
-    EmptyFileError,
-    ImageError,
-    ImageTooLargeError,
-    ImageTooSmallError,
-    ModelNotInstalledError,
-    NoFaceError,
-    NotAnImageError,
-    PalsyError,
-    TruncatedImageError,
-    VideoError,
-)
-from palsy_core.records import RecordError
+from palsy_core.errors import PalsyError
+from ui.text import plain
 
 logger = logging.getLogger("palsy_app")
 
 T = TypeVar("T")
 
-# Most specific first: the first class the error is an instance of gives the title.
-_TITLES: tuple[tuple[type[PalsyError], str], ...] = (
-    (EmptyFileError, "The file is empty"),
-    (NotAnImageError, "This file is not a photo"),
-    (TruncatedImageError, "The photo is incomplete"),
-    (ImageTooLargeError, "The photo is too large"),
-    (ImageTooSmallError, "The photo is too small"),
-    (ImageError, "The photo cannot be used"),
-    (NoFaceError, "No face found"),
-    (VideoError, "The video cannot be analysed"),
-    (ModelNotInstalledError, "Model not installed"),
-    (RecordError, "Patient records"),
-)
-
 
 def error_title(error: PalsyError) -> str:
-    """Short title for an error shown to the user."""
-    for cls, title in _TITLES:
-        if isinstance(error, cls):
-            return title
-    return "Cannot continue"
+    """Short title for an error shown to the user (each error class carries its own)."""
+    return error.title
 
 
 def show_error(error: BaseException, action: str) -> None:
@@ -67,10 +39,11 @@ def show_error(error: BaseException, action: str) -> None:
         message = str(error)
         message = message[:1].upper() + message[1:]
         title = error_title(error)
+        # Messages quote file names and typed text: shown as plain text, never as Markdown.
         if message.lower().startswith(title.lower()):
-            st.error(message, icon=":material/error:")
+            st.error(plain(message), icon=":material/error:")
         else:
-            st.error(f"**{title}.** {message}", icon=":material/error:")
+            st.error(f"**{plain(title)}.** {plain(message)}", icon=":material/error:")
         return
     logger.error("Unexpected error while %s", action, exc_info=error)
     st.error(

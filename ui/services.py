@@ -10,8 +10,12 @@ Heavy objects live in ``st.cache_resource`` and are shared by every browser sess
   instance serves every analyzer;
 - the record store (one SQLAlchemy engine per database URL).
 
-Per-session results (the current assessment, the last video) live in
-``st.session_state`` so that toggling an overlay does not analyse the photo again.
+Per-session results (the current assessment, the last video) live in a session-scoped
+resource (:func:`session_box`), so that toggling an overlay does not analyse the photo
+again, and so that Streamlit releases them when the browser session disconnects (a
+session-scoped ``st.cache_resource`` is cleared then; ``st.session_state`` is kept a
+while for a reconnect). Photos are downscaled once on arrival to
+:data:`MAX_ANALYSIS_SIDE`, so a 12 MP upload does not hold 36 MB per session.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import numpy as np
 import streamlit as st
 
 from palsy_core import AnalysisResult, Analyzer, AnalyzerOptions, load_image
+from palsy_core.imageio import downscale
 from palsy_core.errors import ModelNotInstalledError, PalsyError
 from palsy_core.records import RecordStore, default_db_url
 
@@ -40,6 +45,10 @@ logger = logging.getLogger("palsy_app")
 POOL_SIZE = max(1, min(2, os.cpu_count() or 1))
 #: Longest a session waits for a free analyzer before it is told to try again.
 POOL_WAIT_S = 60.0
+
+#: Longer side, in pixels, a photo is downscaled to on arrival (memory per session; the
+#: landmarker and the millimetre scale do not need more).
+MAX_ANALYSIS_SIDE = 2048
 
 _ASSESSMENT_KEY = "assessment"
 
@@ -248,29 +257,64 @@ def assess(source: bytes | np.ndarray, name: str, mm_per_pixel: float | None) ->
     PalsyError
         ImageError / NoFaceError subclasses with a message for the user; BusyError.
     """
-    digest = hashlib.sha1(source if isinstance(source, bytes) else np.ascontiguousarray(source).tobytes())
+    digest = hashlib.sha256(source if isinstance(source, bytes) else np.ascontiguousarray(source).tobytes())
     digest.update(repr(mm_per_pixel).encode())
     key = digest.hexdigest()
-    current = st.session_state.get(_ASSESSMENT_KEY)
+    box = session_box()
+    current = box.get(_ASSESSMENT_KEY)
     if isinstance(current, Assessment) and current.key == key:
         return current
-    rgb = load_image(source)
+    box.pop(_ASSESSMENT_KEY, None)  # the old photo's memory goes before the new one is decoded
+    rgb, factor = downscale(load_image(source), MAX_ANALYSIS_SIDE)
+    # A known scale was given for the original pixels: the smaller photo has bigger ones.
+    scale = mm_per_pixel / factor if mm_per_pixel else mm_per_pixel
     with analyzer_pool().lease() as analyzer:
-        result = analyzer.analyze(rgb, source=name, mm_per_pixel=mm_per_pixel)
+        result = analyzer.analyze(rgb, source=name, mm_per_pixel=scale)
+    # A small counter in session_state (the heavy objects are in the box): tests and the
+    # benchmark check that a rerun does not analyse the photo again.
+    st.session_state["analyses_run"] = st.session_state.get("analyses_run", 0) + 1
+    rgb.setflags(write=False)
     assessment = Assessment(result=result, rgb=rgb, name=name, key=key, mm_per_pixel=mm_per_pixel)
-    st.session_state[_ASSESSMENT_KEY] = assessment
+    box[_ASSESSMENT_KEY] = assessment
     return assessment
 
 
 def current_assessment() -> Assessment | None:
     """The last photo assessed in this browser session, if any."""
-    current = st.session_state.get(_ASSESSMENT_KEY)
+    current = session_box().get(_ASSESSMENT_KEY)
     return current if isinstance(current, Assessment) else None
 
 
 def forget_assessment() -> None:
     """Drop the session's assessment (e.g. after a failed upload replaced the photo)."""
-    st.session_state.pop(_ASSESSMENT_KEY, None)
+    session_box().pop(_ASSESSMENT_KEY, None)
+
+
+def session_box() -> dict[str, Any]:
+    """This browser session's heavy state (assessment, photo, downloads).
+
+    A session-scoped resource: when the browser session disconnects, Streamlit drops it
+    and :func:`_release_box` empties it, so the photos and results go at once, even
+    though ``st.session_state`` (which also points at it, under ``"session_box"``) is
+    kept a while for a reconnect.
+    """
+    box = _session_box()
+    st.session_state["session_box"] = box
+    return box
+
+
+def _release_box(box: dict[str, Any]) -> None:
+    box.clear()
+
+
+@st.cache_resource(scope="session", show_spinner=False, on_release=_release_box)
+def _session_box() -> dict[str, Any]:
+    return {}
+
+
+def release_session() -> None:
+    """Drop this session's heavy state now (sign-out, sign-in)."""
+    session_box().clear()
 
 
 def analyze_video(data: bytes, name: str, progress: Callable[[float, str], None]):
