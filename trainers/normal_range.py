@@ -213,11 +213,13 @@ def exact_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, flo
 
 
 def leave_one_person_out(table, percentile: float,
-                         expressions: Sequence[str] = ASSESSABLE_EXPRESSIONS) -> dict:
+                         expressions: Sequence[str] = ASSESSABLE_EXPRESSIONS,
+                         regions: Optional[dict] = None) -> dict:
     """How often a held-out healthy person's photo is called outside normal.
 
     For each person: limits fitted on everyone else (no bootstrap), then the verdict
-    rule (:func:`palsy_core.normal_range.outside_regions`) on each of their photos.
+    rule (:func:`palsy_core.normal_range.outside_regions`, with ``regions`` if given) on
+    each of their photos.
 
     Returns
     -------
@@ -238,7 +240,7 @@ def leave_one_person_out(table, percentile: float,
                 continue
             diffs = {k[:-len(DIFFERENCE_SUFFIX)]: v for k, v in r.items()
                      if k.endswith(DIFFERENCE_SUFFIX)}
-            hit = outside_regions(diffs, limits.limits_for(r["expression"]))
+            hit = outside_regions(diffs, limits.limits_for(r["expression"]), regions)
             outside[r["expression"]][person] = bool(hit)
             for region in hit:
                 regions_hit[r["expression"]][region] = regions_hit[r["expression"]].get(region, 0) + 1
