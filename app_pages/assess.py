@@ -42,7 +42,9 @@ details = st.columns([1, 1, 1.4])
 visit_date = details[0].date_input("Visit date", value=dt.date.today(), key="assess_date", format="YYYY-MM-DD")
 expression = details[1].selectbox(
     "Expression asked for", EXPRESSIONS, key="assess_expression",
-    help="What the patient was asked to do. The expression the face actually shows is detected too.",
+    help="What the patient was asked to do: the verdict uses this expression's normal limits (rest "
+         "and smile have them). A face that clearly shows something else is flagged, once, and the "
+         "photo is then not assessable.",
 )
 with details[2].expander("Scale (optional)"):
     mm_per_pixel = st.number_input(
@@ -57,16 +59,18 @@ if data is None:
     widgets.disclaimer()
     st.stop()
 
-assessment = attempt("analysing the photo", services.assess, data, name, mm_per_pixel or None)
+assessment = attempt("analysing the photo", services.assess, data, name, mm_per_pixel or None, expression)
 if assessment is None:
     services.forget_assessment()
     widgets.disclaimer()
     st.stop()
 result = assessment.result
 
-widgets.headline(result, photo=plain(assessment.name))  # a file name is never Markdown
+statuses = attempt("checking the installed models", services.model_statuses) or []
+palsy_card = next((s.card for s in statuses if s.key == "palsy"), None)
+# One card above the fold: the verdict, and the palsy probability beside it.
+widgets.headline(result, photo=plain(assessment.name), palsy_card=palsy_card)  # a file name is never Markdown
 widgets.photo_warnings(result)
-widgets.expression_check(result, expression)
 
 left, right = st.columns([5, 6], gap="large")
 with left:
@@ -79,8 +83,7 @@ with right:
     widgets.region_gauges(result)
     widgets.pose_caption(result)
     st.subheader("Model outputs")
-    statuses = attempt("checking the installed models", services.model_statuses) or []
-    widgets.model_outputs(result, statuses)
+    widgets.model_outputs(result, statuses, palsy=False)
 
 st.subheader("Measurements")
 widgets.measurement_table(result.to_dict())

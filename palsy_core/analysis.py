@@ -15,12 +15,13 @@ from typing import Any, Literal, Optional, Protocol
 
 import numpy as np
 
+from .assessment import Assessment, assess, normalize_expression
 from .errors import ModelNotInstalledError, NoFaceError
 from .features import FEATURE_NAMES, compute_features, keypoints_51
 from .imageio import ImageSource, load_image
 from .landmarks import FaceLandmarker, HeadPose, LandmarkerOptions
 from .measurements import FaceMeasurements, measure_face
-from .normal_range import MAX_RELIABLE_PITCH, MAX_RELIABLE_YAW
+from .pose import frontalize
 
 #: The landmarker sees at most this many pixels on the long side: it works on a 256 px
 #: face crop internally, so bigger inputs only cost time. Landmarks are mapped back to
@@ -30,8 +31,6 @@ LANDMARKER_MAX_SIDE = 1280
 TASK_JSON_KEYS = {"severity": "severity", "parsing": "segmentation"}
 #: What each task model gives, in words.
 TASK_TITLES = {"severity": "Severity grade", "parsing": "Face parsing"}
-#: Below this interpupillary distance (pixels) millimetre values rest on too few pixels.
-MIN_RELIABLE_PUPIL_DISTANCE_PX = 40
 
 
 @dataclass(frozen=True)
@@ -72,6 +71,11 @@ class AnalysisResult:
 
     Coordinates are pixels of the oriented photo (x right, y down); sides are the
     subject's. ``to_dict()`` gives the JSON form used by the CLI and the app.
+
+    ``face`` is measured on the landmarks with the head's turn (yaw) undone
+    (:func:`palsy_core.pose.frontalize`); ``face_uncorrected`` on the landmarks as found.
+    ``assessment`` is the three-state verdict; ``affected_side`` and ``headline()`` are
+    read from it, so ``affected_side`` is None unless the status is "asymmetry".
     """
 
     file: Optional[str]
@@ -87,6 +91,9 @@ class AnalysisResult:
     #: Predictions of the task models (:attr:`AnalyzerOptions.task_models`), by task.
     predictions: dict[str, Any] = field(default_factory=dict)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    assessment: Optional[Assessment] = None
+    face_uncorrected: Optional[FaceMeasurements] = None
+    fitted_pose: Optional[HeadPose] = None
 
     @property
     def measurements(self):
@@ -98,20 +105,41 @@ class AnalysisResult:
 
     @property
     def affected_side(self) -> Optional[str]:
-        return self.face.affected_side
+        """The subject's weaker side; None unless the verdict is "asymmetry"."""
+        if self.assessment is None:
+            return self.face.affected_side
+        return self.assessment.affected_side
+
+    @property
+    def status(self) -> Optional[str]:
+        """"within_normal", "asymmetry" or "not_assessable"."""
+        return self.assessment.status if self.assessment else None
 
     @property
     def expression(self) -> str:
         return self.face.expression
 
     def headline(self) -> str:
-        """One sentence for a person: which side and region look affected, if any."""
+        """One sentence for a person: the verdict (see :meth:`Assessment.headline`)."""
+        if self.assessment is not None:
+            return self.assessment.headline()
         if self.affected_side is None:
             return "Within normal asymmetry: no side looks weaker than normal variation allows."
         regions = [name for name, r in self.region_asymmetry.items()
                    if r.weaker_side == self.affected_side]
         return (f"The subject's {self.affected_side} side looks weaker "
                 f"({', '.join(regions)}).")
+
+    def _pose_correction(self) -> Optional[dict[str, Any]]:
+        if self.fitted_pose is None:
+            return None
+        uncorrected = self.face_uncorrected
+        return {
+            "undone": "yaw",
+            "fitted_pose": self.fitted_pose.to_dict(),
+            "uncorrected_measurements": ({k: m.to_dict() for k, m in uncorrected.measurements.items()}
+                                         if uncorrected else None),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         face = self.face.to_dict()
@@ -131,6 +159,8 @@ class AnalysisResult:
             "affected_side": self.affected_side,
             "expression": self.expression,
             "headline": self.headline(),
+            "assessment": self.assessment.to_dict() if self.assessment else None,
+            "pose_correction": self._pose_correction(),
             "warnings": list(self.warnings),
             "palsy": self.palsy.to_dict() if self.palsy else None,
             **{TASK_JSON_KEYS[task]: prediction.to_dict()
@@ -201,6 +231,7 @@ class Analyzer:
         source: Optional[str] = None,
         timestamp_ms: Optional[int] = None,
         mm_per_pixel: Optional[float] = None,
+        expression: Optional[str] = None,
     ) -> AnalysisResult:
         """Analyse the largest face in a photo.
 
@@ -214,11 +245,19 @@ class Analyzer:
             Frame time in "video" mode.
         mm_per_pixel : float, optional
             Known scale; default from the iris diameter.
+        expression : str, optional
+            What the patient was asked to do ("rest", "smile", "brow raise", "eyes
+            closed"): it wins over the expression the face seems to show and picks the
+            normal limits; a face that contradicts it makes the photo not assessable, said
+            once, in the assessment. None: detect it.
 
         Raises
         ------
         ImageError, NoFaceError
+        ValueError
+            For an unknown ``expression``.
         """
+        stated = normalize_expression(expression)
         timings: dict[str, float] = {}
         start = clock = time.perf_counter()
 
@@ -236,7 +275,16 @@ class Analyzer:
         lap("landmarks")
         features = compute_features(keypoints_51(face.landmarks))
         lap("features")
-        measured = measure_face(face.landmarks, face.blendshapes, mm_per_pixel=mm_per_pixel)
+        # Undo the head's turn before measuring: a turn foreshortens one side (see pose.py).
+        frontal, fitted_pose = frontalize(face.landmarks, axes="yaw")
+        measured = measure_face(frontal, face.blendshapes, mm_per_pixel=mm_per_pixel,
+                                expression=stated)
+        uncorrected = measure_face(face.landmarks, face.blendshapes, mm_per_pixel=mm_per_pixel,
+                                   expression=stated)
+        verdict = assess(measured, head_pose=fitted_pose,
+                         pupil_distance_px=measured.interpupillary_distance_mm / measured.mm_per_pixel,
+                         blendshapes=face.blendshapes, stated_expression=stated,
+                         faces_found=face.faces_found)
         lap("measurements")
         palsy = None
         if self._palsy_model is not None:
@@ -267,10 +315,13 @@ class Analyzer:
             head_pose=face.head_pose,
             features=features,
             face=measured,
-            warnings=self._warnings(face, measured),
+            warnings=self._warnings(face, measured, verdict),
             palsy=palsy,
             predictions=predictions,
             timings_ms=timings,
+            assessment=verdict,
+            face_uncorrected=uncorrected,
+            fitted_pose=fitted_pose,
         )
 
     def _mirror_view(self, rgb: np.ndarray) -> Optional[tuple]:
@@ -307,22 +358,15 @@ class Analyzer:
         face.landmarks = face.landmarks * scale
         return face
 
-    def _warnings(self, face, measured: FaceMeasurements) -> list[str]:
-        out = []
-        if face.faces_found > 1:
-            out.append(f"{face.faces_found} faces in the photo: the largest one was analysed. "
-                       "Crop the photo to one face to be sure the right person is measured.")
-        pose = face.head_pose
-        if abs(pose.yaw) > MAX_RELIABLE_YAW or abs(pose.pitch) > MAX_RELIABLE_PITCH:
-            out.append(
-                f"The head is turned (yaw {pose.yaw:+.0f} deg, pitch {pose.pitch:+.0f} deg): "
-                "left-right comparisons and the palsy probability are unreliable beyond "
-                f"{MAX_RELIABLE_YAW:.0f} deg yaw or {MAX_RELIABLE_PITCH:.0f} deg pitch. "
-                "Retake the photo facing the camera.")
-        pupil_px = measured.interpupillary_distance_mm / measured.mm_per_pixel
-        if pupil_px < MIN_RELIABLE_PUPIL_DISTANCE_PX:
-            out.append(f"The face is small in the photo ({pupil_px:.0f} px between the pupils): "
-                       "millimetre values are coarse. Move closer or use a larger photo.")
+    def _warnings(self, face, measured: FaceMeasurements, verdict: Assessment) -> list[str]:
+        """Warnings beside the verdict; what makes a photo not assessable is said once, in
+        ``verdict.reasons``, and not repeated here."""
+        out = [w.message for w in verdict.warnings]
+        if self._palsy_model is not None and {r.code for r in verdict.reasons} & {"head_turned",
+                                                                                   "head_nodded"}:
+            pose = face.head_pose
+            out.append(f"The head is turned (yaw {pose.yaw:+.0f} deg, pitch {pose.pitch:+.0f} deg): "
+                       "the palsy probability is unreliable too, not only the measurements.")
         out.extend(measured.notes)
         if self._palsy_warning:
             out.append(self._palsy_warning)
@@ -383,6 +427,6 @@ def analyze_image(image: ImageSource, **kwargs) -> AnalysisResult:
     ----------
     image : path, bytes or ndarray (RGB uint8)
     **kwargs
-        ``source``, ``mm_per_pixel``: see :meth:`Analyzer.analyze`.
+        ``source``, ``mm_per_pixel``, ``expression``: see :meth:`Analyzer.analyze`.
     """
     return default_analyzer().analyze(image, **kwargs)

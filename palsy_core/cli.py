@@ -29,9 +29,11 @@ _EMPTY_RESULT = {
     "image_size": None, "faces_found": 0, "landmarks": None, "blendshapes": None,
     "head_pose": None, "features": None, "feature_names": None, "measurements": None,
     "mm_per_pixel": None, "scale_source": None, "region_asymmetry": None,
-    "affected_side": None, "expression": None, "headline": None, "warnings": [],
-    "palsy": None, "timings_ms": None,
+    "affected_side": None, "expression": None, "headline": None, "assessment": None,
+    "pose_correction": None, "warnings": [], "palsy": None, "timings_ms": None,
 }
+#: ``--expression`` choices: what the patient was asked to do ("detect": read the face).
+EXPRESSION_CHOICES = ("detect", "rest", "smile", "brow_raise", "eyes_closed")
 
 
 def iter_inputs(paths: Iterable[str]) -> Iterator[Path]:
@@ -48,17 +50,24 @@ def iter_inputs(paths: Iterable[str]) -> Iterator[Path]:
             yield path
 
 
-def analyze_paths(analyzer, paths: Iterable[Path], mm_per_pixel: Optional[float] = None
-                  ) -> Iterator[dict]:
-    """One JSON-ready record per path; failures become records, never exceptions."""
-    from .errors import PalsyError
+def analyze_paths(analyzer, paths: Iterable[Path], mm_per_pixel: Optional[float] = None,
+                  expression: Optional[str] = None) -> Iterator[dict]:
+    """One JSON-ready record per path; failures become records, never exceptions.
+
+    A photo without a face still gets an ``assessment``: not assessable, reason ``no_face``.
+    """
+    from .assessment import not_found
+    from .errors import NoFaceError, PalsyError
 
     for path in paths:
         record = {"file": display_path(path), "ok": False, "error": None, "error_code": None}
         try:
-            result = analyzer.analyze(path, source=str(path), mm_per_pixel=mm_per_pixel)
+            result = analyzer.analyze(path, source=str(path), mm_per_pixel=mm_per_pixel,
+                                      expression=expression)
         except PalsyError as exc:
             record.update(_EMPTY_RESULT, error=str(exc), error_code=exc.code)
+            if isinstance(exc, NoFaceError):
+                record["assessment"] = not_found(str(exc)).to_dict()
         except Exception as exc:  # a bug must not stop a batch: report it, go on
             record.update(_EMPTY_RESULT, error=f"Unexpected error ({type(exc).__name__}: "
                           f"{exc}). Please report it.", error_code="internal_error")
@@ -77,7 +86,10 @@ def _csv_row(record: dict) -> dict:
     from .features import FEATURE_NAMES
     from .measurements import MEASUREMENT_NAMES
 
+    assessment = record.get("assessment") or {}
     row = {"file": record["file"], "ok": record["ok"], "error": record["error"] or "",
+           "status": assessment.get("status", ""),
+           "not_assessable_reasons": " ".join(r["code"] for r in assessment.get("reasons", [])),
            "affected_side": record["affected_side"] or "",
            "expression": record["expression"] or "",
            "palsy_probability": (record["palsy"] or {}).get("probability", "")}
@@ -102,7 +114,9 @@ def _cmd_analyze(args) -> int:
     failed = internal = 0
     rows = []
     with Analyzer(AnalyzerOptions(palsy_model=palsy_model)) as analyzer:
-        for record in analyze_paths(analyzer, iter_inputs(args.paths), args.mm_per_pixel):
+        expression = None if args.expression == "detect" else args.expression
+        for record in analyze_paths(analyzer, iter_inputs(args.paths), args.mm_per_pixel,
+                                    expression):
             failed += not record["ok"]
             internal += record["error_code"] == "internal_error"
             print(json.dumps(record), flush=True)
@@ -136,6 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--csv", metavar="OUT", help="also write one CSV row per input")
     analyze.add_argument("--mm-per-pixel", type=float, default=None,
                          help="known scale instead of the iris-based estimate")
+    analyze.add_argument("--expression", choices=EXPRESSION_CHOICES, default="detect",
+                         help="what the patient was asked to do; it wins over the expression "
+                              "the face seems to show and picks the normal limits (only rest "
+                              "and smile have limits); a face that contradicts it is not "
+                              "assessable (default: detect it from the face)")
     analyze.add_argument("--palsy-model", default=None,
                          help="registered palsy model name (default: the shipped default)")
     analyze.add_argument("--no-palsy-model", action="store_true",

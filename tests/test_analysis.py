@@ -62,8 +62,11 @@ def test_scale_and_rotation_leave_ratios_and_mm_unchanged(analyzer, face_photo, 
         factor = 0.5 if transform == "half" else 2.0
         image = cv2.resize(face_photo, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
     base, moved = analyzer.analyze(face_photo), analyzer.analyze(image)
+    assert moved.status == base.status == "within_normal"
     for name, m in base.measurements.items():
-        tolerance = 3.0 if m.unit == "deg" else 1.0
+        # Measures are read with the fitted head turn undone, and the landmarker's yaw
+        # moves by ~2 deg under a 12 deg roll: 1.5 mm for the longest measure (excursion).
+        tolerance = 3.0 if m.unit == "deg" else 1.5
         assert moved.measurements[name].left == pytest.approx(m.left, abs=tolerance), name
         assert moved.measurements[name].right == pytest.approx(m.right, abs=tolerance), name
     ratios = [8, 9, 10, 12, 13, 15, 16, 17, 24]
@@ -128,7 +131,7 @@ def test_tightly_cropped_face_is_found_by_the_padded_retry(astronaut, astronaut_
 
 def test_turned_head_is_flagged(analyzer, astronaut):
     result = analyzer.analyze(astronaut)
-    assert not any("head is turned" in w for w in result.warnings)
+    assert "head_turned" not in [r.code for r in result.assessment.reasons]
     # Squeezing one half of the face imitates a turn; the pose estimate must see it.
     h, w = astronaut.shape[:2]
     xs = np.linspace(0, 1, w) ** 1.8 * (w - 1)
@@ -140,8 +143,16 @@ def test_turned_head_is_flagged(analyzer, astronaut):
     from skimage import data
 
     cameraman = np.repeat(data.camera()[:, :, None], 3, axis=2)
-    warning = [w for w in analyzer.analyze(cameraman).warnings if "head is turned" in w]
-    assert warning and "palsy probability are unreliable" in warning[0]
+    verdict = analyzer.analyze(cameraman).assessment
+    assert verdict.status == "not_assessable" and verdict.affected_side is None
+    turned = [r for r in verdict.reasons if r.code == "head_turned"]
+    assert turned and "Retake" in turned[0].message
+    # With a palsy model, the warnings say the probability is unreliable too (once).
+    from palsy_core import Analyzer, AnalyzerOptions
+
+    with Analyzer(AnalyzerOptions(palsy_model="default")) as with_model:
+        warnings = with_model.analyze(cameraman).warnings
+    assert sum("palsy probability is unreliable" in w for w in warnings) == 1
 
 
 def test_line_segments_and_overlay(astronaut, astronaut_landmarks):

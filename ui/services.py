@@ -240,7 +240,8 @@ def example_photo() -> np.ndarray:
     return rgb
 
 
-def assess(source: bytes | np.ndarray, name: str, mm_per_pixel: float | None) -> Assessment:
+def assess(source: bytes | np.ndarray, name: str, mm_per_pixel: float | None,
+           expression: str | None = None) -> Assessment:
     """Analyse a photo, or return this session's assessment if the input is unchanged.
 
     Parameters
@@ -251,6 +252,9 @@ def assess(source: bytes | np.ndarray, name: str, mm_per_pixel: float | None) ->
         Shown in reports; not stored unless the clinician saves the visit.
     mm_per_pixel : float or None
         Known scale; None to derive it from the iris.
+    expression : str or None
+        The expression the clinician asked for (the verdict's stated expression); None
+        to detect it.
 
     Raises
     ------
@@ -258,7 +262,7 @@ def assess(source: bytes | np.ndarray, name: str, mm_per_pixel: float | None) ->
         ImageError / NoFaceError subclasses with a message for the user; BusyError.
     """
     digest = hashlib.sha256(source if isinstance(source, bytes) else np.ascontiguousarray(source).tobytes())
-    digest.update(repr(mm_per_pixel).encode())
+    digest.update(repr((mm_per_pixel, expression)).encode())
     key = digest.hexdigest()
     box = session_box()
     current = box.get(_ASSESSMENT_KEY)
@@ -269,7 +273,7 @@ def assess(source: bytes | np.ndarray, name: str, mm_per_pixel: float | None) ->
     # A known scale was given for the original pixels: the smaller photo has bigger ones.
     scale = mm_per_pixel / factor if mm_per_pixel else mm_per_pixel
     with analyzer_pool().lease() as analyzer:
-        result = analyzer.analyze(rgb, source=name, mm_per_pixel=scale)
+        result = analyzer.analyze(rgb, source=name, mm_per_pixel=scale, expression=expression)
     # A small counter in session_state (the heavy objects are in the box): tests and the
     # benchmark check that a rerun does not analyse the photo again.
     st.session_state["analyses_run"] = st.session_state.get("analyses_run", 0) + 1

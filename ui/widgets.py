@@ -42,18 +42,116 @@ def simulated_data_warning(model_name: str) -> None:
     )
 
 
-def headline(result: AnalysisResult, prefix: str = "", photo: str | None = None) -> None:
-    """Which side and regions look affected, or "within normal asymmetry".
+#: How each verdict is drawn: Streamlit alert, icon, title.
+_STATUS_STYLE = {
+    "within_normal": (st.success, ":material/check_circle:", "Within normal asymmetry"),
+    "asymmetry": (st.warning, ":material/warning:", "Asymmetry beyond normal"),
+    "not_assessable": (st.error, ":material/block:", "Not assessable"),
+}
 
-    ``photo`` names the photo it is about, so a headline is never read against the wrong one.
+
+def headline(result: AnalysisResult, prefix: str = "", photo: str | None = None,
+             palsy_card: Mapping[str, Any] | None = None) -> None:
+    """One card with the verdict and, beside it, the palsy probability.
+
+    The verdict (:class:`palsy_core.assessment.Assessment`): within normal; asymmetry with
+    the subject's weaker side and each region beyond its limit in mm; or not assessable
+    with what to retake and how. The probability (when a model gave one) sits beside it
+    with the model's person-held-out performance from ``palsy_card`` and, for a model
+    trained on simulated faces, the simulated-data warning. ``photo`` names the photo, so
+    a headline is never read against the wrong one.
     """
-    with st.container(key="headline"):
-        if result.affected_side is None:
-            st.success(f"{prefix}**{result.headline()}**", icon=":material/check_circle:")
-        else:
-            st.warning(f"{prefix}**{result.headline()}**", icon=":material/warning:")
-        if photo:
-            st.caption(f"Photo: {photo}")
+    verdict = result.assessment
+    with st.container(key="headline", border=True):
+        if verdict is None:  # a result from before the three-state verdict (stored visits)
+            st.info(f"{prefix}**{result.headline()}**", icon=":material/info:")
+            return
+        columns = st.columns([3, 2], gap="medium") if result.palsy is not None else [st.container()]
+        with columns[0]:
+            alert, icon, title = _STATUS_STYLE[verdict.status]
+            alert(f"{prefix}**{_status_title(verdict, title)}**\n\n{_status_body(verdict)}", icon=icon)
+            source = "as stated" if verdict.expression_source == "stated" else "detected from the face"
+            line = f"Read as a **{verdict.expression.replace('_', ' ')}** photo ({source})."
+            if verdict.expression_mismatch and verdict.status != "not_assessable":
+                line += f" {verdict.expression_mismatch}"
+            st.caption(line + (f" Photo: {photo}" if photo else ""))
+        if result.palsy is not None:
+            with columns[1]:
+                palsy_probability(result, palsy_card)
+
+
+def _status_title(verdict, title: str) -> str:
+    if verdict.status == "asymmetry":
+        return f"{title}: the subject's {verdict.affected_side} side looks weaker"
+    return title
+
+
+def _status_body(verdict) -> str:
+    if verdict.status == "not_assessable":
+        return "\n".join(f"- {reason.message}" for reason in verdict.reasons)
+    if verdict.status == "within_normal":
+        return ("Every region is within the left-right differences of healthy people "
+                f"photographed the same way ({verdict.expression.replace('_', ' ')}).")
+    worst = verdict.worst_region
+    lines = []
+    for region in sorted((r for r in verdict.regions if r.beyond_limit and r.decides_side),
+                         key=lambda r: r is not worst):
+        lines.append(f"- {REGION_LABELS.get(region.name, region.name)}: "
+                     f"{region.measure.replace('_', ' ')} differs by **{region.difference_mm:.1f} mm** "
+                     f"(normal up to {region.limit_mm:.1f} mm), weaker on the subject's "
+                     f"{region.weaker_side}")
+    return "\n".join(lines)
+
+
+def held_out_performance(card: Mapping[str, Any] | None) -> str:
+    """The model card's person-held-out AUC, F1 and calibration, in one line.
+
+    Read generically: the first metrics section whose name mentions "person" or
+    "held_out"; within it any AUC, F1 and calibration (ECE, Brier, ...) numbers. "not
+    measured" when the card has none (e.g. only folds over simulated subjects).
+    """
+    metrics = (card or {}).get("metrics") or {}
+    section = _held_out_section(metrics)
+    if not section:
+        return "Person-held-out performance: not measured."
+    parts = []
+    for label, needles in (("AUC", ("auc",)), ("F1", ("f1",)),
+                           ("calibration", ("ece", "brier", "calibration"))):
+        for key, value in section.items():
+            name = str(key).lower()
+            if any(n in name for n in needles) and not any(t in name for t in ("std", "_ci", "low", "high")):
+                if isinstance(value, (int, float)):
+                    parts.append(f"{label} ({key}) {value:.2f}")
+                    break
+    if not parts:
+        return "Person-held-out performance: not measured."
+    people = section.get("n_people") or section.get("people")
+    return ("Person-held-out performance: " + ", ".join(parts)
+            + (f" ({people} people)" if isinstance(people, int) else "") + ".")
+
+
+def _held_out_section(metrics: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    for key, value in metrics.items():
+        if isinstance(value, Mapping) and ("person" in str(key).lower() or "held_out" in str(key).lower()):
+            return value
+    for value in metrics.values():
+        if isinstance(value, Mapping):
+            found = _held_out_section(value)
+            if found:
+                return found
+    return None
+
+
+def palsy_probability(result: AnalysisResult, card: Mapping[str, Any] | None) -> None:
+    """The palsy probability, its model's person-held-out performance, and its warnings."""
+    palsy = result.palsy
+    st.metric("Palsy probability", f"{palsy.probability:.0%}",
+              help="Probability of facial palsy from the fusion model.")
+    st.caption(f"{held_out_performance(card)} Model `{palsy.model}`, trained on {palsy.trained_on}.")
+    if result.assessment is not None and result.assessment.status == "not_assessable":
+        st.caption("The photo is not assessable: this probability is not reliable either.")
+    if palsy.simulated:
+        simulated_data_warning(palsy.model)
 
 
 def photo_warnings(result: AnalysisResult) -> None:
@@ -78,14 +176,6 @@ def overlay(rgb: np.ndarray, result: AnalysisResult, *, contours: bool, points: 
     )
 
 
-def expression_check(result: AnalysisResult, asked: str) -> None:
-    """Say so when the face does not show the expression the clinician asked for."""
-    shown = result.expression.replace("_", " ")
-    if shown != asked:
-        st.info(f"You chose **{asked}**, but the face shows **{shown}**. Region scores and the side are read "
-                f"for the expression the face shows.", icon=":material/sentiment_neutral:")
-
-
 def _face_crop(image: np.ndarray, landmarks: np.ndarray, margin: float = 0.25) -> np.ndarray:
     low = np.floor(landmarks[:, :2].min(axis=0)).astype(int)
     high = np.ceil(landmarks[:, :2].max(axis=0)).astype(int)
@@ -98,17 +188,21 @@ def _face_crop(image: np.ndarray, landmarks: np.ndarray, margin: float = 0.25) -
 def region_gauges(result: AnalysisResult) -> None:
     """One bullet gauge per region: asymmetry score, 1.0 = edge of normal asymmetry."""
     regions = result.region_asymmetry
+    verdict = result.assessment
+    unused = verdict is not None and verdict.status == "not_assessable"
     top = max(3.0, float(np.ceil(max((r.score for r in regions.values()), default=0.0) + 0.25)))
     figure = go.Figure()
     count = max(1, len(regions))
     for index, (name, region) in enumerate(regions.items()):
-        verdict = "within normal" if region.within_normal else f"weaker: subject's {region.weaker_side}"
+        label = "within normal" if region.within_normal else f"weaker: subject's {region.weaker_side}"
+        if unused and not region.within_normal:
+            label = "beyond limit, not used (photo not assessable)"
         low, high = 1 - (index + 1) / count, 1 - index / count
         figure.add_trace(go.Indicator(
             mode="number+gauge",
             value=region.score,
             number={"valueformat": ".2f", "font": {"size": 20}},
-            title={"text": f"<b>{REGION_LABELS.get(name, name)}</b><br><span style='font-size:0.85em'>{verdict}</span>",
+            title={"text": f"<b>{REGION_LABELS.get(name, name)}</b><br><span style='font-size:0.85em'>{label}</span>",
                    "font": {"size": 13}},
             domain={"x": [0.3, 0.9], "y": [low + 0.08, high - 0.08]},
             gauge={
@@ -126,6 +220,10 @@ def region_gauges(result: AnalysisResult) -> None:
         "Score = left-right difference of the region's key measure divided by its normal limit. "
         "Up to 1.0 (black line, green band) is within normal asymmetry; 2.0 is twice the limit."
     )
+    if unused and any(not r.within_normal for r in regions.values()):
+        codes = ", ".join(r.code.replace("_", " ") for r in verdict.reasons)
+        st.caption(f"**Not used for the verdict:** the photo is not assessable ({codes}), so a gauge "
+                   "beyond its limit says nothing about the face. Retake the photo as the headline says.")
     for name, region in regions.items():
         if region.note:
             st.caption(f"{REGION_LABELS.get(name, name)}: {region.note}")
@@ -183,11 +281,16 @@ def measurement_table(assessment: Mapping[str, Any]) -> None:
         st.caption(f"Scale {scale:.3f} mm per pixel, as entered by the clinician.")
 
 
-def model_outputs(result: AnalysisResult, statuses: list[ModelStatus]) -> None:
-    """Each model's output for this face, or "model not installed"."""
+def model_outputs(result: AnalysisResult, statuses: list[ModelStatus], palsy: bool = True) -> None:
+    """Each model's output for this face, or "model not installed".
+
+    ``palsy=False`` leaves the palsy probability out (the headline card shows it).
+    """
     with st.container(border=True, key="model_outputs"):
         for status in statuses:
-            if status.key == "palsy" and result.palsy is not None:
+            if status.key == "palsy" and result.palsy is not None and not palsy:
+                st.markdown(f"**{status.title}:** shown beside the verdict above.")
+            elif status.key == "palsy" and result.palsy is not None:
                 palsy = result.palsy
                 if palsy.simulated:
                     simulated_data_warning(palsy.model)

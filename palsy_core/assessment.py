@@ -1,0 +1,348 @@
+"""The verdict on one photo: within normal, asymmetry, or not assessable, and why.
+
+Three states, never more confident than the photo allows:
+
+- ``"within_normal"``: every region's left-right difference is within the normal limits
+  measured on healthy people for the photo's expression (:mod:`palsy_core.normal_range`).
+- ``"asymmetry"``: at least one region that decides the side is beyond its limit;
+  ``affected_side`` says which of the subject's sides looks weaker.
+- ``"not_assessable"``: the photo cannot support either answer; each reason says what to
+  retake and how. Measurements are still reported, but not read as a verdict.
+
+Each limit of "assessable" is a measurement, printed by
+``benchmarks/bench_pose_tolerance.py`` on the Face Research Lab London Set (DeBruine &
+Jones 2017, CC-BY 4.0, https://doi.org/10.6084/m9.figshare.5047666.v5):
+
+- head turn and nod (:data:`palsy_core.normal_range.MAX_RELIABLE_YAW`,
+  :data:`~palsy_core.normal_range.MAX_RELIABLE_PITCH`): the turn is undone before measuring
+  (:func:`palsy_core.pose.frontalize`); beyond these angles, as the landmarker reports
+  them, what is left of the drift passes a quarter of the normal limits;
+- face size (:data:`MIN_ASSESSABLE_PUPIL_DISTANCE_PX`): below it, landmark noise alone
+  passes a quarter of the normal limits;
+- eyes closed (blendshapes, :data:`~palsy_core.normal_range.EXPRESSION_THRESHOLDS`):
+  above every eyes-open London photo.
+
+Several faces in one photo is a warning, not a refusal: the largest face is analysed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Mapping, Optional
+
+import numpy as np
+
+from .landmarks import HeadPose
+from .measurements import EXPRESSIONS, FaceMeasurements
+from .normal_range import (ASSESSABLE_EXPRESSIONS, EXPRESSION_THRESHOLDS, MAX_RELIABLE_PITCH,
+                           MAX_RELIABLE_YAW, REGION_MEASURES)
+
+Status = Literal["within_normal", "asymmetry", "not_assessable"]
+STATUSES: tuple[str, ...] = ("within_normal", "asymmetry", "not_assessable")
+
+#: Below this distance between the pupil centres (pixels of the photo) landmark noise
+#: alone moves a measure by more than a quarter of its normal limit (95 % of faces).
+MIN_ASSESSABLE_PUPIL_DISTANCE_PX = 60.0
+
+#: Reason codes, and what each tells the person taking the photo.
+REASON_CODES: tuple[str, ...] = (
+    "no_face", "head_turned", "head_nodded", "face_too_small", "eyes_closed",
+    "expression_without_limits", "expression_contradicted", "several_faces",
+)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a photo cannot be assessed (or a warning about it).
+
+    Attributes
+    ----------
+    code : str
+        Machine-readable, one of :data:`REASON_CODES`.
+    message : str
+        One or two sentences for the person with the camera: what is wrong, what to retake
+        and how.
+    """
+
+    code: str
+    message: str
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class RegionFinding:
+    """One region's decisive measure against its normal limit.
+
+    Attributes
+    ----------
+    name : {"brow", "eye", "mouth"}
+    measure : str
+        The measurement that decided the region (for the mouth, whichever of commissure
+        height and excursion is further outside its limit).
+    difference_mm : float
+        ``|left - right|``, millimetres.
+    limit_mm : float
+        The normal limit for the expression the limits were read for.
+    weaker_side : {"left", "right"} or None
+        The subject's side that looks weaker; None within the limit.
+    beyond_limit : bool
+    decides_side : bool
+        False for the eye in a smile (both eyes narrow; the mouth decides).
+    note : str
+    """
+
+    name: str
+    measure: str
+    difference_mm: float
+    limit_mm: float
+    weaker_side: Optional[str]
+    beyond_limit: bool
+    decides_side: bool = True
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "measure": self.measure,
+                "difference_mm": self.difference_mm, "limit_mm": round(self.limit_mm, 3),
+                "weaker_side": self.weaker_side, "beyond_limit": self.beyond_limit,
+                "decides_side": self.decides_side, "note": self.note}
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The three-state verdict on one photo.
+
+    Attributes
+    ----------
+    status : {"within_normal", "asymmetry", "not_assessable"}
+    affected_side : {"left", "right"} or None
+        The subject's weaker side; None unless ``status == "asymmetry"``.
+    regions : tuple of RegionFinding
+        Brow, eye, mouth, in that order (also when not assessable, for reference).
+    reasons : tuple of Reason
+        Why not assessable; empty otherwise.
+    warnings : tuple of Reason
+        Worth knowing, not a refusal (several faces).
+    expression : str
+        The expression the verdict was read for.
+    expression_source : {"stated", "detected"}
+        The clinician's word, or the blendshapes' when none was given.
+    detected_expression : str
+        What the blendshapes show.
+    expression_mismatch : str or None
+        One line when the stated expression and the face disagree.
+    """
+
+    status: Status
+    affected_side: Optional[str]
+    regions: tuple[RegionFinding, ...]
+    reasons: tuple[Reason, ...] = ()
+    warnings: tuple[Reason, ...] = ()
+    expression: str = "rest"
+    expression_source: Literal["stated", "detected"] = "detected"
+    detected_expression: str = "rest"
+    expression_mismatch: Optional[str] = None
+
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, not {self.status!r}")
+        if (self.affected_side is not None) != (self.status == "asymmetry"):
+            raise ValueError("affected_side is set exactly when the status is 'asymmetry'.")
+
+    @property
+    def worst_region(self) -> Optional[RegionFinding]:
+        """The region furthest beyond its limit among those that decide the side."""
+        beyond = [r for r in self.regions if r.beyond_limit and r.decides_side]
+        return max(beyond, key=lambda r: r.difference_mm / r.limit_mm) if beyond else None
+
+    def headline(self) -> str:
+        """One sentence for a person: the status and what it rests on, or what to retake."""
+        if self.status == "not_assessable":
+            return "Not assessable: " + " ".join(r.message for r in self.reasons)
+        if self.status == "within_normal":
+            return (f"Within normal asymmetry for a {self.expression.replace('_', ' ')} photo: "
+                    "every region is within the limits of healthy people.")
+        worst = self.worst_region
+        others = [r.name for r in self.regions
+                  if r.beyond_limit and r.decides_side and r is not worst
+                  and r.weaker_side == self.affected_side]
+        also = f"; also {', '.join(others)}" if others else ""
+        return (f"The subject's {self.affected_side} side looks weaker: {worst.name} "
+                f"{_measure_words(worst.measure)} differs by {worst.difference_mm:.1f} mm "
+                f"(normal up to {worst.limit_mm:.1f} mm){also}.")
+
+    def to_dict(self) -> dict:
+        return {
+            "status": self.status,
+            "affected_side": self.affected_side,
+            "regions": [r.to_dict() for r in self.regions],
+            "reasons": [r.to_dict() for r in self.reasons],
+            "warnings": [r.to_dict() for r in self.warnings],
+            "expression": self.expression,
+            "expression_source": self.expression_source,
+            "detected_expression": self.detected_expression,
+            "expression_mismatch": self.expression_mismatch,
+        }
+
+
+def _measure_words(measure: str) -> str:
+    return measure.replace("_", " ")
+
+
+def not_found(message: str) -> Assessment:
+    """The verdict when no face (or no usable landmarks) was found."""
+    return Assessment(status="not_assessable", affected_side=None, regions=(),
+                      reasons=(Reason("no_face", message),))
+
+
+def normalize_expression(expression: Optional[str]) -> Optional[str]:
+    """"brow raise" (the app's words) -> "brow_raise"; None stays None.
+
+    Raises
+    ------
+    ValueError
+        For an expression :func:`palsy_core.measurements.classify_expression` does not know.
+    """
+    if expression is None:
+        return None
+    key = str(expression).strip().lower().replace(" ", "_").replace("-", "_")
+    if key not in EXPRESSIONS:
+        raise ValueError(f"Unknown expression {expression!r}: use one of "
+                         f"{', '.join(e.replace('_', ' ') for e in EXPRESSIONS)}.")
+    return key
+
+
+def _mean(blendshapes: Mapping[str, float], *names: str) -> float:
+    return float(np.mean([blendshapes.get(n, 0.0) for n in names]))
+
+
+#: Mean smile blendshape above which a photo stated as "rest" is contradicted: above every
+#: rest photo of the London Set (highest 0.52; the detection threshold, 0.30, is passed by
+#: 2 of 82), so a relaxed face is not refused for a faint smile.
+SMILE_CONTRADICTS_REST = 0.55
+
+
+def expression_mismatch(stated: Optional[str], detected: str,
+                        blendshapes: Mapping[str, float]) -> Optional[str]:
+    """One line when the face clearly contradicts the stated expression, else None.
+
+    Only clear contradictions count, because the blendshapes overlap between expressions
+    on healthy faces (London Set: 20 of 82 smiles score below the smile threshold, and a
+    weak or one-sided smile is what palsy looks like): "rest" is contradicted by a smile
+    above :data:`SMILE_CONTRADICTS_REST`, a brow raise or closed eyes; "smile" by a brow
+    raise or closed eyes; other stated expressions by any other detected one.
+    """
+    if stated is None or stated == detected:
+        return None
+    smile = _mean(blendshapes, "mouthSmileLeft", "mouthSmileRight")
+    if stated == "rest" and detected == "smile" and smile <= SMILE_CONTRADICTS_REST:
+        return None
+    if stated == "smile" and detected == "rest":
+        return None
+    return (f"Stated expression '{stated.replace('_', ' ')}', but the face shows "
+            f"'{detected.replace('_', ' ')}'.")
+
+
+def assess(
+    face: FaceMeasurements,
+    *,
+    head_pose: HeadPose,
+    pupil_distance_px: float,
+    blendshapes: Mapping[str, float],
+    stated_expression: Optional[str] = None,
+    faces_found: int = 1,
+) -> Assessment:
+    """The verdict on measurements of one face.
+
+    Parameters
+    ----------
+    face : FaceMeasurements
+        From :func:`palsy_core.measure_face`, called with ``expression=stated_expression``
+        (its regions are scored against that expression's limits) on pose-corrected
+        landmarks.
+    head_pose : HeadPose
+        The head's pose as the landmarker reports it (before correction).
+    pupil_distance_px : float
+        Distance between the pupil centres in pixels of the photo.
+    blendshapes : mapping
+        MediaPipe blendshape scores (eyes closed, smile on either side).
+    stated_expression : str, optional
+        What the patient was asked to do ("rest", "smile", "brow raise", "eyes closed");
+        None: the detected expression.
+    faces_found : int
+
+    Returns
+    -------
+    Assessment
+    """
+    stated = normalize_expression(stated_expression)
+    detected = face.detected_expression
+    expression = stated or detected
+    mismatch = expression_mismatch(stated, detected, blendshapes)
+
+    reasons = []
+    if abs(head_pose.yaw) > MAX_RELIABLE_YAW:
+        reasons.append(Reason("head_turned", (
+            f"The head is turned {abs(head_pose.yaw):.0f} deg to the "
+            f"{'image right' if head_pose.yaw > 0 else 'image left'} (at most "
+            f"{MAX_RELIABLE_YAW:.0f} deg can be corrected). Retake with the nose pointing "
+            "straight at the lens, both ears equally visible.")))
+    if abs(head_pose.pitch) > MAX_RELIABLE_PITCH:
+        reasons.append(Reason("head_nodded", (
+            f"The head is tilted {'up' if head_pose.pitch > 0 else 'down'} by "
+            f"{abs(head_pose.pitch):.0f} deg (at most {MAX_RELIABLE_PITCH:.0f} deg). Retake "
+            "with the camera at eye height and the chin level.")))
+    if pupil_distance_px < MIN_ASSESSABLE_PUPIL_DISTANCE_PX:
+        reasons.append(Reason("face_too_small", (
+            f"The face is too small for millimetre accuracy ({pupil_distance_px:.0f} px between "
+            f"the pupils; at least {MIN_ASSESSABLE_PUPIL_DISTANCE_PX:.0f} needed). Move the "
+            "camera closer so the face fills most of the frame, or use the full-resolution "
+            "photo.")))
+    eyes_closed = (_mean(blendshapes, "eyeBlinkLeft", "eyeBlinkRight")
+                   > EXPRESSION_THRESHOLDS["eyes_closed"])
+    if expression == "eyes_closed" or (expression == "rest" and eyes_closed):
+        reasons.append(Reason("eyes_closed", (
+            "The eyes are closed: normal limits exist for open eyes at rest and for a smile. "
+            "Retake with the eyes open, looking at the lens.")))
+    elif expression not in ASSESSABLE_EXPRESSIONS:
+        reasons.append(Reason("expression_without_limits", (
+            f"A {expression.replace('_', ' ')} photo has no normal limits (only rest and smile "
+            "do). Retake at rest (face relaxed, lips closed, eyes open) or with a full "
+            "smile.")))
+    if mismatch and expression in ASSESSABLE_EXPRESSIONS and not eyes_closed:
+        advice = ("Retake with the face relaxed, or state 'smile' if a smile was asked for."
+                  if stated == "rest" else
+                  "Retake with the widest smile the patient can make, brows relaxed, or state "
+                  "the expression the photo shows.")
+        reasons.append(Reason("expression_contradicted", f"{mismatch} {advice}"))
+
+    warnings = ()
+    if faces_found > 1:
+        warnings = (Reason("several_faces", (
+            f"{faces_found} faces in the photo: the largest one was analysed. Crop the photo "
+            "to one face to be sure the right person is measured.")),)
+
+    regions = _findings(face, expression)
+    if reasons:
+        return Assessment("not_assessable", None, regions, tuple(reasons), warnings,
+                          expression, "stated" if stated else "detected", detected, mismatch)
+    side = face.affected_side
+    deciding = [r for r in regions if r.beyond_limit and r.decides_side]
+    status: Status = "asymmetry" if deciding and side is not None else "within_normal"
+    return Assessment(status, side if status == "asymmetry" else None, regions, (), warnings,
+                      expression, "stated" if stated else "detected", detected, mismatch)
+
+
+def _findings(face: FaceMeasurements, expression: str) -> tuple[RegionFinding, ...]:
+    out = []
+    for name in REGION_MEASURES:
+        region = face.regions.get(name)
+        if region is None:
+            continue
+        decides = not (name == "eye" and expression == "smile")
+        out.append(RegionFinding(
+            name=name, measure=region.measure, difference_mm=float(region.difference),
+            limit_mm=float(region.normal_limit), weaker_side=region.weaker_side,
+            beyond_limit=not region.within_normal, decides_side=decides, note=region.note))
+    return tuple(out)

@@ -1,0 +1,187 @@
+"""The three-state verdict on real landmarks of real photos, and its properties.
+
+A mirrored photo gives the same status and the mirrored side; a symmetric face is within
+normal; scale and roll do not change the status; a turn beyond the limit is refused with
+the pose reason; a stated expression the face contradicts is flagged once.
+"""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from palsy_core import measure_face
+from palsy_core.assessment import (MIN_ASSESSABLE_PUPIL_DISTANCE_PX, Assessment, assess,
+                                   normalize_expression, not_found)
+from palsy_core.landmarks import mirror_landmarks
+from palsy_core.normal_range import MAX_RELIABLE_YAW
+from palsy_core.pose import (estimate_rotation, frontalize, pose_from_rotation,
+                             rotate_landmarks, rotation_from_pose)
+
+
+def _verdict(points, blendshapes, expression=None, faces_found=1) -> Assessment:
+    """The Analyzer's path from landmarks to verdict: undo the turn, measure, assess."""
+    frontal, pose = frontalize(points)
+    face = measure_face(frontal, blendshapes, expression=normalize_expression(expression))
+    return assess(face, head_pose=pose, blendshapes=blendshapes, stated_expression=expression,
+                  pupil_distance_px=face.interpupillary_distance_mm / face.mm_per_pixel,
+                  faces_found=faces_found)
+
+
+@pytest.fixture(scope="module")
+def healthy(landmarker, face_photo):
+    return landmarker.detect(face_photo)
+
+
+@pytest.fixture(scope="module")
+def drooped(landmarker, drooped_face):
+    return landmarker.detect(drooped_face)
+
+
+def test_healthy_and_drooped_faces(healthy, drooped):
+    ok = _verdict(healthy.landmarks, healthy.blendshapes, "smile")
+    assert ok.status == "within_normal" and ok.affected_side is None and not ok.reasons
+    assert [r.name for r in ok.regions] == ["brow", "eye", "mouth"]
+    weak = _verdict(drooped.landmarks, drooped.blendshapes, "smile")
+    assert weak.status == "asymmetry" and weak.affected_side == "left"
+    assert weak.worst_region.name == "mouth" and weak.worst_region.weaker_side == "left"
+    assert weak.worst_region.difference_mm > weak.worst_region.limit_mm
+    assert "left side looks weaker" in weak.headline() and "mm" in weak.headline()
+
+
+def test_symmetric_face_is_within_normal(healthy):
+    points = healthy.landmarks.astype(np.float64)
+    midline = (points[468, 0] + points[473, 0]) / 2
+    symmetric = (points + mirror_landmarks(points, 2 * midline)) / 2
+    verdict = _verdict(symmetric, healthy.blendshapes, "smile")
+    assert verdict.status == "within_normal"
+    assert all(r.difference_mm < 0.05 for r in verdict.regions)
+
+
+def test_mirrored_photo_mirrors_the_side(analyzer, drooped_face, face_photo):
+    for photo in (drooped_face, face_photo):
+        plain = analyzer.analyze(photo, expression="smile").assessment
+        mirrored = analyzer.analyze(np.ascontiguousarray(photo[:, ::-1]), expression="smile").assessment
+        assert plain.status == mirrored.status
+        flip = {"left": "right", "right": "left", None: None}
+        assert mirrored.affected_side == flip[plain.affected_side]
+    assert plain.status == "within_normal"  # the last one: the healthy face
+
+
+@pytest.mark.parametrize("factor", [0.6, 1.5])
+def test_scale_keeps_the_status(analyzer, drooped_face, face_photo, factor):
+    for photo, status, side in ((drooped_face, "asymmetry", "left"),
+                                (face_photo, "within_normal", None)):
+        size = (round(photo.shape[1] * factor),) * 2
+        resized = cv2.resize(photo, size, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
+        verdict = analyzer.analyze(resized, expression="smile").assessment
+        assert (verdict.status, verdict.affected_side) == (status, side), verdict.headline()
+
+
+@pytest.mark.parametrize("angle", [-15.0, 12.0])
+def test_rolled_photo_keeps_the_status(analyzer, drooped_face, face_photo, angle):
+    for photo, status, side in ((drooped_face, "asymmetry", "left"),
+                                (face_photo, "within_normal", None)):
+        h, w = photo.shape[:2]
+        matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+        rolled = cv2.warpAffine(photo, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE)
+        verdict = analyzer.analyze(rolled, expression="smile").assessment
+        assert (verdict.status, verdict.affected_side) == (status, side), verdict.headline()
+
+
+def test_pose_fit_matches_mediapipe_and_undoes_an_exact_turn(healthy):
+    fitted = pose_from_rotation(estimate_rotation(healthy.landmarks))
+    assert abs(fitted.yaw - healthy.head_pose.yaw) < 1.5  # same canonical mesh, same weights
+    head = estimate_rotation(healthy.landmarks)
+    turned = rotate_landmarks(healthy.landmarks, head @ rotation_from_pose(20.0, 0.0) @ head.T)
+    assert abs(pose_from_rotation(estimate_rotation(turned)).yaw - fitted.yaw - 20.0) < 1.0
+    before = measure_face(frontalize(healthy.landmarks)[0])
+    after = measure_face(frontalize(turned)[0])
+    raw = measure_face(turned)
+    for name in ("brow_height", "commissure_excursion"):
+        corrected = abs(after.measurements[name].difference - before.measurements[name].difference)
+        uncorrected = abs(raw.measurements[name].difference - before.measurements[name].difference)
+        assert corrected < 0.2 * uncorrected + 0.02
+
+
+def test_turn_beyond_the_limit_is_not_assessable(healthy):
+    head = estimate_rotation(healthy.landmarks)
+    turned = rotate_landmarks(healthy.landmarks,
+                              head @ rotation_from_pose(MAX_RELIABLE_YAW + 10.0, 0.0) @ head.T)
+    verdict = _verdict(turned, healthy.blendshapes, "smile")
+    assert verdict.status == "not_assessable" and verdict.affected_side is None
+    assert [r.code for r in verdict.reasons] == ["head_turned"]
+    assert "facing" in verdict.reasons[0].message or "pointing" in verdict.reasons[0].message
+    # Within the limit, the same face is assessed.
+    small = rotate_landmarks(healthy.landmarks,
+                             head @ rotation_from_pose(MAX_RELIABLE_YAW / 2, 0.0) @ head.T)
+    assert _verdict(small, healthy.blendshapes, "smile").status == "within_normal"
+
+
+def test_small_face_is_not_assessable(analyzer, face_photo):
+    ipd = 0.8 * MIN_ASSESSABLE_PUPIL_DISTANCE_PX
+    points = analyzer.analyze(face_photo).landmarks
+    factor = ipd / np.linalg.norm(points[468, :2] - points[473, :2])
+    small = cv2.resize(face_photo, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    canvas = np.full((max(small.shape[0], 200), max(small.shape[1], 200), 3), 128, np.uint8)
+    canvas[:small.shape[0], :small.shape[1]] = small
+    verdict = analyzer.analyze(canvas, expression="smile").assessment
+    assert verdict.status == "not_assessable"
+    assert "face_too_small" in [r.code for r in verdict.reasons]
+
+
+def test_stated_expression_wins_and_a_contradiction_is_flagged_once(analyzer, face_photo):
+    detected = analyzer.analyze(face_photo)
+    assert detected.assessment.expression_source == "detected"
+    assert detected.assessment.expression == "smile"  # the astronaut smiles broadly
+    result = analyzer.analyze(face_photo, expression="rest")
+    verdict = result.assessment
+    assert verdict.expression == "rest" and verdict.expression_source == "stated"
+    assert verdict.status == "not_assessable" and verdict.affected_side is None
+    assert [r.code for r in verdict.reasons] == ["expression_contradicted"]
+    line = verdict.expression_mismatch
+    assert line and "\n" not in line and "rest" in line and "smile" in line
+    # Said once: the flag, quoted by the one reason (and so by the headline that reads it
+    # out); not again among the warnings or the region notes.
+    assert json.dumps(verdict.to_dict()).count(line) == 2
+    assert result.headline().count(line) == 1
+    assert not any("smile" in w and "rest" in w for w in result.warnings)
+    assert not any(line in r.note for r in verdict.regions)
+    # A stated smile on a smiling face: no flag.
+    assert analyzer.analyze(face_photo, expression="smile").assessment.expression_mismatch is None
+
+
+def test_expressions_without_limits_and_closed_eyes(healthy):
+    raised = _verdict(healthy.landmarks, healthy.blendshapes, "brow raise")
+    assert raised.status == "not_assessable"
+    assert "expression_without_limits" in [r.code for r in raised.reasons]
+    closed = dict(healthy.blendshapes, eyeBlinkLeft=0.9, eyeBlinkRight=0.9, mouthSmileLeft=0.0,
+                  mouthSmileRight=0.0)
+    verdict = _verdict(healthy.landmarks, closed, "rest")
+    assert verdict.status == "not_assessable"
+    assert [r.code for r in verdict.reasons] == ["eyes_closed"]
+    with pytest.raises(ValueError, match="Unknown expression"):
+        normalize_expression("grimace")
+
+
+def test_several_faces_warn_but_do_not_refuse(healthy):
+    verdict = _verdict(healthy.landmarks, healthy.blendshapes, "smile", faces_found=2)
+    assert verdict.status == "within_normal"
+    assert [w.code for w in verdict.warnings] == ["several_faces"]
+
+
+def test_to_dict_has_the_issue_keys_and_a_consistent_side(healthy, drooped):
+    for face in (healthy, drooped):
+        data = _verdict(face.landmarks, face.blendshapes, "smile").to_dict()
+        assert {"status", "affected_side", "regions", "reasons"} <= set(data)
+        assert (data["affected_side"] is not None) == (data["status"] == "asymmetry")
+        for region in data["regions"]:
+            assert {"name", "measure", "difference_mm", "limit_mm", "weaker_side",
+                    "beyond_limit"} <= set(region)
+    missing = not_found("No face found.").to_dict()
+    assert missing["status"] == "not_assessable" and missing["reasons"][0]["code"] == "no_face"
+    with pytest.raises(ValueError):
+        Assessment("asymmetry", None, ())
