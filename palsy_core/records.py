@@ -42,6 +42,7 @@ import io
 import json
 import os
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -821,34 +822,46 @@ class RecordStore:
         return row
 
     def _create_or_migrate(self) -> None:
-        try:
-            with self._write_lock:
-                _Base.metadata.create_all(self._engine)
-                with self._write_sessions() as session:
-                    current = session.scalar(select(func.max(_SchemaVersion.version)))
-                    if current is None:
-                        session.add(_SchemaVersion(version=SCHEMA_VERSION, applied_at=_utcnow()))
-                    elif current > SCHEMA_VERSION:
-                        raise RecordError(
-                            f"The records database at {self.safe_url} was written by a newer version "
-                            f"of this software (schema {current}, this one knows {SCHEMA_VERSION}): upgrade."
-                        )
-                    else:
-                        for version in range(current + 1, SCHEMA_VERSION + 1):
-                            _MIGRATIONS[version](session, self)
-                            session.add(_SchemaVersion(version=version, applied_at=_utcnow()))
-                    for statement in _AUDIT_GUARDS.get(self._engine.dialect.name, []):
-                        session.execute(text(statement))
-                    session.commit()
-        except IntegrityError:
-            # Another process created the schema at the same moment: it is there now.
-            return
-        except SQLAlchemyError as error:
-            raise RecordError(
-                f"Cannot open the records database at {self.safe_url}: {error.__class__.__name__}. "
-                f"Check {DB_URL_ENV} and that the database is reachable and writable."
-            ) from error
+        # Several processes may open a new database at once: the schema is created in one
+        # write transaction (BEGIN IMMEDIATE on SQLite), and a loser of a race on a server
+        # database (duplicate table) simply tries again and finds it there.
+        for attempt in range(5):
+            try:
+                self._create_or_migrate_once()
+                break
+            except (IntegrityError, OperationalError, SQLAlchemyError) as error:
+                if isinstance(error, OperationalError) and not _is_busy(error) and attempt == 0 \
+                        and self._engine.dialect.name == "sqlite":
+                    raise RecordError(
+                        f"Cannot open the records database at {self.safe_url}: {error.__class__.__name__}. "
+                        f"Check {DB_URL_ENV} and that the database is reachable and writable."
+                    ) from error
+                if attempt == 4:
+                    raise RecordError(
+                        f"Cannot open the records database at {self.safe_url}: {error.__class__.__name__}. "
+                        f"Check {DB_URL_ENV} and that the database is reachable and writable."
+                    ) from error
+                time.sleep(0.2 * (attempt + 1))
         _restrict_sqlite_files(self.url)
+
+    def _create_or_migrate_once(self) -> None:
+        with self._write_lock, self._write_sessions() as session:
+            _Base.metadata.create_all(session.connection())
+            current = session.scalar(select(func.max(_SchemaVersion.version)))
+            if current is None:
+                session.add(_SchemaVersion(version=SCHEMA_VERSION, applied_at=_utcnow()))
+            elif current > SCHEMA_VERSION:
+                raise RecordError(
+                    f"The records database at {self.safe_url} was written by a newer version "
+                    f"of this software (schema {current}, this one knows {SCHEMA_VERSION}): upgrade."
+                )
+            else:
+                for version in range(current + 1, SCHEMA_VERSION + 1):
+                    _MIGRATIONS[version](session, self)
+                    session.add(_SchemaVersion(version=version, applied_at=_utcnow()))
+            for statement in _AUDIT_GUARDS.get(self._engine.dialect.name, []):
+                session.execute(text(statement))
+            session.commit()
 
     @property
     def safe_url(self) -> str:

@@ -10,7 +10,6 @@ patient code or note prints as typed.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from collections.abc import Mapping
@@ -20,7 +19,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .safe_text import check_patient_code, csv_cell
+from .safe_text import check_patient_code, csv_text
 
 __all__ = [
     "DISCLAIMER",
@@ -149,12 +148,7 @@ def assessment_csv(result: Any, *, patient: str | None = None, visit_date: dt.da
     for index, warning in enumerate(data.get("warnings") or []):
         rows.append({"section": "warning", "name": f"warning_{index + 1}", "note": warning})
 
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=_CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({key: csv_cell(row.get(key, "")) for key in _CSV_COLUMNS})
-    return out.getvalue()
+    return csv_text(_CSV_COLUMNS, ([row.get(key, "") for key in _CSV_COLUMNS] for row in rows))
 
 
 def region_chart_png(result: Any, *, width_px: int = 900, height_px: int = 420) -> bytes:

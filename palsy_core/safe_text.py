@@ -9,8 +9,8 @@ Two rules live here, and every writer uses them:
 - **CSV cells**: a spreadsheet runs a cell that starts with ``=``, ``+``, ``-``, ``@``,
   a tab or a carriage return as a formula (OWASP "CSV injection"); such a text cell is
   prefixed with ``'``. Numbers are written as numbers. Line breaks inside a cell are
-  kept, and the ``csv`` module quotes that cell (``QUOTE_MINIMAL``), so a note never
-  splits a row.
+  kept, and the ``csv`` module quotes that cell (CRLF line ends, ``QUOTE_MINIMAL``), so
+  a note never splits a row.
 """
 
 from __future__ import annotations
@@ -68,9 +68,13 @@ def csv_cell(value: Any) -> Any:
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """A whole CSV document (``\\n`` line ends) with every cell passed through :func:`csv_cell`."""
+    """A whole CSV document with every cell passed through :func:`csv_cell`.
+
+    Lines end with CRLF (RFC 4180): the ``csv`` module then quotes any cell holding a
+    line feed *or* a carriage return, so no cell can split a row.
+    """
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([csv_cell(name) for name in header])
     for row in rows:
         writer.writerow([csv_cell(value) for value in row])

@@ -5,14 +5,28 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 from sqlalchemy import create_engine, text
 
-from palsy_core.records import SCHEMA_VERSION, RecordError, RecordStore, default_db_url
+from palsy_core.records import (
+    BUSY_TIMEOUT_S,
+    SCHEMA_VERSION,
+    RecordBusyError,
+    RecordError,
+    RecordStore,
+    default_db_url,
+)
 
 
 @pytest.fixture(scope="module")
@@ -146,3 +160,185 @@ def test_non_finite_values_are_stored_as_null(store, assessment):
     visit = store.save_visit("P-2", data)
     assert store.get_visit(visit).assessment["mm_per_pixel"] is None
     assert np.isfinite([row["value"] for row in store.measurement_history("P-2")]).all()
+
+
+# -- data a clinic can trust (issue 14) ------------------------------------------------------
+
+# One worker process: opens its own store and saves `count` visits of one patient.
+_WORKER = """
+import sys, datetime as dt
+from palsy_core.records import RecordStore
+url, patient, worker, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+store = RecordStore(url)
+for index in range(count):
+    store.save_visit(patient, {"headline": f"worker {worker} visit {index}",
+                               "measurements": {"brow_height": {"left": 1.0 + index, "right": 2.0}}},
+                     visit_date=dt.date(2024, 1, 1), note=f"w{worker}-{index}")
+store.close()
+print("done", worker)
+"""
+
+
+def concurrent_first_saves(url: str, processes: int = 4, visits: int = 10) -> list[subprocess.CompletedProcess]:
+    """Start `processes` processes at once, each saving `visits` visits of one NEW patient."""
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    started = [subprocess.Popen([sys.executable, "-c", _WORKER, url, "P-NEW", str(worker), str(visits)],
+                                cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for worker in range(processes)]
+    done = []
+    for process in started:
+        out, err = process.communicate(timeout=300)
+        done.append(subprocess.CompletedProcess(process.args, process.returncode, out, err))
+    return done
+
+
+def test_concurrent_first_saves_of_one_patient_from_processes_lose_nothing(tmp_path):
+    url = f"sqlite:///{tmp_path / 'db' / 'records.sqlite3'}"
+    results = concurrent_first_saves(url)
+    for result in results:
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert "IntegrityError" not in result.stderr
+    with RecordStore(url) as store:
+        assert [(p.code, p.visits) for p in store.list_patients()] == [("P-NEW", 40)]
+        notes = sorted(visit.note for visit in store.list_visits("P-NEW"))
+        assert notes == sorted(f"w{w}-{i}" for w in range(4) for i in range(10))
+
+
+def test_the_same_save_twice_is_one_visit(store, assessment):
+    first = store.save_visit("P-3", assessment, save_key="photo-digest:2024-05-01:rest", actor="alice")
+    again = store.save_visit("P-3", assessment, save_key="photo-digest:2024-05-01:rest", actor="alice")
+    other = store.save_visit("P-3", assessment, save_key="photo-digest:2024-05-01:smile", actor="alice")
+    assert first.created and not again.created and other.created
+    assert int(again) == int(first) and int(other) != int(first)
+    assert len(store.list_visits("P-3")) == 2
+    assert [entry.detail for entry in store.audit_trail()][:2] == [
+        "rest, " + dt.date.today().isoformat(), "same save repeated: nothing stored"]
+
+
+def test_repeated_save_key_from_threads_stores_one_visit(store, assessment):
+    data = assessment.to_dict()
+    ids = []
+    threads = [threading.Thread(target=lambda: ids.append(store.save_visit("P-4", data, save_key="k")))
+               for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(map(int, ids))) == 1 and sum(i.created for i in ids) == 1
+    assert len(store.list_visits("P-4")) == 1
+
+
+def test_a_locked_database_says_try_again_within_seconds(tmp_path, assessment):
+    path = tmp_path / "locked.sqlite3"
+    store = RecordStore(f"sqlite:///{path}")
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # e.g. a backup tool or a stuck process
+    try:
+        started = time.monotonic()
+        with pytest.raises(RecordBusyError, match="try again") as caught:
+            store.save_visit("P-5", assessment)
+        waited = time.monotonic() - started
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert BUSY_TIMEOUT_S - 0.5 <= waited < BUSY_TIMEOUT_S + 5
+    assert caught.value.title == "The records database is busy"
+    assert store.list_patients() == []  # nothing half-saved
+    assert store.save_visit("P-5", assessment)  # and it works once the lock is gone
+    store.close()
+
+
+def test_files_are_private_and_notes_and_photos_encrypted(tmp_path, assessment, astronaut):
+    folder = tmp_path / "clinic"
+    url = f"sqlite:///{folder / 'records.sqlite3'}"
+    with RecordStore(url) as store:
+        visit = store.save_visit("P-6", assessment, note="patient says: left eye waters", photo=astronaut)
+        assert store.get_visit(visit).note == "patient says: left eye waters"
+        jpeg = store.get_visit(visit).photo_jpeg
+        assert Image.open(io.BytesIO(jpeg)).size == (512, 512)
+        connection = store._engine.raw_connection()
+        try:
+            assert connection.execute("PRAGMA secure_delete").fetchone()[0] == 1
+        finally:
+            connection.close()
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    for name in ("records.sqlite3", "records.key"):
+        assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600
+    raw = (folder / "records.sqlite3").read_bytes()
+    assert b"left eye waters" not in raw
+    assert jpeg[:200] not in raw and b"JFIF" not in raw  # no JPEG stored in the clear
+    key = (folder / "records.key").read_bytes()
+    assert key.strip() not in raw  # the key lives outside the database
+
+
+def test_a_wrong_key_is_a_clear_error_and_rotation_keeps_everything(tmp_path, assessment):
+    url = f"sqlite:///{tmp_path / 'records.sqlite3'}"
+    with RecordStore(url) as store:
+        visit = store.save_visit("P-7", assessment, note="before rotation")
+        old_key = (tmp_path / "records.key").read_text()
+        assert store.rotate_key(actor="admin") == 1
+        assert store.get_visit(visit).note == "before rotation"
+    new_key = (tmp_path / "records.key").read_text()
+    assert new_key != old_key and len(new_key.split()) == 1
+    with RecordStore(url) as store:
+        assert store.get_visit(visit).note == "before rotation"
+        assert store.audit_trail()[0].action == "key_rotation"
+    other = tmp_path / "other.key"
+    with RecordStore(url, key_file=other) as store:
+        with pytest.raises(RecordError, match="cannot be decrypted"):
+            store.get_visit(visit)
+
+
+def test_audit_trail_is_append_only_and_exportable(store, assessment):
+    visit = store.save_visit("P-8", assessment, actor="dr.a")
+    store.update_note(visit, "=HYPERLINK(\"http://x\")", actor="dr.a")
+    store.log("dr.b", "view", "P-8", visit)
+    store.export_csv("P-8", actor="dr.b")
+    store.delete_visit(visit, actor="dr.a")
+    trail = store.audit_trail()
+    assert [(e.actor, e.action, e.patient) for e in trail] == [
+        ("dr.a", "delete", "P-8"), ("dr.b", "export", "P-8"), ("dr.b", "view", "P-8"),
+        ("dr.a", "change", "P-8"), ("dr.a", "save", "P-8")]
+    rows = list(csv.DictReader(io.StringIO(store.audit_csv())))
+    assert [row["action"] for row in rows] == ["save", "change", "view", "export", "delete"]
+    for statement in ("UPDATE audit_log SET actor = 'nobody'", "DELETE FROM audit_log"):
+        with store._engine.connect() as connection:
+            with pytest.raises(Exception, match="append-only"):
+                connection.execute(text(statement))
+    assert len(store.audit_trail()) == 5
+
+
+def test_schema_1_database_is_migrated_and_encrypted(tmp_path, assessment):
+    path = tmp_path / "v1.sqlite3"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        for statement in (
+            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at DATETIME)",
+            "CREATE TABLE patients (id INTEGER PRIMARY KEY, code VARCHAR(40) UNIQUE, created_at DATETIME)",
+            "CREATE TABLE visits (id INTEGER PRIMARY KEY, patient_id INTEGER REFERENCES patients(id), "
+            "visit_date DATE, expression VARCHAR(20), saved_at DATETIME, affected_side VARCHAR(20), note TEXT, "
+            "assessment_json TEXT, provenance_json TEXT, photo_jpeg BLOB)",
+            "CREATE TABLE visit_values (id INTEGER PRIMARY KEY, visit_id INTEGER REFERENCES visits(id), "
+            "name VARCHAR(120), value FLOAT)",
+            "INSERT INTO schema_version VALUES (1, '2024-01-01 00:00:00')",
+            "INSERT INTO patients VALUES (1, 'P-OLD', '2024-01-01 00:00:00')",
+            "INSERT INTO visits VALUES (1, 1, '2024-01-01', 'rest', '2024-01-01 00:00:00', NULL, "
+            "'an old note', '{\"headline\": \"old\"}', '{}', NULL)",
+        ):
+            connection.execute(text(statement))
+    engine.dispose()
+    with RecordStore(f"sqlite:///{path}") as store:
+        assert store.list_visits("P-OLD")[0].note == "an old note"
+        assert store.save_visit("P-OLD", assessment, save_key="a") and store.save_visit("P-OLD", assessment,
+                                                                                         save_key="a").created is False
+    assert b"an old note" not in path.read_bytes()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_csv_export_escapes_every_formula_start_and_keeps_rows_whole(store, assessment):
+    notes = ["=1+2", "+1", "-1", "@SUM(A1)", "\t=cmd", "\r=cmd", "two\nlines, \"quoted\""]
+    for index, note in enumerate(notes):
+        store.save_visit(f"P-{index}", assessment, note=note)
+    rows = list(csv.DictReader(io.StringIO(store.export_csv())))
+    assert [row["note"] for row in rows] == ["'" + note for note in notes[:6]] + [notes[6]]

@@ -25,6 +25,7 @@ import logging
 import os
 import queue
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -302,7 +303,10 @@ def session_box() -> dict[str, Any]:
     though ``st.session_state`` (which also points at it, under ``"session_box"``) is
     kept a while for a reconnect.
     """
-    box = _session_box()
+    # The token ties the box to this session_state: a session that starts over (sign-in,
+    # sign-out clear the state) gets a fresh box, as does every AppTest (one session id).
+    token = st.session_state.setdefault("session_box_token", uuid.uuid4().hex)
+    box = _session_box(token)
     st.session_state["session_box"] = box
     return box
 
@@ -312,7 +316,7 @@ def _release_box(box: dict[str, Any]) -> None:
 
 
 @st.cache_resource(scope="session", show_spinner=False, on_release=_release_box)
-def _session_box() -> dict[str, Any]:
+def _session_box(token: str) -> dict[str, Any]:
     return {}
 
 
