@@ -111,9 +111,10 @@ def _cmd_analyze(args) -> int:
     from .analysis import Analyzer, AnalyzerOptions
 
     palsy_model = None if args.no_palsy_model else (args.palsy_model or "default")
+    task_models = {} if args.no_segmentation else _installed_parsing_model()
     failed = internal = 0
     rows = []
-    with Analyzer(AnalyzerOptions(palsy_model=palsy_model)) as analyzer:
+    with Analyzer(AnalyzerOptions(palsy_model=palsy_model, task_models=task_models)) as analyzer:
         expression = None if args.expression == "detect" else args.expression
         for record in analyze_paths(analyzer, iter_inputs(args.paths), args.mm_per_pixel,
                                     expression):
@@ -139,6 +140,18 @@ def _cmd_analyze(args) -> int:
     return EXIT_SOME_FAILED if failed else EXIT_OK
 
 
+def _installed_parsing_model() -> dict:
+    """``{"parsing": "default"}`` when a face-parsing model is installed, else nothing."""
+    from .errors import ModelNotInstalledError
+    from .models import default_model_name
+
+    try:
+        default_model_name("parsing")
+    except ModelNotInstalledError:
+        return {}
+    return {"parsing": "default"}
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .video import add_video_subcommand
 
@@ -159,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="registered palsy model name (default: the shipped default)")
     analyze.add_argument("--no-palsy-model", action="store_true",
                          help="skip the palsy probability")
+    analyze.add_argument("--no-segmentation", action="store_true",
+                         help="skip face parsing (JSON \"segmentation\": classes, pixel "
+                              "shares, the paralysed region's side); it runs when installed")
     analyze.set_defaults(handler=_cmd_analyze)
     add_video_subcommand(sub)
     verbose_help = "also show MediaPipe's and TF Lite's own log lines on stderr"
