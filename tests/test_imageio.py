@@ -1,6 +1,8 @@
 """Image input: every format a clinic produces decodes upright; bad files get their own message."""
 
 import io
+import os
+import threading
 
 import numpy as np
 import pytest
@@ -14,6 +16,8 @@ from palsy_core import (
     TruncatedImageError,
     load_image,
 )
+from palsy_core.errors import FileTooLargeError, ImageError, UnreadableFileError
+from palsy_core.imageio import MAX_FILE_BYTES, downscale
 
 
 def _encode(img: Image.Image, fmt: str, **kwargs) -> bytes:
@@ -119,3 +123,72 @@ def test_tiny_image():
 def test_missing_file(tmp_path):
     with pytest.raises(Exception, match="file not found"):
         load_image(tmp_path / "nope.jpg")
+
+
+# -- awkward files (issue 14): each its own clear message, never a raw OSError --------------
+
+def test_header_only_jpeg_is_incomplete_not_an_oserror(photo):
+    data = _encode(photo, "JPEG")
+    header_only = data[: data.index(b"\xff\xda")]  # every marker up to the scan, no pixels
+    with pytest.raises(TruncatedImageError, match="damaged or incomplete") as caught:
+        load_image(header_only)
+    assert caught.value.title == "The photo is incomplete"
+
+
+def test_unreadable_file_says_permission_denied(tmp_path, photo, monkeypatch):
+    path = tmp_path / "locked.jpg"
+    path.write_bytes(_encode(photo, "JPEG"))
+    path.chmod(0o000)
+    if os.geteuid() == 0:
+        # root reads any file, and this machine's Python is not runnable by another user:
+        # the operating system's refusal is reproduced at the one call that opens the file.
+        def refuse(*args, **kwargs):
+            raise PermissionError(13, "Permission denied", str(path))
+
+        monkeypatch.setattr("palsy_core.imageio.open", refuse, raising=False)
+    with pytest.raises(UnreadableFileError, match="permission denied") as caught:
+        load_image(path)
+    assert caught.value.title == "The file cannot be read"
+
+
+def test_huge_file_is_refused_before_it_is_read(tmp_path):
+    path = tmp_path / "huge.jpg"
+    with open(path, "wb") as handle:  # sparse: 300 MB on paper, no disk used
+        handle.truncate(MAX_FILE_BYTES + 1)
+    with pytest.raises(FileTooLargeError, match="was not read"):
+        load_image(path)
+
+
+def test_directory_and_device_are_not_photos(tmp_path):
+    with pytest.raises(ImageError, match="not a regular file"):
+        load_image("/dev/null")
+
+
+def test_decompression_bomb_limit_never_switches_pillow_globally():
+    bomb = _encode(Image.new("L", (20_000, 20_000)), "PNG")  # 400 MP declared, a few kB on disk
+    limit = Image.MAX_IMAGE_PIXELS
+    seen = set()
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            seen.add(Image.MAX_IMAGE_PIXELS)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for _ in range(20):
+            with pytest.raises(ImageTooLargeError, match="MP"):
+                load_image(bomb)
+    finally:
+        stop.set()
+        watcher.join()
+    assert seen == {limit} and Image.MAX_IMAGE_PIXELS == limit
+
+
+def test_downscale_keeps_small_photos_and_shrinks_big_ones(astronaut):
+    same, factor = downscale(astronaut, 2048)
+    assert same is astronaut and factor == 1.0
+    big = np.repeat(np.repeat(astronaut, 8, axis=0), 6, axis=1)  # 4096 x 3072 px
+    small, factor = downscale(big, 2048)
+    assert small.shape == (2048, 1536, 3) and factor == pytest.approx(0.5)
