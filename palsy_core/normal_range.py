@@ -96,10 +96,15 @@ EXPRESSION_THRESHOLDS: dict[str, float] = {
                           # face (highest 0.87; 9 of 82 passed the former 0.40)
 }
 
-#: Head turn (|yaw|) and nod (|pitch|) in degrees beyond which left-right comparisons are
-#: unreliable: the far side of the face is foreshortened.
-MAX_RELIABLE_YAW = 12.0
-MAX_RELIABLE_PITCH = 20.0
+#: Head turn (|yaw|) and nod (|pitch|) in degrees, as the landmarker's pose fit reports them
+#: (palsy_core.pose), beyond which a photo is not assessable. The turn is undone before
+#: measuring, but on re-rendered turned London faces the landmarker reports only ~40 % of
+#: the turn and the measures drift by more than half a limit from a reported 4 deg; the
+#: London photos the limits were measured on reach 7.7 deg yaw and 15 deg pitch, so their
+#: drift is inside the limits. Beyond them nothing vouches for the verdict
+#: (benchmarks/bench_pose_tolerance.py).
+MAX_RELIABLE_YAW = 8.0
+MAX_RELIABLE_PITCH = 16.0
 
 
 @dataclass(frozen=True)

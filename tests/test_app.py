@@ -86,7 +86,10 @@ def app(page: str | None = None) -> AppTest:
     return at
 
 
-def upload_photo(at: AppTest, name: str, data: bytes, mime: str = "image/jpeg") -> AppTest:
+def upload_photo(at: AppTest, name: str, data: bytes, mime: str = "image/jpeg",
+                 expression: str = "smile") -> AppTest:
+    """Upload a photo stating the expression asked for (the astronaut test photos smile)."""
+    at.selectbox(key="assess_expression").set_value(expression)
     at.file_uploader(key="assess_upload").set_value((name, data, mime)).run()
     return at
 
@@ -95,11 +98,16 @@ def test_assess_example_photo(env):
     at = app()
     assert "Upload a photo" in texts(at.info)
     at.radio(key="assess_source").set_value("Example photo").run()
-    assert not at.exception and not at.error
-    assert "Within normal asymmetry" in texts(at.success)
+    assert not at.exception
+    # The example (512 px, 43 px between the pupils) is below the measured minimum face
+    # size, and its broad smile contradicts the default "rest": the card says what to retake.
+    card = texts(at.error)
+    assert "**Not assessable**" in card and "too small for millimetre accuracy" in card
+    assert card.count("Stated expression 'rest', but the face shows 'smile'.") == 1
+    assert "Retake" in card
+    assert "beyond limit, not used" not in card  # the gauges explain themselves, in a caption
     table = at.dataframe[0].value
     assert list(table["Measure"])[:2] == ["Brow height", "MRD1 (pupil to upper lid)"]
-    assert "You chose **rest**, but the face shows **smile**" in texts(at.info)
     assert "model not installed" in texts(at.markdown)
     assert "Decision support, not a diagnosis" in texts(at.caption)
 
@@ -111,7 +119,8 @@ def test_assess_drooped_photo_headline_measurements_and_downloads(env, drooped_f
     assert not at.exception and not at.error
     # The mouth droops; the eye may also cross the (tighter) measured smile limit.
     headline = texts(at.warning)
-    assert "The subject's left side looks weaker (" in headline and "mouth" in headline
+    assert "The subject's left side looks weaker" in headline and "Mouth" in headline
+    assert "mm** (normal up to" in headline  # the worst region in mm against its limit
     table = at.dataframe[0].value
     expected = analyzer.analyze(np.asarray(Image.open(io.BytesIO(jpeg(drooped_face)))))
     row = table[table["Measure"] == "Commissure height"].iloc[0]
@@ -223,7 +232,7 @@ def test_explorer_page(env, drooped_face):
     at = app("explorer")
     assert "No photo assessed" in texts(at.info)
     at.button(key="explorer_example").click().run()
-    assert not at.exception and "Within normal asymmetry" in texts(at.success)
+    assert not at.exception and "Not assessable" in texts(at.error)  # the example is too small
     assert len(at.get("plotly_chart")) == 5  # four regions and the blendshape pairs
 
     at = app()
@@ -270,7 +279,10 @@ def test_simulated_model_is_flagged_wherever_its_output_is_shown(env, monkeypatc
     assert not at.exception and not at.error
     assert "Trained on simulated faces, not on real patients" in texts(at.warning)
     assert "a low probability is no evidence of health" in texts(at.warning)
-    assert at.metric[0].label == "Palsy probability (multimodal fusion model)"
+    # Beside the verdict, in the one headline card, with its held-out performance.
+    assert at.metric[0].label == "Palsy probability"
+    assert "Person-held-out performance: not measured." in texts(at.caption)
+    assert "Within normal asymmetry" in texts(at.success)
     pdf = PdfReader(io.BytesIO(at.session_state["session_box"]["assess_downloads"]["pdf"]())).pages[0].extract_text()
     assert "SIMULATED" in pdf
 
@@ -320,3 +332,19 @@ def test_a_busy_pool_says_so():
                     pass
     finally:
         pool.close()
+
+
+def test_headline_card_shows_each_status(env, face_photo, drooped_face):
+    """One card above the fold: within normal, asymmetry (side, region in mm), not assessable."""
+    at = app()
+    upload_photo(at, "face.jpg", jpeg(face_photo))
+    assert not at.exception and not at.error
+    assert "**Within normal asymmetry**" in texts(at.success)
+    assert "Read as a **smile** photo (as stated)." in texts(at.caption)
+    upload_photo(at, "drooped.jpg", jpeg(drooped_face))
+    assert "The subject's left side looks weaker" in texts(at.warning)
+    upload_photo(at, "drooped.jpg", jpeg(drooped_face), expression="brow raise")
+    card = texts(at.error)
+    assert "**Not assessable**" in card and "has no normal limits" in card
+    # A gauge beyond its limit is not left to contradict the card: it says why it is unused.
+    assert "Not used for the verdict" in texts(at.caption)

@@ -82,7 +82,7 @@ def headline(result: AnalysisResult, prefix: str = "", photo: str | None = None,
 
 def _status_title(verdict, title: str) -> str:
     if verdict.status == "asymmetry":
-        return f"{title}: the subject's {verdict.affected_side} side looks weaker"
+        return f"The subject's {verdict.affected_side} side looks weaker"
     return title
 
 
