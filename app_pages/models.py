@@ -35,9 +35,11 @@ st.markdown(
     "Emotrics measurements (Guarin et al., JAMA Facial Plast Surg 2018) computed from the landmarks in a "
     "pupil-aligned frame, scaled by an 11.77 mm iris. A left-right difference up to the limit below counts "
     f"as normal asymmetry. The limits were measured on {normal_limits.n_people} healthy adults at rest and "
-    "smiling (Face Research Lab London Set, DeBruine & Jones 2017, CC-BY 4.0): each is the "
-    f"{normal_limits.percentile:g}th percentile of their differences, chosen so that about 95% of healthy "
-    "people not in that set stay within all of them. Studio photos; other cameras may need their own. "
+    "smiling (Face Research Lab London Set, DeBruine & Jones 2017, CC-BY 4.0): each is a high percentile "
+    "of their differences (" + ", ".join(f"{p:g}th at {e}" if e == "rest" else f"{p:g}th in a {e}"
+                                         for e, p in normal_limits.percentile.items())
+    + "), chosen so that about 95% of healthy people not in that set stay within all of them. "
+    "Studio photos; other cameras may need their own. "
     f"Photos with the head turned beyond {MAX_RELIABLE_YAW:.0f} deg (yaw) or nodded beyond "
     f"{MAX_RELIABLE_PITCH:.0f} deg (pitch) get a warning."
 )

@@ -6,19 +6,21 @@ Runs the project's landmarker (:class:`palsy_core.Analyzer`, geometry only) on e
 neutral ("rest", ``neutral/NNN_03.jpg``) and smiling ("smile", ``smiling/NNN_08.jpg``)
 photo of the Face Research Lab London Set layout, measures every left-right difference
 of :data:`palsy_core.measurements.MEASUREMENT_NAMES` (mm via the iris scale; the smile
-angle in degrees) with the expression stated by the folder, and writes the limits per
-expression to ``palsy_core/data/normal_limits.json`` (or ``--out``).
+angle in degrees) with the expression stated by the folder, exactly as the analysis
+measures a photo (landmarks turned back to face the camera about the vertical axis,
+:func:`palsy_core.pose.frontalize`, then :func:`palsy_core.measure_face`), and writes the
+limits per expression to ``palsy_core/data/normal_limits.json`` (or ``--out``).
 
 The percentile
 --------------
 A face is called outside normal when ANY of the verdict's region measures
-(:data:`palsy_core.normal_range.REGION_MEASURES`: brow height, palpebral fissure height,
-commissure height and excursion) exceeds its limit. Four chances to cross means each
-limit must be a high percentile for the face to stay inside 95 % of the time, while
-limits wider than needed let real palsy through. So the command tries percentiles from
-``--grid`` and keeps the smallest whose leave-one-person-out outside rate (limits fitted
-on the other people, the held-out person's photo tested; rest and smile separately) is
-at most ``--target-outside`` for both expressions. The data file records the choice, the
+(:func:`palsy_core.normal_range.verdict_regions`: brow height, palpebral fissure height
+except in a smile, commissure height and excursion) exceeds its limit. Three or four
+chances to cross means each limit must be a high percentile for the face to stay inside
+95 % of the time, while limits wider than needed let real palsy through. So the command
+tries percentiles 90-100 in steps of 0.25 and keeps, for each expression, the smallest
+whose leave-one-person-out outside rate (limits fitted on the other people, the held-out
+person's photo tested) is at most ``--target-outside``. The data file records the choice, the
 held-out rates with exact binomial 95 % intervals and the whole search.
 
 Landmarks are cached per photo content (and landmarker model) under
@@ -43,10 +45,12 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from palsy_core import landmarks as lm
 from palsy_core.measurements import MEASUREMENT_NAMES, measure_face
+from palsy_core.pose import frontalize
 from palsy_core.normal_range import (
     ASSESSABLE_EXPRESSIONS, DEFAULT_LIMITS_FILE, DIFFERENCE_SUFFIX, NormalLimits,
-    fit_normal_limits, outside_regions,
+    fit_normal_limits, outside_regions, verdict_regions,
 )
 
 DATASET_CITATION = ("DeBruine, L., & Jones, B. (2017). Face Research Lab London Set "
@@ -54,6 +58,10 @@ DATASET_CITATION = ("DeBruine, L., & Jones, B. (2017). Face Research Lab London 
                     "(CC-BY 4.0)")
 #: Sub-folder and file suffix of each expression in the London Set layout.
 LONDON_LAYOUT = {"rest": ("neutral", "_03.jpg"), "smile": ("smiling", "_08.jpg")}
+#: How each photo was measured, for the data file.
+MEASURED_AS = ("palsy_core.Analyzer landmarks (photo downscaled to 1280 px), turned back about "
+               "the vertical axis (palsy_core.pose.frontalize, axes='yaw'), then "
+               "palsy_core.measure_face with the folder's expression; mm from an 11.77 mm iris")
 #: Percentiles tried, in increasing order; the smallest that meets the target is kept.
 DEFAULT_GRID = tuple(float(p) for p in np.arange(90.0, 100.01, 0.25))
 DEFAULT_CACHE = Path(".cache/normal_range")
@@ -170,7 +178,8 @@ def measure_people(faces_dir: Path, *, cache_dir: Path = DEFAULT_CACHE,
         Columns ``person``, ``expression`` ("rest"/"smile", from the folder),
         ``detected_expression`` (from the blendshapes), ``file``, per measure
         ``<name>_left``, ``<name>_right``, ``<name>_difference`` (mm; degrees for the
-        smile angle), ``yaw``, ``pitch``, ``roll`` (degrees), ``interpupillary_px``,
+        smile angle; on the yaw-frontalized landmarks, as the analysis measures), ``yaw``,
+        ``pitch``, ``roll`` (degrees, the landmarker's), ``interpupillary_px``,
         ``mm_per_pixel`` and ``faces_found``. Photos without a face are left out (a line
         on stderr names them).
     """
@@ -186,8 +195,9 @@ def measure_people(faces_dir: Path, *, cache_dir: Path = DEFAULT_CACHE,
             if face is None:
                 print(f"no face found, left out: {path}", file=sys.stderr)
                 continue
-            measured = measure_face(face["landmarks"], face["blendshapes"],
-                                    expression=expression)
+            # As the analysis measures: the head's turn undone first.
+            frontal, _ = frontalize(face["landmarks"], axes="yaw")
+            measured = measure_face(frontal, face["blendshapes"], expression=expression)
             row = {"person": person, "expression": expression,
                    "detected_expression": measured.detected_expression, "file": str(path)}
             for name in MEASUREMENT_NAMES:
@@ -196,8 +206,9 @@ def measure_people(faces_dir: Path, *, cache_dir: Path = DEFAULT_CACHE,
                 row[f"{name}_right"] = m.right
                 row[name + DIFFERENCE_SUFFIX] = m.difference
             row.update(yaw=face["yaw"], pitch=face["pitch"], roll=face["roll"],
-                       interpupillary_px=measured.interpupillary_distance_mm
-                       / measured.mm_per_pixel,
+                       interpupillary_px=float(np.linalg.norm(
+                           face["landmarks"][lm.LEFT_IRIS[0], :2]
+                           - face["landmarks"][lm.RIGHT_IRIS[0], :2])),
                        mm_per_pixel=measured.mm_per_pixel, faces_found=face["faces_found"])
             rows.append(row)
     return pd.DataFrame(rows)
@@ -212,14 +223,15 @@ def exact_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, flo
     return float(ci.low), float(ci.high)
 
 
-def leave_one_person_out(table, percentile: float,
+def leave_one_person_out(table, percentile: float | dict[str, float],
                          expressions: Sequence[str] = ASSESSABLE_EXPRESSIONS,
                          regions: Optional[dict] = None) -> dict:
     """How often a held-out healthy person's photo is called outside normal.
 
     For each person: limits fitted on everyone else (no bootstrap), then the verdict
-    rule (:func:`palsy_core.normal_range.outside_regions`, with ``regions`` if given) on
-    each of their photos.
+    rule on each of their photos: outside when any measure of a region that decides for
+    the photo's expression (:func:`palsy_core.normal_range.verdict_regions`; ``regions``
+    instead, when given) exceeds its limit.
 
     Returns
     -------
@@ -240,7 +252,9 @@ def leave_one_person_out(table, percentile: float,
                 continue
             diffs = {k[:-len(DIFFERENCE_SUFFIX)]: v for k, v in r.items()
                      if k.endswith(DIFFERENCE_SUFFIX)}
-            hit = outside_regions(diffs, limits.limits_for(r["expression"]), regions)
+            hit = outside_regions(diffs, limits.limits_for(r["expression"]),
+                                  regions if regions is not None
+                                  else verdict_regions(r["expression"]))
             outside[r["expression"]][person] = bool(hit)
             for region in hit:
                 regions_hit[r["expression"]][region] = regions_hit[r["expression"]].get(region, 0) + 1
@@ -258,18 +272,22 @@ def leave_one_person_out(table, percentile: float,
     return out
 
 
-def choose_percentile(table, grid: Sequence[float], target_outside: float) -> tuple[float, list]:
-    """The smallest percentile of ``grid`` whose held-out outside rate is at most
-    ``target_outside`` for every expression (the largest tried if none is), and the
-    search: ``[(percentile, {expression: rate})]``."""
-    search = []
+def choose_percentile(table, grid: Sequence[float],
+                      target_outside: float) -> tuple[dict[str, float], list]:
+    """Per expression, the smallest percentile of ``grid`` whose held-out outside rate is at
+    most ``target_outside`` (the largest tried if none is), and the search:
+    ``[(percentile, {expression: rate})]``."""
+    search, chosen = [], {}
     for percentile in grid:
         result = leave_one_person_out(table, percentile)
         rates = {e: result[e]["rate"] for e in ASSESSABLE_EXPRESSIONS}
         search.append((percentile, rates))
-        if all(rate <= target_outside for rate in rates.values()):
-            return percentile, search
-    return grid[-1], search
+        for e, rate in rates.items():
+            if rate <= target_outside:
+                chosen.setdefault(e, percentile)
+        if len(chosen) == len(rates):
+            break
+    return {e: chosen.get(e, grid[-1]) for e in ASSESSABLE_EXPRESSIONS}, search
 
 
 def _git_commit() -> str:
@@ -285,26 +303,32 @@ def _git_commit() -> str:
 
 
 def build_limits(table, *, grid: Sequence[float] = DEFAULT_GRID, target_outside: float = 0.05,
-                 percentile: Optional[float] = None, n_bootstrap: int = 2000, seed: int = 0,
+                 percentile: float | dict[str, float] | None = None, n_bootstrap: int = 2000,
+                 seed: int = 0,
                  landmarker_hash: str = "") -> NormalLimits:
     """Choose the percentile (unless given), fit the limits and record their validation."""
     if percentile is None:
         percentile, search = choose_percentile(table, grid, target_outside)
-        how = (f"the smallest percentile of {grid[0]:g}-{grid[-1]:g} whose leave-one-person-"
-               f"out outside rate is at most {target_outside:.0%} at rest and in a smile")
+        how = (f"per expression, the smallest percentile of {grid[0]:g}-{grid[-1]:g} (steps "
+               f"of {grid[1] - grid[0]:g}) whose leave-one-person-out outside rate is at most "
+               f"{target_outside:.0%}")
     else:
         search, how = [], "given on the command line"
     validation = leave_one_person_out(table, percentile)
     validation["target_outside"] = target_outside
     validation["percentile_search"] = [{"percentile": p, "outside_rate": r} for p, r in search]
-    validation["rule"] = ("a photo is outside when any of brow_height, palpebral_fissure_height, "
-                          "commissure_height or commissure_excursion exceeds its limit for the "
-                          "photo's expression; limits fitted without the held-out person")
-    notes = (f"Percentile {percentile:g}: {how}. Held out, "
+    validation["rule"] = ("a photo is outside when any of brow_height, palpebral_fissure_height "
+                          "(not in a smile, where the eye does not decide), commissure_height or "
+                          "commissure_excursion exceeds its limit for the photo's expression; "
+                          "limits fitted without the held-out person")
+    if not isinstance(percentile, dict):
+        percentile = {e: float(percentile) for e in ASSESSABLE_EXPRESSIONS}
+    notes = ("Percentile " + ", ".join(f"{p:g} ({e})" for e, p in percentile.items())
+             + f": {how}. Held out, "
              + ", ".join(f"{validation[e]['outside']} of {validation[e]['n']} {e} photos"
                          for e in ASSESSABLE_EXPRESSIONS)
              + " fall outside. Wider limits would only lose sensitivity to real palsy. "
-             "Four measures each get a chance to cross, so the percentile lands near the "
+             "Three or four measures each get a chance to cross, so the percentile lands near the "
              "largest healthy difference; with this many people the held-out rate's interval "
              "is wide, and a bootstrap interval of so high a percentile cannot reach above "
              "the largest difference observed: read its upper end as a floor.")
@@ -312,6 +336,7 @@ def build_limits(table, *, grid: Sequence[float] = DEFAULT_GRID, target_outside:
         table, percentile, n_bootstrap=n_bootstrap, seed=seed,
         dataset=DATASET_CITATION, created=dt.date.today().isoformat(),
         git_commit=_git_commit(), landmarker_sha256=landmarker_hash,
+        measured_as=MEASURED_AS,
         validation=validation, notes=notes)
 
 
@@ -350,7 +375,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def format_limits(limits: NormalLimits) -> str:
     """The limits, their intervals and the held-out outside rates as a text table."""
-    lines = [f"percentile {limits.percentile:g}, {limits.n_people} people",
+    lines = ["percentile " + ", ".join(f"{p:g} ({e})" for e, p in limits.percentile.items())
+             + f"; {limits.n_people} people",
              f"{'measure':26s} " + " ".join(f"{e + ' limit [95% CI]':>26s}"
                                              for e in limits.expressions)]
     for name in MEASUREMENT_NAMES:
