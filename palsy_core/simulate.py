@@ -4,7 +4,9 @@ The public palsy data sets cannot be downloaded here, so tests and the shipped d
 weights use faces we make palsied ourselves (spec ``models-and-training.md`` section 5).
 :func:`simulate_palsy` moves the landmarks of one half-face as the condition does and
 warps the photo piecewise-affinely over the face-mesh triangles; :func:`simulate_healthy`
-adds the small asymmetry every face has. The writers build data sets in the on-disk
+adds the small asymmetry every face has. :func:`composite_palsy` joins one person's
+smile photo and rest photo down the facial midline: a smile on one half only, the
+realistic palsy a warp cannot make. The writers build data sets in the on-disk
 layouts of YFP, CK+ and the six-class folders, from a handful of source faces made into
 distinct "subjects" by :func:`vary_identity`.
 
@@ -274,6 +276,129 @@ def vary_identity(rgb: np.ndarray, landmarks: np.ndarray, *, seed: int) -> Face:
     image = _colour_jitter(image, gain=rng.uniform(0.85, 1.15, size=3),
                            gamma=rng.uniform(0.8, 1.25), offset=rng.uniform(-15, 15))
     return image, points
+
+
+def jitter_photo(rgb: np.ndarray, landmarks: Optional[np.ndarray] = None, *,
+                 seed: int) -> tuple[np.ndarray, Optional[np.ndarray]]:
+    """A photo as a different camera might have taken it: for augmenting either class.
+
+    A small tilt (+-2 degrees), scale (+-2 %) and shift (+-3 px), a change of exposure,
+    and half the time a loss of detail (soft focus, upscaling from a smaller source, or
+    JPEG compression), as :func:`write_simulated_yfp`'s frames get.
+
+    Parameters
+    ----------
+    rgb : ndarray, shape (H, W, 3), uint8
+    landmarks : ndarray, shape (478, 2 or 3), optional
+        Moved with the photo when given.
+    seed : int
+
+    Returns
+    -------
+    (rgb, landmarks or None)
+    """
+    image = np.asarray(rgb)
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"Expected an RGB uint8 image of shape (H, W, 3), got {image.dtype} "
+                         f"{image.shape}.")
+    if landmarks is None:
+        centre = np.array([[image.shape[1] / 2, image.shape[0] / 2, 0.0]], np.float32)
+        out, _ = _video_jitter(image, centre, np.random.default_rng(seed))
+        return out, None
+    image, points = _check_face(image, landmarks)
+    return _video_jitter(image, points, np.random.default_rng(seed))
+
+
+def composite_palsy(
+    rest_rgb: np.ndarray,
+    rest_landmarks: np.ndarray,
+    smile_rgb: np.ndarray,
+    smile_landmarks: np.ndarray,
+    *,
+    side: Side,
+    feather: float = 0.1,
+) -> SimulatedCase:
+    """A smile on one half of the face only: one person's smile and rest photos joined.
+
+    The realistic palsy the warp simulator cannot make: the subject smiles, and the
+    paralysed half does not move at all. The smile photo is aligned to the rest photo
+    by the similarity transform (rotation, scale, shift) that best maps the smile's
+    upper-face landmarks (forehead, nose bridge, inner eye corners: points a smile
+    barely moves) onto the rest photo's, its colours are matched to the rest photo's
+    over the face, and the two are blended along the facial midline (the mean of the
+    two photos' midline landmarks) with a smooth ramp ``feather`` L wide on each side,
+    so the seam is no hard edge. Outside the face (hair, neck, background) the ramp
+    fades into the rest photo.
+
+    Parameters
+    ----------
+    rest_rgb, smile_rgb : ndarray, shape (H, W, 3), uint8
+        The same person at rest and smiling, same image size, roughly frontal.
+    rest_landmarks, smile_landmarks : ndarray, shape (478, 2 or 3)
+        MediaPipe landmarks of each photo, pixels.
+    side : {"left", "right"}
+        The subject's paralysed side: it keeps the rest photo.
+    feather : float
+        Half-width of the blend across the midline, in units of L (eye distance).
+
+    Returns
+    -------
+    SimulatedCase
+        ``palsy`` 1, ``side``, region "mouth" (the mouth and the cheek's smile; a
+        smile also narrows the moving side's eye, as a patient's healthy eye narrows),
+        severity "severe" (the paralysed half does not move at all), pattern
+        "peripheral", ``mouth`` 1 and ``eye`` 0. Landmarks are the rest photo's on the
+        paralysed half and the aligned smile's on the other, blended across the
+        seam as the pixels are.
+
+    Raises
+    ------
+    ValueError
+        On an unknown side, different image sizes or bad landmarks.
+    """
+    rest, rest_points = _check_face(rest_rgb, rest_landmarks)
+    smile, smile_points = _check_face(smile_rgb, smile_landmarks)
+    if side not in SIDES:
+        raise ValueError(f"side must be 'left' or 'right' (the subject's side), not {side!r}")
+    if rest.shape != smile.shape:
+        raise ValueError(f"The rest and smile photos must have the same size, got "
+                         f"{rest.shape[:2]} and {smile.shape[:2]}.")
+    if not 0.0 < feather <= 1.0:
+        raise ValueError(f"feather must be in (0, 1] eye distances, not {feather!r}")
+    height, width = rest.shape[:2]
+    matrix = _similarity_fit(smile_points[_STABLE_POINTS, :2] - 0.5,
+                             rest_points[_STABLE_POINTS, :2] - 0.5)
+    aligned = cv2.warpAffine(smile, matrix, (width, height), flags=cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_REFLECT101)
+    aligned_points = smile_points.copy()
+    aligned_points[:, :2] = (smile_points[:, :2] - 0.5) @ matrix[:, :2].T + matrix[:, 2] + 0.5
+    aligned_points[:, 2] *= float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+    face = (_polygon_mask(rest.shape[:2], rest_points[list(mesh_indices.FACE_OVAL)])
+            & _polygon_mask(rest.shape[:2], aligned_points[list(mesh_indices.FACE_OVAL)]))
+    aligned = _match_colours(aligned, rest, face)
+
+    frame = _face_frame(rest_points)
+    moving = _OTHER_SIDE[side]
+    midline = (rest_points[_MIDLINE, :2] + aligned_points[_MIDLINE, :2]) / 2
+    weight = _side_ramp((height, width), midline, frame, moving, feather)
+    # Fade the smile out beyond the face so hair and neck come from the rest photo.
+    outline = _polygon_mask(rest.shape[:2], rest_points[list(mesh_indices.FACE_OVAL)]) | \
+        _polygon_mask(rest.shape[:2], aligned_points[list(mesh_indices.FACE_OVAL)])
+    grow = max(1, int(round(0.1 * frame.scale)))
+    outline = cv2.dilate(outline.astype(np.uint8), np.ones((2 * grow + 1,) * 2, np.uint8))
+    near_face = cv2.GaussianBlur(outline.astype(np.float32), (0, 0), sigmaX=0.5 * grow + 0.5)
+    alpha = (weight * near_face)[..., None]
+    image = np.clip(np.round(alpha * aligned + (1.0 - alpha) * rest), 0, 255).astype(np.uint8)
+
+    xy = np.clip(np.round(rest_points[:, :2] - 0.5).astype(int), 0, [width - 1, height - 1])
+    point_alpha = alpha[xy[:, 1], xy[:, 0], 0][:, None]
+    points = (point_alpha * aligned_points + (1.0 - point_alpha) * rest_points).astype(np.float32)
+    return SimulatedCase(
+        image=image, landmarks=points, palsy=1, side=side, region="mouth",
+        severity="severe", pattern="peripheral", eye=0.0,
+        mouth=INTENSITY_OF_SEVERITY["severe"],
+        masks=_region_masks(image.shape[:2], points, side, ("mouth", "fold")),
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -808,6 +933,55 @@ def _soften_fold(image: np.ndarray, points: np.ndarray, side: str, strength: flo
     out = image.copy()
     out[y0:y1, x0:x1] = np.clip(np.round(region + alpha * (blurred - region)), 0, 255)
     return out
+
+
+#: Landmarks a smile barely moves: forehead, nose bridge and inner eye corners. The
+#: smile photo is aligned to the rest photo on these.
+_STABLE_POINTS = [10, 151, 9, 8, 168, 6, 197, 195, 5, 133, 362, 243, 463]
+
+
+def _similarity_fit(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """2 x 3 least-squares similarity (Umeyama) mapping ``source`` points onto ``target``."""
+    mu_s, mu_t = source.mean(axis=0), target.mean(axis=0)
+    s, t = source - mu_s, target - mu_t
+    u, sigma, vt = np.linalg.svd(t.T @ s / len(s))
+    d = np.diag([1.0, np.sign(np.linalg.det(u @ vt))])
+    rotation = u @ d @ vt
+    scale = float(np.trace(np.diag(sigma) @ d) / (s ** 2).sum(axis=1).mean())
+    return np.column_stack([scale * rotation, mu_t - scale * rotation @ mu_s])
+
+
+def _match_colours(image: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per-channel gain and offset giving ``image`` the mean and spread of ``reference``
+    inside ``mask``."""
+    if mask.sum() < 16:
+        return image
+    src = image[mask].astype(np.float64)
+    ref = reference[mask].astype(np.float64)
+    gain = ref.std(axis=0) / np.maximum(src.std(axis=0), 1e-6)
+    out = (image.astype(np.float64) - src.mean(axis=0)) * gain + ref.mean(axis=0)
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
+def _side_ramp(shape: tuple[int, int], midline: np.ndarray, frame: _Frame, side: str,
+               feather: float) -> np.ndarray:
+    """Per pixel, 0 on the far side of ``midline`` rising smoothly to 1 on ``side``.
+
+    ``midline`` holds points down the face; between them the line is interpolated along
+    the face's ``v`` axis, beyond them extended flat. The ramp is ``feather`` L wide on
+    each side of the line.
+    """
+    origin = midline.mean(axis=0)
+    down = (midline - origin) @ frame.v
+    across = (midline - origin) @ frame.u
+    order = np.argsort(down)
+    gy, gx = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float32) + 0.5
+    pixel_down = (gx - origin[0]) * frame.v[0] + (gy - origin[1]) * frame.v[1]
+    pixel_across = (gx - origin[0]) * frame.u[0] + (gy - origin[1]) * frame.u[1]
+    line = np.interp(pixel_down, down[order], across[order])
+    sign = 1.0 if side == "left" else -1.0
+    ramp = (sign * (pixel_across - line) / (feather * frame.scale) + 1.0) / 2.0
+    return _smoothstep(ramp).astype(np.float32)
 
 
 # ---------------------------------------------------------------------------------------

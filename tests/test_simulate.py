@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -258,3 +260,105 @@ def test_bad_faces_are_refused_clearly(astronaut, astronaut_landmarks):
         simulate_healthy(astronaut, astronaut_landmarks[:468])
     with pytest.raises(ValueError, match="RGB uint8"):
         simulate_healthy(astronaut.astype(np.float32), astronaut_landmarks)
+
+
+# -- composite palsy: one person's smile on one half, their rest photo on the other ---------
+LONDON = Path(__file__).resolve().parents[1].parent / "shared" / "faces" / "london"
+needs_london = pytest.mark.skipif(
+    not (LONDON / "neutral" / "001_03.jpg").is_file(),
+    reason="the Face Research Lab London Set is not at ../shared/faces/london (composite "
+           "palsy needs one person's rest and smile photos)")
+
+
+@pytest.fixture(scope="module")
+def london_pair(landmarker):
+    """Person 001 at rest and smiling, at the trainers' working size, with landmarks."""
+    from trainers._london import load_work_photo
+
+    rest = load_work_photo(LONDON / "neutral" / "001_03.jpg")
+    smile = load_work_photo(LONDON / "smiling" / "001_08.jpg")
+    return rest, landmarker.detect(rest).landmarks, smile, landmarker.detect(smile).landmarks
+
+
+def _seam_roughness(image: np.ndarray, case: SimulatedCase, columns: int = 4) -> float:
+    """Mean horizontal colour step per pixel near the face's midline, over the face."""
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float64)
+    step = np.abs(np.diff(grey, axis=1))
+    points = case.landmarks
+    mid_x = np.interp(np.arange(grey.shape[0]), *zip(*sorted(
+        (points[i, 1], points[i, 0]) for i in MIDLINE)))
+    rows = np.flatnonzero(case.masks["face"].any(axis=1))
+    return float(np.mean([step[r, int(mid_x[r]) - columns:int(mid_x[r]) + columns].mean()
+                          for r in rows]))
+
+
+@needs_london
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_composite_palsy_is_seen_on_its_resting_side(landmarker, london_pair, side):
+    from palsy_core import measure_face
+    from palsy_core.simulate import composite_palsy
+
+    case = composite_palsy(*london_pair, side=side)
+    assert (case.palsy, case.side, case.region) == (1, side, "mouth")
+    assert case.masks["paralysed"].any()
+    # The paralysed mask lies on the subject's side (subject's right = image left).
+    columns = np.flatnonzero(case.masks["paralysed"].any(axis=0))
+    face_mid = case.landmarks[MIDLINE, 0].mean()
+    assert (columns.mean() < face_mid) == (side == "right")
+    found = landmarker.detect(case.image)
+    measured = measure_face(found.landmarks, found.blendshapes)
+    assert measured.regions["mouth"].weaker_side == side
+
+
+@needs_london
+def test_composite_seam_is_no_hard_edge(london_pair):
+    from palsy_core.simulate import composite_palsy
+
+    rest = london_pair[0]
+    case = composite_palsy(*london_pair, side="left")
+    hard = composite_palsy(*london_pair, side="left", feather=0.005)
+    feathered, edged = _seam_roughness(case.image, case), _seam_roughness(hard.image, case)
+    untouched = _seam_roughness(rest, case)
+    assert feathered < edged
+    assert feathered < 1.25 * untouched, (feathered, untouched)
+
+
+@needs_london
+def test_mirrored_composite_swaps_the_side(london_pair):
+    from palsy_core.simulate import composite_palsy
+
+    rest, rest_points, smile, smile_points = london_pair
+    case = composite_palsy(rest, rest_points, smile, smile_points, side="left")
+    mirrored = case.mirrored()
+    assert mirrored.side == "right"
+    width = rest.shape[1]
+    flipped = composite_palsy(rest[:, ::-1].copy(), mirror_landmarks(rest_points, width),
+                              smile[:, ::-1].copy(), mirror_landmarks(smile_points, width),
+                              side="right")
+    assert flipped.side == "right"
+    face = mirrored.masks["face"]
+    difference = np.abs(flipped.image.astype(int) - mirrored.image.astype(int))[face]
+    assert difference.mean() < 2.0
+
+
+def test_composite_refuses_mismatched_photos(astronaut, astronaut_landmarks):
+    from palsy_core.simulate import composite_palsy
+
+    with pytest.raises(ValueError, match="same size"):
+        composite_palsy(astronaut, astronaut_landmarks, astronaut[:400], astronaut_landmarks,
+                        side="left")
+    with pytest.raises(ValueError, match="subject's side"):
+        composite_palsy(astronaut, astronaut_landmarks, astronaut, astronaut_landmarks,
+                        side="middle")
+
+
+def test_jitter_photo_moves_landmarks_with_the_face(landmarker, astronaut, astronaut_landmarks):
+    from palsy_core.simulate import jitter_photo
+
+    image, points = jitter_photo(astronaut, astronaut_landmarks, seed=5)
+    assert image.shape == astronaut.shape and not np.array_equal(image, astronaut)
+    found = landmarker.detect(image).landmarks
+    scale = eye_distance(astronaut_landmarks)
+    assert np.median(np.linalg.norm(found[:, :2] - points[:, :2], axis=1)) < 0.05 * scale
+    alone, none = jitter_photo(astronaut, seed=5)
+    assert none is None and alone.shape == astronaut.shape
