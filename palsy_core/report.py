@@ -122,9 +122,13 @@ def assessment_csv(result: Any, *, patient: str | None = None, visit_date: dt.da
     if visit_date:
         info("visit_date", visit_date.isoformat())
     info("source", data.get("file") or "")
+    verdict = data.get("assessment") or {}
+    info("status", verdict.get("status", ""), "", "within_normal | asymmetry | not_assessable")
+    if verdict.get("reasons"):
+        info("not_assessable_reasons", " ".join(r["code"] for r in verdict["reasons"]))
     info("headline", data.get("headline", ""))
     info("affected_side", data.get("affected_side") or "none")
-    info("expression_detected", data.get("expression", ""))
+    info("expression_detected", verdict.get("detected_expression") or data.get("expression", ""))
     info("mm_per_pixel", _round(data.get("mm_per_pixel"), 5), "mm/px", f"scale from {data.get('scale_source', '')}")
     palsy = data.get("palsy")
     if palsy:
@@ -242,14 +246,18 @@ def assessment_pdf(
     ident = [f"Visit date: {(visit_date or created.date()).isoformat()}"]
     if patient:
         ident.insert(0, f"Patient: {patient}")
-    detected = (data.get("expression") or "").replace("_", " ")
+    detected = ((data.get("assessment") or {}).get("detected_expression")
+                or data.get("expression") or "").replace("_", " ")
     ident.append(f"Expression: {expression or 'not stated'} (detected: {detected or 'unknown'})")
     pdf.cell(width, 5, "   |   ".join(ident), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
 
-    # Headline, boxed.
-    affected = data.get("affected_side") is not None
-    pdf.set_fill_color(*((253, 235, 208) if affected else (214, 234, 248)))
+    # Headline, boxed, coloured by the verdict's status.
+    status = (data.get("assessment") or {}).get("status")
+    if status is None:  # a visit stored before the three-state verdict
+        status = "asymmetry" if data.get("affected_side") is not None else "within_normal"
+    pdf.set_fill_color(*{"asymmetry": (253, 235, 208), "not_assessable": (234, 236, 238)}
+                       .get(status, (214, 234, 248)))
     pdf.set_font(family, "B", 11)
     pdf.multi_cell(width, 6, data.get("headline", ""), align="L", fill=True, padding=2, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)

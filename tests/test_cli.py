@@ -78,3 +78,39 @@ def test_cli_all_good_exits_zero(tmp_path, astronaut):
     proc = _run("analyze", str(path), "--no-palsy-model")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["ok"] is True
+
+
+def test_cli_assessment_and_stated_expression(tmp_path, face_photo, drooped_face):
+    """JSON "assessment": three states; affected_side is null unless the status is asymmetry."""
+    from skimage import data
+
+    Image.fromarray(face_photo).save(tmp_path / "a_healthy.png")
+    Image.fromarray(drooped_face).save(tmp_path / "b_drooped.png")
+    Image.fromarray(data.coffee()).save(tmp_path / "c_no_face.png")
+    out_csv = tmp_path / "out.csv"
+    proc = _run("analyze", str(tmp_path), "--expression", "smile", "--no-palsy-model",
+                "--csv", str(out_csv))
+    records = {Path(r["file"]).name: r for r in map(json.loads, proc.stdout.splitlines())}
+    for record in records.values():
+        verdict = record["assessment"]
+        assert {"status", "affected_side", "regions", "reasons"} <= set(verdict)
+        assert verdict["affected_side"] == record["affected_side"]
+        assert (verdict["affected_side"] is not None) == (verdict["status"] == "asymmetry")
+    healthy, drooped = records["a_healthy.png"]["assessment"], records["b_drooped.png"]["assessment"]
+    assert healthy["status"] == "within_normal" and healthy["expression_source"] == "stated"
+    assert drooped["status"] == "asymmetry" and drooped["affected_side"] == "left"
+    mouth = next(r for r in drooped["regions"] if r["name"] == "mouth")
+    assert mouth["beyond_limit"] and mouth["difference_mm"] > mouth["limit_mm"]
+    missing = records["c_no_face.png"]["assessment"]
+    assert missing["status"] == "not_assessable" and missing["reasons"][0]["code"] == "no_face"
+    with open(out_csv, newline="") as handle:
+        statuses = [row["status"] for row in csv.DictReader(handle)]
+    assert statuses == ["within_normal", "asymmetry", "not_assessable"]
+
+    # The stated expression wins: "rest" on a broad smile is flagged once, not assessed.
+    proc = _run("analyze", str(tmp_path / "a_healthy.png"), "--expression", "rest", "--no-palsy-model")
+    record = json.loads(proc.stdout)
+    verdict = record["assessment"]
+    assert verdict["status"] == "not_assessable" and record["affected_side"] is None
+    assert [r["code"] for r in verdict["reasons"]] == ["expression_contradicted"]
+    assert verdict["expression_mismatch"] and not any("rest" in w for w in record["warnings"])
