@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from palsy_core import landmarks as lm  # noqa: E402
 from palsy_core.measurements import measure_face  # noqa: E402
 from palsy_core.normal_range import load_normal_limits  # noqa: E402
+from palsy_core.pose import frontalize  # noqa: E402
 from trainers.normal_range import DEFAULT_CACHE, LandmarkCache  # noqa: E402
 
 #: Template point -> (what it is, the MediaPipe landmark playing the same part). Sides
@@ -99,9 +100,10 @@ def main(argv=None) -> int:
             if manual[0, 0] > manual[1, 0]:
                 raise ValueError(f"{tem_path}: the first point should be the image-left pupil.")
             mesh = face["landmarks"][:, :2].astype(np.float64)
-            measured = measure_face(face["landmarks"], face["blendshapes"], expression="rest")
-            mm_per_px = measured.mm_per_pixel
-            brow = measured.measurements["brow_height"]
+            mm_per_px = measure_face(face["landmarks"], expression="rest").mm_per_pixel
+            # The brow difference as the analysis measures it (head's turn undone).
+            frontal, _ = frontalize(face["landmarks"], axes="yaw")
+            brow = measure_face(frontal, expression="rest").measurements["brow_height"]
             brow_signed.append(brow.left - brow.right)
             manual_ipd = float(np.linalg.norm(manual[1] - manual[0]))
             ipd_mm.append(manual_ipd * mm_per_px)
