@@ -62,7 +62,7 @@ def analyze_paths(analyzer, paths: Iterable[Path], mm_per_pixel: Optional[float]
     for path in paths:
         record = {"file": display_path(path), "ok": False, "error": None, "error_code": None}
         try:
-            result = analyzer.analyze(path, source=str(path), mm_per_pixel=mm_per_pixel,
+            result = analyzer.analyze(path, source=display_path(path), mm_per_pixel=mm_per_pixel,
                                       expression=expression)
         except PalsyError as exc:
             record.update(_EMPTY_RESULT, error=str(exc), error_code=exc.code)
@@ -92,7 +92,8 @@ def _csv_row(record: dict) -> dict:
            "not_assessable_reasons": " ".join(r["code"] for r in assessment.get("reasons", [])),
            "affected_side": record["affected_side"] or "",
            "expression": record["expression"] or "",
-           "palsy_probability": (record["palsy"] or {}).get("probability", "")}
+           "palsy_probability": (record["palsy"] or {}).get("probability", ""),
+           "severity_class": (record.get("severity") or {}).get("class", "")}
     features = record["features"] or [""] * len(FEATURE_NAMES)
     row.update({f"f{i}_{name}": value for i, (name, value) in enumerate(zip(FEATURE_NAMES, features))})
     measurements = record["measurements"] or {}
@@ -112,6 +113,8 @@ def _cmd_analyze(args) -> int:
 
     palsy_model = None if args.no_palsy_model else (args.palsy_model or "default")
     task_models = {} if args.no_segmentation else _installed_parsing_model()
+    if not args.no_severity:
+        task_models.update(_installed_task_model("severity"))
     failed = internal = 0
     rows = []
     with Analyzer(AnalyzerOptions(palsy_model=palsy_model, task_models=task_models)) as analyzer:
@@ -138,6 +141,18 @@ def _cmd_analyze(args) -> int:
     if internal:
         return EXIT_INTERNAL
     return EXIT_SOME_FAILED if failed else EXIT_OK
+
+
+def _installed_task_model(task: str) -> dict:
+    """``{task: "default"}`` when a default model of ``task`` is installed, else nothing."""
+    from .errors import ModelNotInstalledError
+    from .models import default_model_name
+
+    try:
+        default_model_name(task)
+    except ModelNotInstalledError:
+        return {}
+    return {task: "default"}
 
 
 def _installed_parsing_model() -> dict:
@@ -175,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--no-segmentation", action="store_true",
                          help="skip face parsing (JSON \"segmentation\": classes, pixel "
                               "shares, the paralysed region's side); it runs when installed")
+    analyze.add_argument("--no-severity", action="store_true",
+                         help="skip the six-class severity grade (JSON \"severity\": class, "
+                              "probabilities, recommendations); it runs when installed")
     analyze.set_defaults(handler=_cmd_analyze)
     add_video_subcommand(sub)
     verbose_help = "also show MediaPipe's and TF Lite's own log lines on stderr"
