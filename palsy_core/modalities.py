@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
@@ -447,13 +448,14 @@ def _autocast(device: str):
 
 
 def _atomic_savez(path: Path, **arrays) -> None:
-    # Write then rename, so an interrupted run never leaves a half-written cache entry.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+    # Write then rename, so an interrupted run never leaves a half-written cache entry;
+    # the unique name lets processes on several machines share one cache folder.
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp.npz")
     np.savez_compressed(tmp, **arrays)
     os.replace(tmp, path)
 
 
 def _atomic_save(path: Path, array: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npy")
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp.npy")
     np.save(tmp, array)
     os.replace(tmp, path)

@@ -8,7 +8,8 @@ A run directory holds::
     per_fold.csv             the per-fold numbers behind it
 
 Folds are independent: ``--fold K`` runs one alone (several jobs may share a run
-directory, or use separate ones); ``python -m trainers.collect`` merges them.
+directory, or use separate ones); ``python -m trainers.collect`` merges them. ``--ray``
+runs each fold as a Ray task, locally or on a cluster (:mod:`trainers._ray`).
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ import os
 import random
 import sys
 import time
+import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
+
+from ._ray import RayOptions, add_ray_arguments
 
 # -- the paper's hyper-parameters (seed 000, section 3.2) ----------------------------------
 
@@ -131,6 +135,7 @@ def common_parser(description: str) -> argparse.ArgumentParser:
     out.add_argument("--simulated-data", action="store_true",
                      help="with --promote: mark the card trained_on_simulated_data")
     out.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_ray_arguments(p)
     return p
 
 
@@ -422,18 +427,45 @@ class Run:
                    if not self._digest_of[str(s.path)]]
         return kept, [self._digest_of[str(s.path)] for s in kept], skipped
 
-    def iter_folds(self) -> Iterator[FoldData]:
-        """The folds to run (all, or the one ``--fold`` names), with faces resolved."""
+    def iter_folds(self, *, bar: bool = True) -> Iterator[FoldData]:
+        """The folds to run (all, or the one ``--fold`` names), with faces resolved
+        (``bar``: a progress bar over the folds, with ``progress``)."""
         from tqdm.auto import tqdm
 
         chosen = self.folds if self.args.fold is None else [self.folds[self.args.fold]]
         union = {str(s.path): s for f in chosen for s in (*f.train, *f.test)}
         self.with_faces(list(union.values()))  # one extraction pass with one progress bar
-        for fold in tqdm(chosen, desc="folds", unit="fold", disable=not self.progress):
+        for fold in tqdm(chosen, desc="folds", unit="fold",
+                         disable=not (self.progress and bar)):
             train, train_d, skip_train = self._with_mirrors(*self.with_faces(fold.train))
             test, test_d, skip_test = self.with_faces(fold.test)
             yield FoldData(fold.index, fold.test_subject, train, test, train_d, test_d,
                            skip_train, skip_test)
+
+    def run_folds(self, train_fold: Callable[[FoldData], tuple[np.ndarray, dict]], *,
+                  warm: Callable[[list[str]], None] | None = None) -> None:
+        """Train, test and record every fold (or the one ``--fold`` names): here, one
+        after the other, or each as a Ray task with ``--ray``.
+
+        ``train_fold(fold) -> (test probabilities, training info)`` seeds itself from the
+        fold, so a fold gives the same record wherever it runs. ``warm(digests)`` fills
+        shared caches (frozen backbone features) before Ray tasks start.
+        """
+        options = RayOptions.from_args(self.args)
+        if options is not None:
+            from ._ray import run_folds_on_ray
+
+            run_folds_on_ray(self, options, warm)
+            return
+        for fold in self.iter_folds():
+            self.run_fold(fold, train_fold)
+
+    def run_fold(self, fold: FoldData,
+                 train_fold: Callable[[FoldData], tuple[np.ndarray, dict]]) -> dict:
+        """Train and test one fold, then write its record (see :meth:`record_fold`)."""
+        elapsed = timer()
+        probabilities, training = train_fold(fold)
+        return self.record_fold(fold, probabilities, seconds=elapsed(), training=training)
 
     def final_training_set(self) -> tuple[list, list[str]]:
         """All subjects, ``--train-per-subject`` round-robin samples each: the data of a
@@ -606,7 +638,9 @@ def timer() -> Callable[[], float]:
 
 def _write_json(path: Path, data) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # A unique temporary name, then a rename: concurrent writers (Ray tasks on several
+    # nodes sharing the folder) never see or leave a half-written file.
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     tmp.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
     os.replace(tmp, path)
 

@@ -14,11 +14,12 @@ Features are standardised with a mean/std fitted on each fold's training data on
 from __future__ import annotations
 
 import sys
+from typing import Callable
 
 import numpy as np
 
 from ._common import (FNN_HYPER, Hyper, Run, common_parser, fit, hyper_from_args, parse_args,
-                      predict, seed_everything, stage_settings, timer, to_tensor)
+                      predict, seed_everything, stage_settings, to_tensor)
 
 
 def structured_inputs(run: Run, modality: str, digests, scaler):
@@ -53,17 +54,22 @@ def train_structured(run: Run, modality: str, digests, labels: np.ndarray, hyper
     return model, scaler, info
 
 
-def main(argv=None) -> int:
-    from palsy_core.models import ModelConfig, PalsyNet
-
+def build_parser():
     parser = common_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--modality", choices=sorted(FNN_HYPER), default="handcrafted")
-    args = parse_args(parser, argv, "trainers.fnn")
+    return parser
+
+
+def setup(args) -> tuple[Run, Callable]:
+    """The run of these settings and its fold trainer ``train_fold(fold) ->
+    (probabilities, info)`` (also what a Ray worker builds for one fold)."""
+    from palsy_core.models import ModelConfig
+
     hyper = hyper_from_args(args, FNN_HYPER[args.modality])
     config = ModelConfig("fnn", structured_modality=args.modality)
     run = Run(args, config, stage_settings(fnn=hyper))
-    for fold in run.iter_folds():
-        elapsed = timer()
+
+    def train_fold(fold):
         model, scaler, info = train_structured(run, args.modality, fold.train_digests,
                                                fold.y_train, hyper, seed=args.seed + fold.index,
                                                desc=f"fold {fold.index}")
@@ -72,7 +78,18 @@ def main(argv=None) -> int:
                                     [structured_inputs(run, args.modality, digests, scaler)],
                                     device=run.device),
             fold.test_digests)
-        run.record_fold(fold, probabilities, seconds=elapsed(), training={"fnn": info})
+        return probabilities, {"fnn": info}
+
+    return run, train_fold
+
+
+def main(argv=None) -> int:
+    from palsy_core.models import PalsyNet
+
+    args = parse_args(build_parser(), argv, "trainers.fnn")
+    hyper = hyper_from_args(args, FNN_HYPER[args.modality])
+    run, train_fold = setup(args)
+    run.run_folds(train_fold)
     table = run.finish()
     if args.promote:
         samples, digests = run.final_training_set()

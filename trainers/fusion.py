@@ -27,12 +27,13 @@ from __future__ import annotations
 import dataclasses
 import sys
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
 from ._common import (FNN_HYPER, FUSION_HYPER, IMAGE_HYPER, IMAGE_MODEL_ALIASES, Hyper, Run,
                       add_image_arguments, common_parser, fit, hyper_from_args, parse_args,
-                      predict, seed_everything, stage_settings, timer, to_tensor)
+                      predict, seed_everything, stage_settings, to_tensor)
 from .fnn import structured_inputs, train_structured
 from .image import ImageStage, image_config
 
@@ -92,9 +93,7 @@ def _embeddings(run, stage, fnn, scaler, modality, digests):
     return stage.embeddings(digests), structured
 
 
-def main(argv=None) -> int:
-    from palsy_core.models import PalsyNet
-
+def build_parser():
     parser = common_parser(__doc__.split("\n\n")[0])
     add_image_arguments(parser, prefix="image-")
     parser.add_argument("--fusion", choices=("early", "late"), default="early")
@@ -107,16 +106,26 @@ def main(argv=None) -> int:
                         help="early fusion: while training the head, zero a sample's image "
                              "or structured embedding with this probability (not in the "
                              "paper; keeps the head from leaning on one branch)")
-    args = parse_args(parser, argv, "trainers.fusion")
+    return parser
+
+
+def stage_hypers(args) -> dict[str, Hyper]:
+    """Settings of the FNN, the image model and the head: the paper's, with overrides."""
     architecture = IMAGE_MODEL_ALIASES[args.image_model]
     fnn_paper = FNN_HYPER[args.structured_modality]
     image_paper = IMAGE_HYPER[(architecture, args.image_modality)]
-    hypers = {
+    return {
         "fnn": dataclasses.replace(fnn_paper, epochs=args.fnn_epochs or fnn_paper.epochs),
         "image": dataclasses.replace(image_paper, epochs=args.image_epochs or image_paper.epochs),
         "head": hyper_from_args(args, FUSION_HYPER[args.image_modality]),
     }
-    stage = ImageStage(args)  # a missing checkpoint fails here, before any data is read
+
+
+def setup(args, stage: ImageStage | None = None) -> tuple[Run, Callable]:
+    """The run of these settings and its fold trainer ``train_fold(fold) ->
+    (probabilities, info)`` (also what a Ray worker builds for one fold)."""
+    hypers = stage_hypers(args)
+    stage = stage or ImageStage(args)
     config = image_config(stage, kind=args.fusion, structured_modality=args.structured_modality)
     used = {"fnn", "image"} if args.fusion == "late" else {"fnn", "image", "head"}
     settings = stage_settings(**{k: v for k, v in hypers.items() if k in used})
@@ -124,8 +133,8 @@ def main(argv=None) -> int:
         settings["head"]["modality_dropout"] = args.modality_dropout
     run = Run(args, config, settings)
     stage.bind(run)
-    for fold in run.iter_folds():
-        elapsed = timer()
+
+    def train_fold(fold):
         parts = train_fusion(run, stage, args.fusion, args.structured_modality,
                              fold.train_digests, fold.y_train, hypers,
                              seed=args.seed + fold.index, desc=f"fold {fold.index}",
@@ -134,7 +143,19 @@ def main(argv=None) -> int:
             lambda digests: fusion_probabilities(run, stage, args.fusion,
                                                  args.structured_modality, parts, digests),
             fold.test_digests)
-        run.record_fold(fold, probabilities, seconds=elapsed(), training=parts.info)
+        return probabilities, parts.info
+
+    return run, train_fold
+
+
+def main(argv=None) -> int:
+    from palsy_core.models import PalsyNet
+
+    args = parse_args(build_parser(), argv, "trainers.fusion")
+    hypers = stage_hypers(args)
+    stage = ImageStage(args)  # a missing checkpoint fails here, before any data is read
+    run, train_fold = setup(args, stage)
+    run.run_folds(train_fold, warm=stage.features)
     table = run.finish()
     if args.promote:
         samples, digests = run.final_training_set()

@@ -19,12 +19,13 @@ early stopping on training loss with patience 3).
 from __future__ import annotations
 
 import sys
+from typing import Callable
 
 import numpy as np
 
 from ._common import (IMAGE_HYPER, IMAGE_MODEL_ALIASES, Hyper, Run, add_image_arguments,
                       common_parser, fit, hyper_from_args, parse_args, predict,
-                      seed_everything, stage_settings, timer, to_tensor)
+                      seed_everything, stage_settings, to_tensor)
 
 
 class ImageStage:
@@ -108,23 +109,38 @@ def image_config(stage: ImageStage, kind: str = "image", **extra):
                        backbone=stage.model.backbone_source, **extra)
 
 
+def build_parser():
+    parser = common_parser(__doc__.split("\n\n")[0])
+    add_image_arguments(parser)
+    return parser
+
+
+def setup(args, stage: ImageStage | None = None) -> tuple[Run, Callable]:
+    """The run of these settings and its fold trainer ``train_fold(fold) ->
+    (probabilities, info)`` (also what a Ray worker builds for one fold)."""
+    architecture = IMAGE_MODEL_ALIASES[args.image_model]
+    hyper = hyper_from_args(args, IMAGE_HYPER[(architecture, args.image_modality)])
+    stage = stage or ImageStage(args)
+    run = Run(args, image_config(stage), stage_settings(image=hyper))
+    stage.bind(run)
+
+    def train_fold(fold):
+        info = stage.train(fold.train_digests, fold.y_train, hyper,
+                           seed=args.seed + fold.index, desc=f"fold {fold.index}")
+        return run.probabilities(stage.probabilities, fold.test_digests), {"image": info}
+
+    return run, train_fold
+
+
 def main(argv=None) -> int:
     from palsy_core.models import PalsyNet
 
-    parser = common_parser(__doc__.split("\n\n")[0])
-    add_image_arguments(parser)
-    args = parse_args(parser, argv, "trainers.image")
+    args = parse_args(build_parser(), argv, "trainers.image")
     architecture = IMAGE_MODEL_ALIASES[args.image_model]
     hyper = hyper_from_args(args, IMAGE_HYPER[(architecture, args.image_modality)])
     stage = ImageStage(args)  # a missing checkpoint fails here, before any data is read
-    run = Run(args, image_config(stage), stage_settings(image=hyper))
-    stage.bind(run)
-    for fold in run.iter_folds():
-        elapsed = timer()
-        info = stage.train(fold.train_digests, fold.y_train, hyper,
-                           seed=args.seed + fold.index, desc=f"fold {fold.index}")
-        run.record_fold(fold, run.probabilities(stage.probabilities, fold.test_digests),
-                        seconds=elapsed(), training={"image": info})
+    run, train_fold = setup(args, stage)
+    run.run_folds(train_fold, warm=stage.features)
     table = run.finish()
     if args.promote:
         samples, digests = run.final_training_set()
