@@ -199,3 +199,49 @@ def test_cli_refuses_a_huge_file_without_reading_it(tmp_path):
     result = _cli("analyze", str(huge), "--no-palsy-model")
     line = json.loads(result.stdout)
     assert result.returncode == 1 and line["error_code"] == "file_too_large" and "was not read" in line["error"]
+
+
+# -- the server answers only to the host names it serves -------------------------------------
+
+def _upgrade_status(port: int, host: str) -> str:
+    """Status line of a WebSocket upgrade to the app's stream, sent with this Host header."""
+    import base64
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        key = base64.b64encode(os.urandom(16)).decode()
+        connection.sendall((f"GET /_stcore/stream HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
+                            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                            f"Origin: http://{host}\r\n\r\n").encode())
+        return connection.recv(200).decode(errors="replace").splitlines()[0]
+
+
+def test_server_refuses_a_foreign_host_header(tmp_path):
+    """DNS rebinding: a page on evil.example resolving to 127.0.0.1 gets no session."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PALSY_DB_URL": f"sqlite:///{tmp_path / 'records.sqlite3'}", "GLOG_minloglevel": "2"}
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port",
+                               str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("streamlit did not start")
+                time.sleep(0.25)
+        assert _upgrade_status(port, f"127.0.0.1:{port}").split()[1] == "101"
+        assert _upgrade_status(port, f"localhost:{port}").split()[1] == "101"
+        assert _upgrade_status(port, f"evil.example:{port}").split()[1] == "403"
+        assert _upgrade_status(port, "127.0.0.1.evil.example").split()[1] == "403"
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
