@@ -59,7 +59,7 @@ def start_server(folder: Path, weights: str | None) -> tuple[subprocess.Popen, s
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "PALSY_DB_URL": f"sqlite:///{folder / 'records.sqlite3'}", "GLOG_minloglevel": "2"}
+    env = {**os.environ, "PALSY_AUTH": "off", "PALSY_DB_URL": f"sqlite:///{folder / 'records.sqlite3'}", "GLOG_minloglevel": "2"}
     if weights is not None:
         env["PALSY_WEIGHTS_DIR"] = weights
     started = time.perf_counter()

@@ -36,11 +36,15 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """The app served by `streamlit run` on a free local port, with its own records and weights."""
+    """The app served by `streamlit run` on a free local port, with its own records and weights.
+
+    Sign-in is off (PALSY_AUTH=off, the documented demo setting): this test is about the
+    pages in a real browser; tests/test_auth.py covers signing in.
+    """
     folder = tmp_path_factory.mktemp("browser")
     (folder / "weights").mkdir()
     port = free_port()
-    env = {**os.environ, "PALSY_DB_URL": f"sqlite:///{folder / 'records.sqlite3'}",
+    env = {**os.environ, "PALSY_AUTH": "off", "PALSY_DB_URL": f"sqlite:///{folder / 'records.sqlite3'}",
            "PALSY_WEIGHTS_DIR": str(folder / "weights"), "GLOG_minloglevel": "2"}
     log = open(folder / "streamlit.log", "wb")
     process = subprocess.Popen(
@@ -92,10 +96,14 @@ def test_upload_photo_then_bad_file(server, browser, tmp_path, drooped_face):
     page.goto(server)
     uploader = page.locator("[data-testid=stFileUploaderDropzoneInput]")
     uploader.wait_for(state="attached", timeout=60_000)
+    # The astronaut smiles: state it, or the verdict rightly refuses a "rest" photo.
+    page.locator("[data-testid=stSelectbox]").first.click()
+    page.get_by_role("option", name="smile", exact=True).click()
     uploader.set_input_files(str(photo))
     headline = page.locator(".st-key-headline")
     headline.wait_for(timeout=60_000)
-    assert "The subject's left side looks weaker (mouth)" in headline.inner_text()
+    card = headline.inner_text()
+    assert "The subject's left side looks weaker" in card and "Mouth: commissure" in card
     # The table is drawn on a canvas; its cells exist as a hidden accessible grid.
     page.get_by_text("Commissure height", exact=True).first.wait_for(state="attached", timeout=30_000)
     page.screenshot(path=str(tmp_path / "assessment.png"), full_page=True)
