@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from ._fnn import FeedForwardClassifier, blendshape_fnn, coordinate_fnn, handcrafted_fnn
+from ._geometry import geometry_fnn
 from ._image import ImageClassifier
 
 #: Structured modality -> FNN builder (seed 000).
@@ -24,6 +25,7 @@ STRUCTURED_FNNS = {
     "blendshapes": blendshape_fnn,
     "coordinates": coordinate_fnn,
     "handcrafted": handcrafted_fnn,
+    "geometry": geometry_fnn,
 }
 #: Widths of the early-fusion head after the concatenated embedding (authors' code:
 #: 256, 128, 64, then the two-logit output: four fully connected layers).

@@ -91,6 +91,7 @@ MODALITY_LABELS = {
     "blendshapes": "Features of Facial Expressions",
     "coordinates": "Coordinates",
     "handcrafted": "Handcrafted Manual Features [24]",
+    "geometry": "Asymmetry Measurements (mm, blendshape and region differences)",
     "rgb": "RGB Images",
     "linesegment": "BnW LineSegment Images",
 }
@@ -277,6 +278,10 @@ class ModelCard:
         Input order of the blendshape modality.
     date, git_commit, code_version : str
     weights_file, weights_sha256 : str
+    calibration : dict, optional
+        Maps the network's palsy logit to the probability reported:
+        ``{"method": "platt", "a": A, "b": B}`` gives ``sigmoid(A * logit + B)``, fitted
+        on people held out of training. None: the network's softmax as it is.
     """
 
     name: str
@@ -295,6 +300,7 @@ class ModelCard:
     weights_file: str = ""
     weights_sha256: str = ""
     extra: dict = field(default_factory=dict)
+    calibration: dict | None = None
 
     def to_dict(self) -> dict:
         data_modality, model = self.config.table_row()
@@ -319,6 +325,7 @@ class ModelCard:
             "code_version": self.code_version,
             "weights_file": self.weights_file,
             "weights_sha256": self.weights_sha256,
+            **({"calibration": self.calibration} if self.calibration else {}),
             **({"extra": self.extra} if self.extra else {}),
         }
 
@@ -335,7 +342,7 @@ class ModelCard:
             blendshape_names=data.get("blendshape_names"), date=data.get("date", ""),
             git_commit=data.get("git_commit", ""), code_version=data.get("code_version", ""),
             weights_file=data["weights_file"], weights_sha256=data["weights_sha256"],
-            extra=data.get("extra", {}))
+            extra=data.get("extra", {}), calibration=data.get("calibration"))
 
 
 def describe_architecture(config: ModelConfig) -> str:
@@ -343,12 +350,16 @@ def describe_architecture(config: ModelConfig) -> str:
     from ._fnn import (BLENDSHAPE_LAYER_SIZES, COORDINATE_LAYER_SIZES, HANDCRAFTED_HIDDEN_LAYERS,
                        HANDCRAFTED_INPUTS, HANDCRAFTED_WIDTH)
     from ._fusion import EARLY_FUSION_WIDTHS
+    from ._geometry import GEOMETRY_HIDDEN, geometry_input_names
 
     fnn = {
         "blendshapes": ("FNN " + "-".join(map(str, BLENDSHAPE_LAYER_SIZES)), 10),
         "coordinates": ("FNN " + "-".join(map(str, COORDINATE_LAYER_SIZES)), 32),
         "handcrafted": (f"FNN {HANDCRAFTED_INPUTS} -> {HANDCRAFTED_HIDDEN_LAYERS} x "
                         f"{HANDCRAFTED_WIDTH} -> 2", HANDCRAFTED_WIDTH),
+        "geometry": ("FNN " + "-".join(map(str, (len(geometry_input_names()), *GEOMETRY_HIDDEN,
+                                                  2)))
+                     + (" (logistic regression)" if not GEOMETRY_HIDDEN else ""), 0),
     }
     parts = []
     if config.image_architecture:
@@ -548,6 +559,7 @@ class PalsyPredictor:
         palsy_core.analysis.PalsyPrediction
         """
         from ..modalities import mirrored_arrays, modality_array
+        from ._geometry import geometry_vector
 
         views = [(image, landmarks, blendshapes, features)]
         if self.config.mirror_average and mirror_view is not None:
@@ -560,8 +572,10 @@ class PalsyPredictor:
                 if missing:
                     raise ValueError(f"Blendshapes {missing[:3]} missing from the input.")
                 view_blendshapes = {n: view_blendshapes[n] for n in self.card.blendshape_names}
-            arrays = {m: modality_array(m, view_image, view_landmarks, view_blendshapes,
-                                        view_features)
+            arrays = {m: (geometry_vector(view_landmarks, view_blendshapes)
+                          if m == "geometry" else
+                          modality_array(m, view_image, view_landmarks, view_blendshapes,
+                                         view_features))
                       for m in self.config.modalities}
             faces.append(arrays)
         if self.config.mirror_average and len(views) == 1:
@@ -598,4 +612,18 @@ class PalsyPredictor:
                 raw = self.card.feature_scaler.transform(raw)
             structured_x = torch.from_numpy(raw)
         with torch.inference_mode():
-            return self.net.predict_proba(image_x, structured_x).numpy()
+            probability = self.net.predict_proba(image_x, structured_x).numpy()
+        return self.calibrate(probability)
+
+    def calibrate(self, probability: np.ndarray) -> np.ndarray:
+        """The network's probabilities through the card's calibration (if any)."""
+        calibration = self.card.calibration
+        if not calibration:
+            return probability
+        if calibration.get("method") != "platt":
+            raise ModelNotInstalledError(
+                f"Model {self.name!r} names an unknown calibration "
+                f"{calibration.get('method')!r}; this palsy_core applies 'platt' only.")
+        p = np.clip(np.asarray(probability, np.float64), 1e-12, 1 - 1e-12)
+        z = float(calibration["a"]) * np.log(p / (1 - p)) + float(calibration["b"])
+        return (1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))).astype(np.float32)

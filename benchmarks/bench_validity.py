@@ -1,0 +1,399 @@
+"""Is the verdict right on people it never saw? Person-held-out validity, with intervals.
+
+Run::
+
+    .venv/bin/python benchmarks/bench_validity.py [--faces ../shared/faces/london] [--folds 5]
+    .venv/bin/python benchmarks/bench_validity.py --palsy DIR --healthy DIR \\
+        [--side-pattern '(?P<side>left|right)'] [--labels labels.csv] [--expression smile]
+
+On the Face Research Lab London Set (82 healthy adults at rest and smiling; DeBruine &
+Jones 2017, CC-BY 4.0), k folds by person. For each fold the normal limits are refitted
+without the held-out people (:func:`palsy_core.normal_range.fit_normal_limits`, at the
+shipped limits' percentile per expression) and the palsy model is retrained and
+recalibrated without them (as ``trainers.build_default_weights --faces`` does); then, on
+the held-out people only:
+
+- specificity: their unaltered rest and smile photos called within normal (not
+  assessable counted separately);
+- sensitivity: simulated palsy (warped half-faces) and composite palsy (their smile on one
+  half, their rest photo on the other) made from them, called asymmetric *on the
+  simulated side*;
+- the palsy probability's ROC AUC on those photos, beside the plain largest region score's.
+
+Every figure has a 95 % interval from resampling people (bootstrap). The verdict under
+refitted limits follows the rule of :func:`palsy_core.assessment.assess` (regions beyond
+their limit decide; the most outside one names the weaker side; the eye does not decide
+in a smile); with the shipped limits it is checked to agree with ``assess`` itself on
+every photo, and the agreement is printed. Photos are made at the trainers' working size
+(675 px) and never written anywhere.
+
+With ``--palsy DIR --healthy DIR`` it runs the whole analysis (:class:`palsy_core.Analyzer`
+with the shipped limits and model) on a user's labelled photos: specificity, sensitivity,
+side accuracy where a side is known (from ``--side-pattern``, a regular expression whose
+group ``side`` matches ``left``/``right``/``l``/``r`` in the file name, or a CSV
+``--labels`` with columns ``file,side``), not-assessable rates and the AUCs, with
+intervals from resampling photos.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+TARGETS = {
+    "specificity": ("healthy photos within normal (person-held-out)", ">=", 0.95),
+    "sensitivity": ("simulated palsy of held-out people asymmetric on the right side", ">=", 0.90),
+    "not_assessable": ("frontal studio photos not assessable", "<=", 0.05),
+    "auc": ("palsy probability AUC (and above the plain region score's)", ">=", 0.97),
+}
+#: A stated "smile" for a composite: the patient was asked to smile.
+_STATED = {"rest": "rest", "smile": "smile", "composite": "smile"}
+#: Whether a smaller per-side value marks the weaker side, per deciding measure
+#: (palsy_core.measurements: a weak brow sits lower, a weak eye closes less, a weak
+#: mouth corner sits lower and moves out less).
+_SMALLER_IS_WEAKER = {"brow_height": True, "palpebral_fissure_height": False,
+                      "commissure_height": True, "commissure_excursion": True}
+
+
+def verdict_with_limits(measured, expression: str, limits: dict[str, float]):
+    """(status, side) of assessable measurements under ``limits`` (assess's rule)."""
+    from palsy_core.normal_range import verdict_regions
+
+    best = None
+    for region, names in verdict_regions(expression).items():
+        for name in names:
+            m = measured.measurements[name]
+            score = m.difference / limits[name]
+            if score > 1.0 and (best is None or score > best[0]):
+                best = (score, m)
+    if best is None:
+        return "within_normal", None
+    m = best[1]
+    left_smaller = m.left < m.right
+    side = "left" if left_smaller == _SMALLER_IS_WEAKER[m.name] else "right"
+    return "asymmetry", side
+
+
+def _measure(landmarks, blendshapes, expression):
+    from palsy_core import measure_face
+    from palsy_core.pose import frontalize
+
+    frontal, pose = frontalize(landmarks, axes="yaw")
+    return measure_face(frontal, blendshapes, expression=expression), pose
+
+
+def _limit_rows(rows, index):
+    """Rows for fit_normal_limits: one per unaltered photo (frontalized, as measured)."""
+    from palsy_core.measurements import MEASUREMENT_NAMES
+
+    out = []
+    for i in index:
+        expression = str(rows.source[i])
+        measured, _ = _measure(rows.landmarks[i], rows.blendshape_dict(i), expression)
+        row = {"person": str(rows.person[i]), "expression": expression}
+        row.update({f"{n}_difference": measured.measurements[n].difference
+                    for n in MEASUREMENT_NAMES})
+        out.append(row)
+    return out
+
+
+def _rate(hit: np.ndarray, groups: np.ndarray, n_boot: int) -> dict:
+    from trainers._person_eval import bootstrap_by_person
+
+    hit = np.asarray(hit, bool)
+    if len(hit) == 0:
+        return {"rate": float("nan"), "k": 0, "n": 0, "ci95": [float("nan")] * 2}
+    low, high = bootstrap_by_person(lambda idx: float(hit[idx].mean()), groups, n=n_boot)
+    return {"rate": float(hit.mean()), "k": int(hit.sum()), "n": int(len(hit)),
+            "ci95": [low, high]}
+
+
+def _auc(y, score, groups, n_boot) -> dict:
+    from trainers._person_eval import bootstrap_by_person, roc_auc
+
+    y, score = np.asarray(y), np.asarray(score)
+    low, high = bootstrap_by_person(lambda idx: roc_auc(y[idx], score[idx]), groups, n=n_boot)
+    return {"auc": roc_auc(y, score), "ci95": [low, high]}
+
+
+def _line(label: str, entry: dict, target: str = "") -> str:
+    counts = f" ({entry['k']}/{entry['n']})" if "k" in entry else ""
+    low, high = entry["ci95"]
+    if "auc" in entry:
+        figures = f"{entry['auc']:7.4f}{counts:>12s}  95% CI {low:.4f}-{high:.4f}"
+    else:
+        figures = f"{entry['rate']:7.1%}{counts:>12s}  95% CI {low:.1%}-{high:.1%}"
+    return (f"  {label:58s} {figures}"
+            + (f"   target {target}" if target else ""))
+
+
+def _target(key: str) -> str:
+    _, op, value = TARGETS[key]
+    return f"{op} {value:.0%}" if key != "auc" else f"{op} {value:.2f}"
+
+
+def london(args) -> dict:
+    """The person-held-out figures on the London Set (see the module notes)."""
+    from palsy_core.assessment import assess
+    from palsy_core.models._geometry import GEOMETRY_HIDDEN
+    from palsy_core.normal_range import fit_normal_limits, limits_for, load_normal_limits
+    from trainers._geometry_training import (TEST_KINDS, cross_validate, geometry_matrix,
+                                             largest_region_score)
+    from trainers._london import LONDON_CITATION, build_rows, london_people, person_folds
+
+    started = time.perf_counter()
+    people = london_people(args.faces)
+    rows = build_rows(args.faces, cache_dir=args.cache, people=people, progress=False)
+    folds = person_folds(people, args.folds, seed=args.seed)
+    shipped = load_normal_limits()
+    percentile = dict(shipped.percentile)
+    test = np.flatnonzero(np.isin(rows.kind, TEST_KINDS))
+
+    # Probability: each fold's model never saw its held-out people.
+    x = geometry_matrix(rows)
+    probability, _, _ = cross_validate(x, rows, folds, GEOMETRY_HIDDEN, seed=args.seed)
+    plain = largest_region_score(rows)
+
+    status = np.empty(len(rows), dtype=object)
+    side = np.empty(len(rows), dtype=object)
+    agree = total = 0
+    for fold_people in folds:
+        train = np.flatnonzero(~np.isin(rows.person, fold_people) & (rows.kind == "real"))
+        limits = fit_normal_limits(_limit_rows(rows, train), percentile, n_bootstrap=0)
+        for i in test[np.isin(rows.person[test], fold_people)]:
+            expression = _STATED[str(rows.source[i])]
+            blendshapes = rows.blendshape_dict(i)
+            measured, pose = _measure(rows.landmarks[i], blendshapes, expression)
+            ipd_px = measured.interpupillary_distance_mm / measured.mm_per_pixel
+            verdict = assess(measured, head_pose=pose, pupil_distance_px=ipd_px,
+                             blendshapes=blendshapes, stated_expression=expression)
+            # The shipped limits: our rule must give assess's own verdict.
+            if verdict.status != "not_assessable":
+                total += 1
+                mine = verdict_with_limits(measured, expression, limits_for(expression))
+                agree += mine == (verdict.status, verdict.affected_side)
+                status[i], side[i] = verdict_with_limits(measured, expression,
+                                                         limits.limits_for(expression))
+            else:
+                status[i], side[i] = "not_assessable", None
+
+    healthy = test[rows.kind[test] == "real"]
+    palsied = test[rows.palsy[test] == 1]
+    groups = rows.person
+    n = args.bootstrap
+    out = {"dataset": LONDON_CITATION, "people": len(people), "folds": args.folds,
+           "seconds": time.perf_counter() - started,
+           "agreement_with_assess": (agree, total)}
+    assessable_healthy = healthy[status[healthy] != "not_assessable"]
+    out["specificity"] = _rate(status[healthy] == "within_normal", groups[healthy], n)
+    out["specificity_assessable"] = _rate(status[assessable_healthy] == "within_normal",
+                                          groups[assessable_healthy], n)
+    out["not_assessable_healthy"] = _rate(status[healthy] == "not_assessable", groups[healthy], n)
+    for expression in ("rest", "smile"):
+        subset = healthy[rows.source[healthy] == expression]
+        out[f"specificity_{expression}"] = _rate(status[subset] == "within_normal",
+                                                 groups[subset], n)
+    correct = (status == "asymmetry") & (side == rows.side)
+    out["sensitivity"] = _rate(correct[palsied], groups[palsied], n)
+    out["asymmetric_any_side"] = _rate(status[palsied] == "asymmetry", groups[palsied], n)
+    out["not_assessable_palsy"] = _rate(status[palsied] == "not_assessable", groups[palsied], n)
+    for name, mask in (("mild", rows.severity == "mild"), ("moderate", rows.severity == "moderate"),
+                       ("severe", rows.severity == "severe")):
+        subset = palsied[(rows.kind[palsied] == "palsy_sim") & mask[palsied]]
+        out[f"sensitivity_{name}"] = _rate(correct[subset], groups[subset], n)
+    for region in ("full", "mouth", "eye", "brow"):
+        subset = palsied[(rows.kind[palsied] == "palsy_sim") & (rows.region[palsied] == region)]
+        out[f"sensitivity_region_{region}"] = _rate(correct[subset], groups[subset], n)
+    subset = palsied[rows.kind[palsied] == "composite"]
+    out["sensitivity_composite"] = _rate(correct[subset], groups[subset], n)
+    scored = np.concatenate([healthy, palsied])
+    out["auc_probability"] = _auc(rows.palsy[scored], probability[scored], groups[scored], n)
+    out["auc_plain_region_score"] = _auc(rows.palsy[scored], plain[scored], groups[scored], n)
+    for name in ("composite", "mild", "moderate", "severe"):
+        keep = (rows.kind[palsied] == "composite" if name == "composite"
+                else (rows.kind[palsied] == "palsy_sim") & (rows.severity[palsied] == name))
+        sub = np.concatenate([healthy, palsied[keep]])
+        out[f"auc_probability_{name}"] = _auc(rows.palsy[sub], probability[sub], groups[sub], n)
+        out[f"auc_plain_{name}"] = _auc(rows.palsy[sub], plain[sub], groups[sub], n)
+    return out
+
+
+def print_london(out: dict) -> None:
+    agree, total = out["agreement_with_assess"]
+    print(f"London Set, person-held-out: {out['people']} people, {out['folds']} folds by person "
+          f"({out['seconds']:.0f} s). {out['dataset']}")
+    print(f"Verdict rule vs palsy_core.assessment.assess with the shipped limits: agrees on "
+          f"{agree} of {total} assessable photos.")
+    print("\nHealthy people (unaltered photos, limits refitted without them):")
+    print(_line("within normal (all photos)", out["specificity"], _target("specificity")))
+    print(_line("  at rest", out["specificity_rest"]))
+    print(_line("  smiling", out["specificity_smile"]))
+    print(_line("within normal (assessable photos)", out["specificity_assessable"]))
+    print(_line("not assessable", out["not_assessable_healthy"], _target("not_assessable")))
+    print("\nSimulated palsy from held-out people (asymmetric, on the simulated side):")
+    print(_line("all (warped + composite)", out["sensitivity"], _target("sensitivity")))
+    print(_line("  asymmetric, either side", out["asymmetric_any_side"]))
+    for key in ("mild", "moderate", "severe", "region_full", "region_mouth", "region_eye",
+                "region_brow", "composite"):
+        print(_line(f"  {key.replace('_', ' ')}", out[f"sensitivity_{key}"]))
+    print(_line("  not assessable", out["not_assessable_palsy"]))
+    print("\nPalsy probability vs the plain largest region score (ROC AUC, same photos):")
+    print(_line("probability", out["auc_probability"], _target("auc")))
+    print(_line("plain largest region score", out["auc_plain_region_score"]))
+    for key in ("mild", "moderate", "severe", "composite"):
+        print(_line(f"  {key}: probability", out[f"auc_probability_{key}"]))
+        print(_line(f"  {key}: plain region score", out[f"auc_plain_{key}"]))
+    beats = out["auc_probability"]["auc"] > out["auc_plain_region_score"]["auc"]
+    print(f"\nTargets: healthy within normal {_verdict(out['specificity'], 'specificity')}; "
+          f"sensitivity {_verdict(out['sensitivity'], 'sensitivity')}; not assessable "
+          f"{_verdict(out['not_assessable_healthy'], 'not_assessable')}; probability AUC "
+          f"{_verdict(out['auc_probability'], 'auc')} and "
+          f"{'above' if beats else 'NOT above'} the plain region score's.")
+
+
+def _verdict(entry: dict, key: str) -> str:
+    _, op, target = TARGETS[key]
+    value = entry.get("rate", entry.get("auc"))
+    met = value >= target if op == ">=" else value <= target
+    return f"{'met' if met else 'MISSED'} ({value:.3f} {op} {target})"
+
+
+# -- a user's labelled folders --------------------------------------------------------------
+def _images(folder: Path) -> list[Path]:
+    suffixes = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in suffixes)
+
+
+def _side_labels(paths, pattern, labels_csv) -> dict[Path, str]:
+    words = {"left": "left", "l": "left", "right": "right", "r": "right"}
+    out = {}
+    if labels_csv:
+        with open(labels_csv, newline="") as handle:
+            for row in csv.DictReader(handle):
+                side = words.get(str(row.get("side", "")).strip().lower())
+                if side:
+                    out[Path(row["file"]).name] = side
+    if pattern:
+        regex = re.compile(pattern, re.IGNORECASE)
+        if "side" not in regex.groupindex:
+            raise SystemExit("error: --side-pattern needs a named group (?P<side>...)")
+        for path in paths:
+            match = regex.search(path.name)
+            if match and match.group("side") and match.group("side").lower() in words:
+                out.setdefault(path.name, words[match.group("side").lower()])
+    return out
+
+
+def folders(args) -> dict:
+    from palsy_core import Analyzer, AnalyzerOptions
+    from palsy_core.errors import PalsyError
+
+    palsy_paths, healthy_paths = _images(args.palsy), _images(args.healthy)
+    if not palsy_paths or not healthy_paths:
+        raise SystemExit("error: --palsy and --healthy must each hold photos")
+    sides = _side_labels(palsy_paths, args.side_pattern, args.labels)
+    records = []
+    with Analyzer(AnalyzerOptions(palsy_model=args.model or "default")) as analyzer:
+        for label, paths in ((1, palsy_paths), (0, healthy_paths)):
+            for path in paths:
+                try:
+                    result = analyzer.analyze(path, expression=args.expression)
+                except PalsyError as error:
+                    records.append(dict(path=path, palsy=label, status="no_face", side=None,
+                                        probability=np.nan, plain=np.nan, error=str(error)))
+                    continue
+                records.append(dict(
+                    path=path, palsy=label, status=result.assessment.status,
+                    side=result.assessment.affected_side,
+                    probability=result.palsy.probability if result.palsy else np.nan,
+                    plain=max(r.score for r in result.region_asymmetry.values())))
+    status = np.array([r["status"] for r in records], dtype=object)
+    y = np.array([r["palsy"] for r in records])
+    groups = np.array([str(r["path"]) for r in records])
+    n = args.bootstrap
+    healthy, palsied = np.flatnonzero(y == 0), np.flatnonzero(y == 1)
+    out = {"n_palsy": len(palsied), "n_healthy": len(healthy),
+           "no_face": int(np.sum(status == "no_face"))}
+    out["specificity"] = _rate(status[healthy] == "within_normal", groups[healthy], n)
+    out["not_assessable_healthy"] = _rate(status[healthy] == "not_assessable", groups[healthy], n)
+    out["asymmetric"] = _rate(status[palsied] == "asymmetry", groups[palsied], n)
+    out["not_assessable_palsy"] = _rate(status[palsied] == "not_assessable", groups[palsied], n)
+    known = [i for i in palsied if records[i]["path"].name in sides]
+    hit = [status[i] == "asymmetry" and records[i]["side"] == sides[records[i]["path"].name]
+           for i in known]
+    out["sensitivity_right_side"] = _rate(np.array(hit), groups[known], n)
+    probability = np.array([r["probability"] for r in records], float)
+    plain = np.array([r["plain"] for r in records], float)
+    scored = np.flatnonzero(np.isfinite(plain) & np.isfinite(probability))
+    if len(scored):
+        out["auc_probability"] = _auc(y[scored], probability[scored], groups[scored], n)
+    scored_plain = np.flatnonzero(np.isfinite(plain))
+    out["auc_plain_region_score"] = _auc(y[scored_plain], plain[scored_plain],
+                                         groups[scored_plain], n)
+    return out
+
+
+def print_folders(out: dict, args) -> None:
+    print(f"\nYour photos: {out['n_palsy']} palsy ({args.palsy}), {out['n_healthy']} healthy "
+          f"({args.healthy}); no face found in {out['no_face']}. Shipped limits and model; "
+          "intervals from resampling photos.")
+    print(_line("healthy within normal", out["specificity"], _target("specificity")))
+    print(_line("healthy not assessable", out["not_assessable_healthy"], _target("not_assessable")))
+    print(_line("palsy asymmetric (any side)", out["asymmetric"]))
+    if out["sensitivity_right_side"]["n"]:
+        print(_line("palsy asymmetric on the labelled side", out["sensitivity_right_side"],
+                    _target("sensitivity")))
+    else:
+        print("  (no side labels: give --side-pattern or --labels for the side figure)")
+    print(_line("palsy not assessable", out["not_assessable_palsy"]))
+    if "auc_probability" in out:
+        print(_line("palsy probability AUC", out["auc_probability"], _target("auc")))
+    print(_line("plain largest region score AUC", out["auc_plain_region_score"]))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--faces", type=Path, default=ROOT.parent / "shared" / "faces" / "london",
+                        help="the London Set (neutral/, smiling/)")
+    parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "london_faces")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--palsy", type=Path, help="a folder of palsy photos")
+    parser.add_argument("--healthy", type=Path, help="a folder of healthy photos")
+    parser.add_argument("--side-pattern", help="regex with a (?P<side>...) group on file names")
+    parser.add_argument("--labels", type=Path, help="CSV with columns file,side")
+    parser.add_argument("--expression", help="the expression the photos show (default: detected)")
+    parser.add_argument("--model", help="palsy model name (default: the shipped default)")
+    parser.add_argument("--with-london", action="store_true",
+                        help="with --palsy/--healthy: run the London part too")
+    args = parser.parse_args(argv)
+    if (args.palsy is None) != (args.healthy is None):
+        parser.error("give both --palsy and --healthy")
+    import torch
+
+    torch.set_num_threads(1)
+    print("Targets: " + "; ".join(f"{text} {op} {value}" for text, op, value in TARGETS.values()))
+    if args.palsy is None or args.with_london:
+        if (args.faces / "neutral").is_dir():
+            print_london(london(args))
+        else:
+            print(f"The London Set is not at {args.faces}: skipping the person-held-out part.")
+    if args.palsy is not None:
+        print_folders(folders(args), args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""The "geometry" modality: how asymmetric a face is, measured, for a palsy classifier.
+
+A patient is always a face the model never saw, so the model is given nothing that
+says who the face is (no raw coordinates, no pixels), only left-right *differences*,
+measured on the landmarks with the head's turn undone (:func:`palsy_core.pose.frontalize`,
+as the verdict measures):
+
+- the ten millimetre measurements of :func:`palsy_core.measure_face` (brow height,
+  MRD1/2, palpebral fissure, commissure height and excursion, smile angle, lip heights,
+  dental show), as ``|left - right|``;
+- the left-right difference of each paired MediaPipe blendshape (``|mouthSmileLeft -
+  mouthSmileRight|``, ...; gaze pairs left out): the landmarker's own reading of a
+  half-face that moves less;
+- the brow, eye and mouth region scores and their maximum, against fixed reference
+  limits (:data:`REFERENCE_LIMITS`, the project's first provisional limits; fixed here
+  so that refitting the verdict's normal limits never changes this model's inputs);
+- what the face is doing (mean smile, eye closure, jaw opening, brow raise), so the
+  model can allow a smile its larger healthy asymmetry.
+
+Every input is a magnitude, so a face and its mirror image give the same vector (up to
+the landmarker's own 1-2 px asymmetry) and the model cannot learn which side a training
+face leans to. The trainer standardises the vector against *healthy* faces only (the
+feature scaler in the model card holds the healthy mean and spread), so each input reads
+as "healthy standard deviations".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from torch import nn
+
+from ._fnn import FeedForwardClassifier
+
+#: Paired blendshapes whose left-right difference is an input (MediaPipe names without
+#: the Left/Right suffix). Gaze (eyeLook*) is left out: it is not facial-nerve work.
+BLENDSHAPE_PAIRS = (
+    "browDown", "browOuterUp", "cheekSquint", "eyeBlink", "eyeSquint", "eyeWide",
+    "mouthDimple", "mouthFrown", "mouthLowerDown", "mouthPress", "mouthSmile",
+    "mouthStretch", "mouthUpperUp", "noseSneer",
+)
+#: Expression levels given as context (each the mean over the two sides where paired).
+EXPRESSION_INPUTS = ("mouthSmile", "eyeBlink", "jawOpen", "browInnerUp")
+#: Fixed reference limits (mm) of the region-score inputs: the project's provisional
+#: limits before they were measured, kept here so the inputs never move.
+REFERENCE_LIMITS = {"brow_height": 2.0, "palpebral_fissure_height": 1.5,
+                    "commissure_height": 2.0, "commissure_excursion": 3.0}
+#: Hidden widths of the geometry FNN: none, i.e. logistic regression. Hidden layers of
+#: 8 or 16-32 units scored lower in person-held-out AUC
+#: (trainers/build_default_weights.py --faces prints the comparison).
+GEOMETRY_HIDDEN: tuple[int, ...] = ()
+
+
+def _measurement_names() -> tuple[str, ...]:
+    from ..measurements import MEASUREMENT_NAMES
+
+    return MEASUREMENT_NAMES
+
+
+def geometry_input_names() -> list[str]:
+    """Names of the geometry vector's entries, in order."""
+    return ([f"{m}_difference" for m in _measurement_names()]
+            + [f"{b}_difference" for b in BLENDSHAPE_PAIRS]
+            + ["brow_score", "eye_score", "mouth_score", "largest_region_score"]
+            + [f"{e}_level" for e in EXPRESSION_INPUTS])
+
+
+def geometry_vector(landmarks: np.ndarray, blendshapes: dict[str, float]) -> np.ndarray:
+    """The geometry modality of one face, float32 (see :func:`geometry_input_names`).
+
+    Parameters
+    ----------
+    landmarks : ndarray, shape (478, 3)
+        MediaPipe landmarks in pixels (irises included), as the landmarker found them;
+        the head's turn is undone here.
+    blendshapes : dict of str to float
+        The 52 MediaPipe scores.
+
+    Raises
+    ------
+    ValueError
+        When a blendshape the vector needs is missing.
+    """
+    from ..measurements import measure_face
+    from ..pose import frontalize
+
+    needed = [f"{b}{s}" for b in BLENDSHAPE_PAIRS for s in ("Left", "Right")]
+    needed += ["jawOpen", "browInnerUp"]
+    missing = [n for n in needed if n not in blendshapes]
+    if missing:
+        raise ValueError(f"The geometry modality needs MediaPipe's 52 blendshapes; "
+                         f"missing {missing[:3]}.")
+    points = np.asarray(landmarks, np.float64)
+    if points.shape[1] == 3:
+        points, _ = frontalize(points, axes="yaw")
+    measured = measure_face(points, blendshapes).measurements
+    mm = [measured[name].difference for name in _measurement_names()]
+    shapes = [abs(blendshapes[f"{b}Left"] - blendshapes[f"{b}Right"]) for b in BLENDSHAPE_PAIRS]
+    score = {name: measured[name].difference / limit for name, limit in REFERENCE_LIMITS.items()}
+    regions = [score["brow_height"], score["palpebral_fissure_height"],
+               max(score["commissure_height"], score["commissure_excursion"])]
+    context = [(blendshapes[f"{e}Left"] + blendshapes[f"{e}Right"]) / 2
+               if f"{e}Left" in blendshapes else blendshapes[e] for e in EXPRESSION_INPUTS]
+    vector = np.array(mm + shapes + regions + [max(regions)] + context, dtype=np.float64)
+    return np.nan_to_num(vector, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
+
+
+def geometry_fnn(hidden: tuple[int, ...] = GEOMETRY_HIDDEN,
+                 n_inputs: int | None = None) -> FeedForwardClassifier:
+    """A small FNN on the geometry vector: ``hidden`` ReLU layers, then two logits.
+
+    ``hidden=()`` is logistic regression (the embedding is the input itself).
+    ``n_inputs`` defaults to the length of :func:`geometry_vector`.
+    """
+    n_in = n_inputs or len(geometry_input_names())
+    layers: list[nn.Module] = []
+    width = n_in
+    for size in hidden:
+        layers += [nn.Linear(width, size), nn.ReLU()]
+        width = size
+    body = nn.Sequential(*layers) if layers else nn.Identity()
+    return FeedForwardClassifier(body, n_in, width)

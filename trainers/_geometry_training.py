@@ -1,0 +1,133 @@
+"""Train and evaluate the geometry palsy classifier on faces split by person.
+
+Used by :mod:`trainers.build_default_weights` (``--faces``) and
+``benchmarks/bench_validity.py``. See :mod:`trainers._person_eval` for the splits and
+the calibration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ._london import FaceRows
+from ._person_eval import PlattScaling, split_people
+
+#: Share of a training split's people held out to fit the Platt scaling.
+CALIBRATION_FRACTION = 0.2
+#: Full-batch Adam steps, learning rate and L2 weight decay of the geometry FNN.
+EPOCHS = 400
+LEARNING_RATE = 1e-2
+WEIGHT_DECAY = 1e-3
+#: Kinds of row a model is scored on: simulated and composite palsy against the
+#: unaltered healthy photos (never the mirrored or simulated healthy ones).
+TEST_KINDS = ("real", "palsy_sim", "composite")
+
+
+def geometry_matrix(rows: FaceRows) -> np.ndarray:
+    """(N, D) geometry vectors of every row (see :mod:`palsy_core.models._geometry`)."""
+    from palsy_core.models._geometry import geometry_vector
+
+    return np.stack([geometry_vector(rows.landmarks[i], rows.blendshape_dict(i))
+                     for i in range(len(rows))])
+
+
+def largest_region_score(rows: FaceRows) -> np.ndarray:
+    """The plain baseline: max of RegionAsymmetry.score over brow, eye and mouth."""
+    from palsy_core import measure_face
+
+    return np.array([max(r.score for r in measure_face(rows.landmarks[i],
+                                                       rows.blendshape_dict(i)).regions.values())
+                     for i in range(len(rows))])
+
+
+@dataclass
+class TrainedGeometry:
+    """A trained geometry FNN, its healthy-reference scaler and its calibration."""
+
+    net: object
+    scaler: object
+    calibration: PlattScaling
+    hidden: tuple
+
+    def logit(self, x: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            logits = self.net(torch.from_numpy(self.scaler.transform(x)))
+        return (logits[:, 1] - logits[:, 0]).numpy().astype(np.float64)
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        return self.calibration.apply(self.logit(x))
+
+
+def healthy_reference_scaler(x: np.ndarray, y: np.ndarray):
+    """Standardisation against the healthy rows: their mean and spread.
+
+    A spread is never taken below a tenth of the spread over all rows: an input that
+    healthy faces hold almost constant (a blendshape difference of 1e-6) would
+    otherwise turn any landmarker wobble into hundreds of standard deviations.
+    """
+    from palsy_core.models import FeatureScaler
+
+    healthy = x[y == 0].astype(np.float64)
+    floor = 0.1 * x.astype(np.float64).std(axis=0) + 1e-6
+    return FeatureScaler(healthy.mean(axis=0).astype(np.float32),
+                         np.maximum(healthy.std(axis=0), floor).astype(np.float32))
+
+
+def fit_net(x: np.ndarray, y: np.ndarray, hidden: tuple, *, seed: int = 0,
+            epochs: int = EPOCHS):
+    """The geometry FNN trained full-batch with class-balanced cross-entropy.
+
+    Inputs are standardised against the healthy rows of ``x`` (the scaler is returned).
+    """
+    import torch
+
+    from palsy_core.models._geometry import geometry_fnn
+
+    scaler = healthy_reference_scaler(x, y)
+    torch.manual_seed(seed)
+    net = geometry_fnn(hidden, x.shape[1])
+    inputs = torch.from_numpy(scaler.transform(x))
+    target = torch.from_numpy(np.asarray(y, np.int64))
+    counts = np.bincount(y, minlength=2).astype(np.float32)
+    loss_fn = torch.nn.CrossEntropyLoss(weight=torch.from_numpy(counts.sum() / (2 * counts)))
+    optimiser = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
+    net.train()
+    for _ in range(epochs):
+        optimiser.zero_grad()
+        loss = loss_fn(net(inputs), target)
+        loss.backward()
+        optimiser.step()
+    return net.eval(), scaler
+
+
+def train_calibrated(x: np.ndarray, rows: FaceRows, people: Sequence[str], hidden: tuple, *,
+                     seed: int = 0) -> TrainedGeometry:
+    """Fit on most of ``people``, Platt-calibrate on the rest (by person)."""
+    fit_people, calibration_people = split_people(people, CALIBRATION_FRACTION, seed)
+    fit_rows = np.isin(rows.person, fit_people)
+    net, scaler = fit_net(x[fit_rows], rows.palsy[fit_rows], hidden, seed=seed)
+    model = TrainedGeometry(net, scaler, PlattScaling(1.0, 0.0), hidden)
+    held = np.isin(rows.person, calibration_people) & np.isin(rows.kind, TEST_KINDS)
+    model.calibration = PlattScaling.fit(model.logit(x[held]), rows.palsy[held])
+    return model
+
+
+def cross_validate(x: np.ndarray, rows: FaceRows, folds: Sequence[Sequence[str]],
+                   hidden: tuple, *, seed: int = 0):
+    """Out-of-fold calibrated probabilities of every row (NaN where never tested)."""
+    probability = np.full(len(rows), np.nan)
+    fold_of = np.full(len(rows), -1)
+    models = []
+    for k, test_people in enumerate(folds):
+        train_people = sorted(set(rows.person) - set(test_people))
+        model = train_calibrated(x, rows, train_people, hidden, seed=seed + k)
+        test = np.isin(rows.person, test_people)
+        probability[test] = model.probability(x[test])
+        fold_of[test] = k
+        models.append(model)
+    return probability, fold_of, models
