@@ -11,6 +11,7 @@ from plotly.subplots import make_subplots
 
 from palsy_core.features import FEATURE_NAMES, FEATURE_REGIONS, SHAPE_FEATURES, deviation_from_symmetry
 from ui import services, widgets
+from ui.text import plain
 from ui.errors import attempt
 
 # What each feature compares, for the hover text (after the Parra-Dominguez definitions).
@@ -69,7 +70,7 @@ if assessment is None:
         st.stop()
 
 result = assessment.result
-widgets.headline(result, photo=assessment.name)
+widgets.headline(result, photo=plain(assessment.name))  # a file name is never Markdown
 
 features = np.asarray(result.features, dtype=float)
 deviation = deviation_from_symmetry(features)
