@@ -333,8 +333,13 @@ def pose_caption(result: AnalysisResult) -> None:
     pose = result.head_pose
     st.caption(
         f"Head pose: turn (yaw) {pose.yaw:+.1f} deg, nod (pitch) {pose.pitch:+.1f} deg, tilt (roll) "
-        f"{pose.roll:+.1f} deg. Expression detected: {result.expression.replace('_', ' ')}."
+        f"{pose.roll:+.1f} deg. Expression detected: {_detected_expression(result).replace('_', ' ')}."
     )
+
+
+def _detected_expression(result: AnalysisResult) -> str:
+    """What the face shows (``result.expression`` is the stated one when there is one)."""
+    return result.assessment.detected_expression if result.assessment else result.expression
 
 
 def status_badge(status: ModelStatus) -> str:
