@@ -18,6 +18,7 @@ from .analysis import (
     analyze_image,
     default_analyzer,
 )
+from .assessment import Assessment, Reason, RegionFinding, assess
 from .drawing import align_face_crop, draw_overlay, render_line_segments
 from .errors import (
     EmptyFileError,
@@ -40,7 +41,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AnalysisResult", "Analyzer", "AnalyzerOptions", "PalsyPrediction", "analyze_image",
-    "default_analyzer", "align_face_crop", "draw_overlay", "render_line_segments",
+    "default_analyzer", "Assessment", "Reason", "RegionFinding", "assess", "align_face_crop", "draw_overlay", "render_line_segments",
     "EmptyFileError", "ImageError", "ImageTooLargeError", "ImageTooSmallError",
     "ModelNotInstalledError", "NoFaceError", "NotAnImageError", "PalsyError",
     "TruncatedImageError", "VideoError", "FEATURE_NAMES", "compute_features",
