@@ -232,45 +232,30 @@ def _analyze_path(
             f"{name} could not be opened as a video: it is not a video file or its codec is not "
             "supported. Convert it to MP4 (H.264) and upload it again."
         )
-    try:
-        source_fps = _finite(capture.get(cv2.CAP_PROP_FPS))
-        frame_count = _finite(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        declared_s = frame_count / source_fps if source_fps > 0 and frame_count > 0 else 0.0
-        if declared_s > max_duration_s + 0.5:
-            raise VideoError(_too_long(name, declared_s, max_duration_s))
-        expected = max(1, math.ceil((declared_s or max_duration_s) * sample_fps))
+    source_fps = _finite(capture.get(cv2.CAP_PROP_FPS))
+    frame_count = _finite(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    declared_s = frame_count / source_fps if source_fps > 0 and frame_count > 0 else 0.0
+    if declared_s > max_duration_s + 0.5:
+        capture.release()
+        raise VideoError(_too_long(name, declared_s, max_duration_s))
+    expected = max(1, math.ceil((declared_s or max_duration_s) * sample_fps))
 
-        options = replace(analyzer_options or AnalyzerOptions(), running_mode="video")
-        step_s = 1.0 / sample_fps
-        next_sample_s = 0.0
-        times: list[float] = []
-        rows: list[dict[str, float]] = []
-        sides: list[str | None] = []
-        skipped: list[float] = []
-        worst: tuple[float, int, np.ndarray, Any] | None = None
-        sampled = decoded = without_face = 0
-        last_time_s = 0.0
-        decode_s = analyze_s = 0.0
+    options = replace(analyzer_options or AnalyzerOptions(), running_mode="video")
+    times: list[float] = []
+    rows: list[dict[str, float]] = []
+    sides: list[str | None] = []
+    skipped: list[float] = []
+    worst: tuple[float, int, np.ndarray, Any] | None = None
+    sampled = without_face = 0
+    analyze_s = 0.0
+    started_wall = perf_counter()
+    # Frames are decoded on a thread of their own while the landmarker works on the one
+    # before: OpenCV's decoder releases the GIL, so on two cores decoding costs no time.
+    decoder = _FrameDecoder(capture, name, source_fps, sample_fps, max_duration_s)
+    try:
         with Analyzer(options) as analyzer:
-            while True:
-                started = perf_counter()
-                if not capture.grab():
-                    break
-                time_s = _frame_time_s(capture, decoded, source_fps)
-                decoded += 1
-                last_time_s = time_s
-                if time_s > max_duration_s + step_s:
-                    raise VideoError(_too_long(name, time_s, max_duration_s))
-                if time_s + 1e-6 < next_sample_s:
-                    decode_s += perf_counter() - started
-                    continue
-                next_sample_s = (math.floor(time_s / step_s + 1e-6) + 1) * step_s
-                ok, bgr = capture.retrieve()
-                decode_s += perf_counter() - started
-                if not ok or bgr is None:
-                    continue
+            for time_s, rgb in decoder:
                 sampled += 1
-                rgb = _downscale(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
                 started = perf_counter()
                 try:
                     result = analyzer.analyze(rgb, source=name, timestamp_ms=int(round(time_s * 1000)))
@@ -291,9 +276,10 @@ def _analyze_path(
                     done = min(sampled / expected, 0.99)
                     progress(done, f"Frame {sampled} of about {expected} ({time_s:.1f} s)")
     finally:
-        capture.release()
+        decoder.close()
+    wall_s = perf_counter() - started_wall
 
-    if decoded == 0:
+    if decoder.decoded == 0:
         raise VideoError(
             f"{name} contains no frame that could be decoded: the file is damaged or its codec "
             "is not supported. Convert it to MP4 (H.264) and upload it again."
@@ -309,7 +295,7 @@ def _analyze_path(
     asymmetry = np.array([[row.get(region, np.nan) for region in regions] for row in rows], dtype=float)
     return VideoAnalysis(
         source=name,
-        duration_s=max(last_time_s, declared_s),
+        duration_s=max(decoder.last_time_s, declared_s),
         source_fps=source_fps,
         sample_fps=sample_fps,
         frames_sampled=sampled,
@@ -324,11 +310,117 @@ def _analyze_path(
         worst_frame=worst[2],
         worst_result=worst[3],
         timings_ms={
-            "decode": decode_s * 1000,
+            "decode": decoder.decode_s * 1000,
             "analyze": analyze_s * 1000,
             "per_frame": analyze_s * 1000 / max(sampled, 1),
+            "wall": wall_s * 1000,
         },
     )
+
+
+class _FrameDecoder:
+    """The sampled frames of a clip, RGB, decoded ahead on a thread of its own.
+
+    Iterating yields ``(time_s, rgb)`` for each sampled frame, in order; frames between
+    samples are only grabbed (demuxed and decoded, never converted). An error of the
+    decoding thread (a clip longer than allowed) is raised in the iterating one. Owns
+    ``capture`` and releases it in :meth:`close`.
+
+    Attributes (final once iteration has ended)
+    ----------
+    decoded : int
+        Frames decoded.
+    last_time_s : float
+        Time of the last decoded frame, seconds.
+    decode_s : float
+        Seconds the decoding thread spent decoding and converting.
+    """
+
+    #: Frames decoded ahead: enough to ride out a slow frame, few enough to bound memory
+    #: (a 1280 px RGB frame is 2.8 MB).
+    DEPTH = 4
+    _END = object()
+
+    def __init__(self, capture: cv2.VideoCapture, name: str, source_fps: float,
+                 sample_fps: float, max_duration_s: float):
+        import queue
+        import threading
+
+        self._capture = capture
+        self._name = name
+        self._source_fps = source_fps
+        self._step_s = 1.0 / sample_fps
+        self._max_duration_s = max_duration_s
+        self.decoded = 0
+        self.last_time_s = 0.0
+        self.decode_s = 0.0
+        self._queue: queue.Queue = queue.Queue(maxsize=self.DEPTH)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="palsy-video-decoder", daemon=True)
+        self._thread.start()
+
+    def __iter__(self):
+        while True:
+            item = self._queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        """Stop decoding (also midway), wait for the thread, release the file."""
+        import queue
+
+        self._stop.set()
+        while self._thread.is_alive():
+            try:  # unblock a put() waiting for room
+                self._queue.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        self._capture.release()
+
+    def _put(self, item) -> bool:
+        import queue
+
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        from time import perf_counter
+
+        next_sample_s = 0.0
+        try:
+            while not self._stop.is_set():
+                started = perf_counter()
+                if not self._capture.grab():
+                    break
+                time_s = _frame_time_s(self._capture, self.decoded, self._source_fps)
+                self.decoded += 1
+                self.last_time_s = time_s
+                if time_s > self._max_duration_s + self._step_s:
+                    raise VideoError(_too_long(self._name, time_s, self._max_duration_s))
+                if time_s + 1e-6 < next_sample_s:
+                    self.decode_s += perf_counter() - started
+                    continue
+                next_sample_s = (math.floor(time_s / self._step_s + 1e-6) + 1) * self._step_s
+                ok, bgr = self._capture.retrieve()
+                if not ok or bgr is None:
+                    self.decode_s += perf_counter() - started
+                    continue
+                rgb = _downscale(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+                self.decode_s += perf_counter() - started
+                if not self._put((time_s, rgb)):
+                    return
+        except BaseException as error:  # handed to the iterating thread
+            self._put(error)
+            return
+        self._put(self._END)
 
 
 def _frame_time_s(capture: cv2.VideoCapture, index: int, fps: float) -> float:

@@ -122,3 +122,73 @@ def test_cli_subcommand(clip, capsys, tmp_path):
     args = parser.parse_args(["video", str(tmp_path / "missing.mp4")])
     assert args.handler(args) == 2
     assert "error (bad_video)" in capsys.readouterr().err
+
+
+# -- the per-frame core path, as fast as the landmarker allows (issue 15) ----------------------
+
+WIDTH, HEIGHT = 640, 480
+
+
+def _moving_face(photo: np.ndarray, n: int) -> list[np.ndarray]:
+    """640 x 480 frames of ``photo`` drifting and zooming."""
+    frames = []
+    h, w = photo.shape[:2]
+    for i in range(n):
+        phase = i / max(n - 1, 1)
+        scale = 0.6 + 0.3 * np.sin(np.pi * phase)
+        shift = np.array([WIDTH / 2 - scale * w / 2 + 40 * np.sin(2 * np.pi * phase),
+                          HEIGHT / 2 - scale * h / 2 + 15 * np.cos(2 * np.pi * phase)])
+        matrix = np.array([[scale, 0, shift[0]], [0, scale, shift[1]]], np.float32)
+        frames.append(cv2.warpAffine(photo, matrix, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR,
+                                     borderMode=cv2.BORDER_REPLICATE))
+    return frames
+
+
+@pytest.fixture(scope="module")
+def moving_clip(tmp_path_factory, face_photo):
+    return write_clip(tmp_path_factory.mktemp("moving") / "moving.mp4", _moving_face(face_photo, 60))
+
+
+def _plain_loop(path: Path, sample_fps: float = 6.0) -> tuple[list[float], np.ndarray]:
+    """The clip analysed the obvious way: decode every frame in turn, analyse the sampled
+    ones with the video-mode analyzer. What analyze_video must reproduce."""
+    from palsy_core.analysis import Analyzer, AnalyzerOptions
+
+    capture = cv2.VideoCapture(str(path))
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    times, rows, index, next_sample_s, step_s = [], [], 0, 0.0, 1.0 / sample_fps
+    with Analyzer(AnalyzerOptions(running_mode="video")) as analyzer:
+        while True:
+            ok, bgr = capture.read()
+            if not ok:
+                break
+            time_s, index = index / fps, index + 1
+            if time_s + 1e-6 < next_sample_s:
+                continue
+            next_sample_s = (np.floor(time_s / step_s + 1e-6) + 1) * step_s
+            result = analyzer.analyze(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB),
+                                      timestamp_ms=int(round(time_s * 1000)))
+            times.append(time_s)
+            rows.append([r.score for r in result.region_asymmetry.values()])
+    capture.release()
+    return times, np.array(rows)
+
+
+def test_decoding_ahead_on_a_thread_gives_the_plain_loops_results(moving_clip):
+    times, scores = _plain_loop(moving_clip)
+    result = analyze_video(moving_clip)
+    assert result.frames_sampled == len(times) == 12
+    assert np.allclose(result.times_s, times, atol=1e-3)
+    assert np.allclose(result.asymmetry, scores, rtol=0, atol=1e-9)
+    assert result.timings_ms["wall"] > 0
+
+
+def test_an_error_midway_stops_the_decoding_thread(tmp_path, face_photo):
+    import threading
+
+    clip = write_clip(tmp_path / "long.mp4", [face_photo] * 45, fps=10)  # 4.5 s
+    # Declared 4.5 s passes the check on the header (half a second of slack); the frame
+    # at 4.2 s fails on the decoding thread, and the error reaches the caller.
+    with pytest.raises(VideoError, match="at most 4 s"):
+        analyze_video(clip, max_duration_s=4.1, sample_fps=30)
+    assert not any(t.name == "palsy-video-decoder" for t in threading.enumerate())

@@ -1,0 +1,176 @@
+"""Throughput of the per-frame video core path on a 640 x 480 clip, beside the landmarker.
+
+Run: .venv/bin/python benchmarks/bench_video.py [--seconds 4] [--face PATH]
+
+The clip is made here from a real photo (scikit-image's astronaut, or ``--face``, e.g. a
+London Set portrait read from where it lies) whose face moves and grows over the frames,
+written with OpenCV to a temporary folder (nothing is kept). Printed:
+
+- the bare landmarker in VIDEO mode on the decoded RGB frames (the floor);
+- the core path per frame: landmarks (VIDEO mode), the 29 features, the measurements
+  and the verdict (``Analyzer`` in video mode, as ``analyze_video`` runs it), by stage;
+- decoding (grab + retrieve + BGR->RGB);
+- the whole ``analyze_video`` with every frame sampled (``sample_fps`` = the clip's).
+
+Target (issue 15): the core path at 30 fps or more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+WIDTH, HEIGHT, FPS = 640, 480, 30
+
+
+def make_clip(path: Path, photo: np.ndarray, seconds: float) -> Path:
+    """A 640 x 480, 30 fps clip of ``photo``'s face drifting and zooming (mp4v)."""
+    import cv2
+
+    n = int(round(seconds * FPS))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (WIDTH, HEIGHT))
+    if not writer.isOpened():
+        raise SystemExit("OpenCV cannot write mp4v here")
+    h, w = photo.shape[:2]
+    for i in range(n):
+        phase = i / max(n - 1, 1)
+        scale = 0.75 + 0.25 * np.sin(np.pi * phase) * (HEIGHT / h)  # grows, then shrinks
+        scale = min(scale, HEIGHT / h) if h * scale > HEIGHT else scale
+        dx = 40 * np.sin(2 * np.pi * phase)
+        dy = 15 * np.cos(2 * np.pi * phase)
+        matrix = np.array([[scale, 0, WIDTH / 2 - scale * w / 2 + dx],
+                           [0, scale, HEIGHT / 2 - scale * h / 2 + dy]], np.float32)
+        frame = cv2.warpAffine(photo, matrix, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+def decode_all(path: Path) -> tuple[list[np.ndarray], float]:
+    """Every frame as RGB, and the seconds per frame it took."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    start = time.perf_counter()
+    while True:
+        ok, bgr = capture.read()
+        if not ok:
+            break
+        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    elapsed = time.perf_counter() - start
+    capture.release()
+    return frames, elapsed / max(len(frames), 1)
+
+
+def _stats(seconds: list[float]) -> tuple[float, float]:
+    """(p50, mean) in milliseconds."""
+    ms = np.asarray(seconds) * 1000
+    return float(np.percentile(ms, 50)), float(ms.mean())
+
+
+def time_core_path(frames: list[np.ndarray]) -> dict[str, list[float]]:
+    """Per-frame seconds of the bare landmarker and of the core path and its stages.
+
+    Both run in VIDEO mode on their own graph, frame after frame in turn, so that a
+    busy machine slows them alike and their ratio stays meaningful.
+    """
+    import mediapipe as mp
+
+    from palsy_core.analysis import Analyzer, AnalyzerOptions
+    from palsy_core.landmarks import FaceLandmarker, LandmarkerOptions
+
+    times: dict[str, list[float]] = {}
+    with FaceLandmarker(LandmarkerOptions(running_mode="video")) as bare, \
+            Analyzer(AnalyzerOptions(running_mode="video")) as core:
+        for i, rgb in enumerate(frames):
+            timestamp_ms = int(i * 1000 / FPS)
+            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+            start = time.perf_counter()
+            bare._landmarker.detect_for_video(image, timestamp_ms)
+            times.setdefault("landmarker", []).append(time.perf_counter() - start)
+            start = time.perf_counter()
+            frame = core.analyze(rgb, timestamp_ms=timestamp_ms)
+            times.setdefault("core", []).append(time.perf_counter() - start)
+            for name, ms in frame.timings_ms.items():
+                if name != "total":
+                    times.setdefault(name, []).append(ms / 1000)
+    return times
+
+
+def time_analyze_video(path: Path, sample_fps: float) -> tuple[float, dict]:
+    """Wall seconds of the whole analyze_video, and its timings."""
+    from palsy_core.video import analyze_video
+
+    start = time.perf_counter()
+    result = analyze_video(path, sample_fps=sample_fps)
+    return time.perf_counter() - start, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=4.0, help="clip length")
+    parser.add_argument("--face", type=Path, default=None,
+                        help="a face photo to move over the frames (default: the astronaut)")
+    args = parser.parse_args()
+
+    from palsy_core.imageio import load_image
+
+    if args.face is not None:
+        photo = load_image(args.face)
+        source = args.face.name
+    else:
+        from skimage import data
+
+        photo, source = data.astronaut(), "skimage astronaut"
+    with tempfile.TemporaryDirectory(prefix="bench-video-") as folder:
+        path = make_clip(Path(folder) / "clip.mp4", photo, args.seconds)
+        frames, decode_s = decode_all(path)
+        cpu_start = time.process_time()
+        wall_start = time.perf_counter()
+        times = time_core_path(frames)
+        cpu_s = time.process_time() - cpu_start
+        wall_s = time.perf_counter() - wall_start
+        every_s, every = time_analyze_video(path, FPS)
+        sampled_s, sampled = time_analyze_video(path, 6.0)
+
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"clip: {len(frames)} frames, {WIDTH} x {HEIGHT} at {FPS} fps, face from {source}; "
+          f"cpu cores {os.cpu_count()}, load average {load:.1f}")
+    floor_p50, floor_mean = _stats(times["landmarker"])
+    core_p50, core_mean = _stats(times["core"])
+    print(f"bare landmarker (VIDEO mode): p50 {floor_p50:.1f} ms, mean {floor_mean:.1f} ms "
+          f"({1000 / floor_mean:.0f} fps)")
+    print(f"core path (landmarks + features + measurements): p50 {core_p50:.1f} ms, mean "
+          f"{core_mean:.1f} ms = {1000 / core_mean:.1f} fps [target >= 30 fps]; "
+          f"{core_p50 / floor_p50:.2f} x the landmarker (p50)")
+    for name in [k for k in times if k not in ("landmarker", "core")]:
+        p50, mean = _stats(times[name])
+        print(f"  {name:>12}: p50 {p50:.2f} ms, mean {mean:.2f} ms")
+    # Both graphs ran on this process's CPUs: CPU time per frame pair is immune to a
+    # busy machine's waiting (not to its caches).
+    print(f"CPU time of landmarker + core per frame: {cpu_s * 1000 / len(frames):.1f} ms "
+          f"(wall {wall_s * 1000 / len(frames):.1f} ms)")
+    print(f"decode (read + BGR->RGB): {decode_s * 1000:.2f} ms per frame")
+    print(f"analyze_video, every frame: {every_s:.2f} s for {every.frames_sampled} frames = "
+          f"{every.frames_sampled / every_s:.1f} fps ({every_s * 1000 / every.frames_sampled:.1f} "
+          f"ms per frame, {every_s * 1000 / every.frames_sampled / floor_mean:.2f} x the "
+          f"landmarker mean); stages: " + ", ".join(f"{k} {v:.0f} ms"
+                                                      for k, v in every.timings_ms.items()))
+    print(f"analyze_video at 6 fps: {sampled_s:.2f} s for a {sampled.duration_s:.1f} s clip "
+          f"({sampled.frames_sampled} frames) = {sampled.duration_s / sampled_s:.1f} x real time")
+
+
+if __name__ == "__main__":
+    main()
