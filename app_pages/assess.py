@@ -78,6 +78,10 @@ with left:
                       label_visibility="collapsed")
     widgets.overlay(assessment.rgb, result, zoom="Zoom to face" in layers, contours="Contours" in layers,
                     axes="Axes" in layers, points="Landmarks" in layers)
+    if st.toggle("Face parsing overlay", key="assess_parsing",
+                 help="Skin, brows, eyes and mouth, and the region the parsing model reads as "
+                      "paralysed (red hatching), with a legend."):
+        widgets.parsing_overlay(assessment.rgb, result, zoom="Zoom to face" in layers)
 with right:
     st.subheader("Asymmetry by region")
     widgets.region_gauges(result)

@@ -84,6 +84,9 @@ for card in cards or []:
 for status in statuses:
     if status.key in ("severity", "segmentation"):
         st.subheader(status.title)
-        st.info(f"Model not installed. {status.detail}", icon=":material/block:")
+        if status.key == "segmentation" and status.installed:
+            widgets.parsing_model_card(status.card)
+        else:
+            st.info(f"Model not installed. {status.detail}", icon=":material/block:")
 
 widgets.disclaimer()

@@ -376,7 +376,61 @@ def assessment_pdf(
     pdf.set_font(family, "", 7)
     pdf.cell(width, 4, f"Generated {created:%Y-%m-%d %H:%M} by palsy_core {_version()}.",
              new_x="LMARGIN", new_y="NEXT")
+    parsed = getattr(result, "predictions", {}).get("parsing")
+    if parsed is not None and photo is not None:
+        _parsing_page(pdf, family, parsed, np.asarray(photo), data["landmarks"])
     return bytes(pdf.output())
+
+
+def _parsing_page(pdf: Any, family: str, parsed: Any, photo: np.ndarray, landmarks: Any) -> None:
+    """A page with the face-parsing overlay and its legend, the paralysed region in words, and
+    the simulated-training warning (only from an AnalysisResult: a dict has no masks)."""
+    from dataclasses import replace
+
+    from .segmentation import SIMULATED_WARNING, segmentation_overlay
+
+    points = np.asarray(landmarks, dtype=np.float64)
+    low, high = points[:, :2].min(axis=0), points[:, :2].max(axis=0)
+    pad = (high - low) * 0.25
+    x0, y0 = np.maximum(np.floor(low - pad), 0).astype(int)
+    x1, y1 = np.minimum(np.ceil(high + pad), [photo.shape[1], photo.shape[0]]).astype(int)
+    window = (slice(y0, y1), slice(x0, x1))
+    cropped = replace(parsed, labels=parsed.labels[window], paralysed=parsed.paralysed[window])
+    image = _fit(Image.fromarray(segmentation_overlay(photo[window], cropped)), 1000)
+    pdf.add_page()
+    width = pdf.epw
+    pdf.set_font(family, "B", 13)
+    pdf.cell(width, 8, "Face parsing and the paralysed region", new_x="LMARGIN", new_y="NEXT")
+    image_w = 110.0
+    image_h = image_w * image.height / image.width
+    if image_h > 150:
+        image_w, image_h = image_w * 150 / image_h, 150.0
+    jpeg = io.BytesIO()
+    image.save(jpeg, format="JPEG", quality=88)
+    top = pdf.get_y() + 2
+    pdf.image(jpeg, x=pdf.l_margin, y=top, w=image_w, h=image_h)
+    pdf.set_xy(pdf.l_margin, top + image_h)
+    pdf.set_font(family, "", 7.5)
+    pdf.cell(image_w / 2, 3.5, "< subject's right", align="L")
+    pdf.cell(image_w / 2, 3.5, "subject's left >", align="R", new_x="LMARGIN", new_y="NEXT")
+    summary = parsed.to_dict()
+    side = summary["affected_side"]
+    text = (f"Paralysed region (red hatching): the subject's {side} side, "
+            f"{summary['paralysed_share_of_hemiface']:.0%} of that half of the face."
+            if side else "Paralysed region: none found.")
+    pdf.set_font(family, "B", 9.5)
+    pdf.ln(2)
+    pdf.multi_cell(width, 4.6, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(family, "", 8)
+    pdf.multi_cell(width, 3.8, f"Model {summary['model']}: skin, brows, eyes and mouth as the landmark mesh "
+                   "draws them (hair is not segmented), trained on " + summary["trained_on"] + ".",
+                   new_x="LMARGIN", new_y="NEXT")
+    if summary["simulated"]:
+        pdf.ln(1)
+        pdf.set_fill_color(250, 219, 216)
+        pdf.set_font(family, "B", 8.5)
+        pdf.multi_cell(width, 4.2, "WARNING: " + SIMULATED_WARNING, fill=True, padding=1.5,
+                       new_x="LMARGIN", new_y="NEXT")
 
 
 def _set_up_font(pdf: Any) -> str:

@@ -125,9 +125,10 @@ class AnalyzerPool:
         Shared palsy predictor passed to every analyzer.
     """
 
-    def __init__(self, size: int, palsy_model: Any = None):
+    def __init__(self, size: int, palsy_model: Any = None, task_models: dict | None = None):
         self._size = size
         self._palsy_model = palsy_model
+        self._task_models = dict(task_models or {})
         self._idle: queue.LifoQueue[Analyzer] = queue.LifoQueue()
         self._all: list[Analyzer] = []
         self._lock = threading.Lock()
@@ -159,7 +160,8 @@ class AnalyzerPool:
             pass
         with self._lock:
             if len(self._all) < self._size:
-                analyzer = Analyzer(AnalyzerOptions(palsy_model=self._palsy_model))
+                analyzer = Analyzer(AnalyzerOptions(palsy_model=self._palsy_model,
+                                                    task_models=self._task_models))
                 self._all.append(analyzer)
                 return analyzer
         try:
@@ -199,6 +201,22 @@ def _load_palsy_model(weights_dir: str) -> tuple[Any, ModelStatus]:
     )
 
 
+@st.cache_resource(show_spinner="Loading the face-parsing model...")
+def _load_parsing_model(weights_dir: str) -> tuple[Any, ModelStatus]:
+    title = "Face parsing and palsy-region segmentation"
+    try:
+        from palsy_core.models import load_model
+
+        predictor = load_model("parsing", weights_dir=weights_dir)
+    except ModelNotInstalledError as error:
+        return None, ModelStatus("segmentation", title, installed=False, detail=str(error))
+    card = predictor.card
+    return predictor, ModelStatus(
+        "segmentation", title, installed=True, name=card.name,
+        simulated=card.trained_on_simulated_data, detail=card.trained_on, card=card.to_dict(),
+    )
+
+
 def _palsy_model() -> tuple[Any, ModelStatus]:
     # Keyed by the weights folder ($PALSY_WEIGHTS_DIR), so changing it needs no restart.
     return _load_palsy_model(_weights_dir())
@@ -212,7 +230,8 @@ def analyzer_pool() -> AnalyzerPool:
 @st.cache_resource(show_spinner="Loading the face landmarker...")
 def _analyzer_pool(weights_dir: str) -> AnalyzerPool:
     predictor, _ = _load_palsy_model(weights_dir)
-    pool = AnalyzerPool(POOL_SIZE, predictor)
+    parsing, _ = _load_parsing_model(weights_dir)
+    pool = AnalyzerPool(POOL_SIZE, predictor, {"parsing": parsing} if parsing is not None else None)
     # Close the MediaPipe graphs before MediaPipe's own executor shuts down: an
     # ``atexit`` hook runs too late (after thread shutdown) and fails noisily.
     threading._register_atexit(pool.close)
@@ -226,8 +245,7 @@ def model_statuses() -> list[ModelStatus]:
         palsy,
         ModelStatus("severity", "Severity class (mild / moderate / severe, eye / mouth)", installed=False,
                     detail="The severity model is not part of this installation yet."),
-        ModelStatus("segmentation", "Face parsing and palsy-region segmentation", installed=False,
-                    detail="The segmentation model is not part of this installation yet."),
+        _load_parsing_model(_weights_dir())[1],
     ]
 
 

@@ -176,6 +176,87 @@ def overlay(rgb: np.ndarray, result: AnalysisResult, *, contours: bool, points: 
     )
 
 
+def parsing_overlay(rgb: np.ndarray, result: AnalysisResult, *, zoom: bool = True) -> None:
+    """The face-parsing overlay (classes, the paralysed region hatched red, a legend), its
+    summary in words and the simulated-training warning; a note when no model is installed."""
+    from dataclasses import replace
+
+    from palsy_core.segmentation import SIMULATED_WARNING, segmentation_overlay
+
+    parsed = result.predictions.get("parsing")
+    if parsed is None:
+        st.info("Face parsing: no model installed. An administrator installs one with "
+                "`python -m trainers.segmentation ... --promote NAME --make-default`.",
+                icon=":material/info:")
+        return
+    if parsed.simulated:
+        st.warning(f"**Trained on mesh-drawn masks and simulated palsy, not on patients.** "
+                   f"{SIMULATED_WARNING}", icon=":material/science:")
+    if zoom:
+        box = _face_box(result.landmarks, rgb.shape)
+        window = (slice(box[1], box[3]), slice(box[0], box[2]))
+        rgb = rgb[window]
+        parsed = replace(parsed, labels=parsed.labels[window], paralysed=parsed.paralysed[window])
+    st.image(segmentation_overlay(rgb, parsed), width="stretch", output_format="JPEG")
+    summary = result.predictions["parsing"].to_dict()
+    if summary["affected_side"]:
+        st.markdown(f"**Paralysed region** (red hatching): the subject's **{summary['affected_side']}** "
+                    f"side, {summary['paralysed_share_of_hemiface']:.0%} of that half of the face.")
+    else:
+        st.markdown("**Paralysed region:** none found (no half of the face looks like the "
+                    "simulated palsy the model learned).")
+    st.caption(f"Model `{parsed.model}`: skin, brows, eyes and mouth as drawn by the landmark "
+               "mesh; hair is not segmented. Image left = subject's right (unmirrored photo).")
+
+
+def parsing_model_card(card: Mapping[str, Any]) -> None:
+    """The face-parsing model's card: what it is, its person-held-out numbers, the data."""
+    import json
+
+    from palsy_core.segmentation import SIMULATED_WARNING
+
+    if card.get("trained_on_simulated_data"):
+        st.warning(f"**Trained on mesh-drawn masks and simulated palsy, not on patients.** "
+                   f"{SIMULATED_WARNING}", icon=":material/science:")
+    st.markdown(
+        f"- **What it is:** seed 004's face-parsing network (`{card.get('architecture')}`: ESC blocks, "
+        "ASPP, foreground attention, depth head) on a "
+        f"{card.get('config', {}).get('input_size', '?')} px aligned face crop: skin, brows, eyes, "
+        "mouth, and the paralysed region.\n"
+        f"- **Trained on:** {card.get('trained_on', '')}\n"
+        f"- **Intended use:** {card.get('intended_use', '')}\n"
+        f"- **Version:** `{card.get('name')}`, palsy_core {card.get('code_version', '?')}, trained "
+        f"{card.get('date', '?')}, commit `{(card.get('git_commit') or '?')[:10]}`, weights sha256 "
+        f"`{card.get('weights_sha256', '')[:12]}...`"
+    )
+    test = (card.get("metrics") or {}).get("test") or {}
+    if test:
+        f1 = test.get("f1", {})
+        rows = [(f"F1 {name}", f1.get(name)) for name in ("skin", "brows", "eyes", "mouth")]
+        rows += [("F1 paralysed region", test.get("fpp_f1")),
+                 ("Mean F1 skin/brows/eyes/mouth", test.get("mean_f1_face")),
+                 ("Mean IoU (with paralysed region)", test.get("mean_iou")),
+                 ("Pixel accuracy", test.get("pixel_accuracy")),
+                 ("Paralysed side right (simulated cases)", test.get("side_accuracy"))]
+        st.markdown(f"**On {test.get('people')} people it never saw** ({test.get('samples')} photos; "
+                    "targets drawn from the landmark mesh and the simulator, %)")
+        st.dataframe(pd.DataFrame({"Metric": [r[0] for r in rows], "Value": [r[1] for r in rows]}),
+                     hide_index=True)
+    for line in card.get("attribution") or []:
+        st.caption(f"Data: {line}")
+    with st.popover("Full model card (JSON)"):
+        st.code(json.dumps(dict(card), indent=2), language="json")
+
+
+def _face_box(landmarks: np.ndarray, shape: tuple[int, ...], margin: float = 0.25) -> tuple[int, int, int, int]:
+    low = np.floor(landmarks[:, :2].min(axis=0)).astype(int)
+    high = np.ceil(landmarks[:, :2].max(axis=0)).astype(int)
+    pad = ((high - low) * margin).astype(int)
+    x0, y0 = np.maximum(low - pad, 0)
+    x1, y1 = np.minimum(high + pad, [shape[1], shape[0]])
+    return int(x0), int(y0), int(x1), int(y1)
+
+
 def _face_crop(image: np.ndarray, landmarks: np.ndarray, margin: float = 0.25) -> np.ndarray:
     low = np.floor(landmarks[:, :2].min(axis=0)).astype(int)
     high = np.ceil(landmarks[:, :2].max(axis=0)).astype(int)
