@@ -36,7 +36,7 @@ elif source == SOURCES[1]:
         data, name = shot.getvalue(), "camera photo"
 else:
     data, name = services.example_photo(), "example photo"
-    st.caption("Built-in example: NASA portrait of astronaut Eileen Collins (public domain), smiling.")
+    st.caption("Built-in example: US Navy portrait of Grace Hopper (public domain), at rest.")
 
 details = st.columns([1, 1, 1.4])
 visit_date = details[0].date_input("Visit date", value=dt.date.today(), key="assess_date", format="YYYY-MM-DD")
