@@ -243,9 +243,10 @@ class FaceParsing:
 
 def pixel_shares(labels: np.ndarray, paralysed: np.ndarray) -> dict[str, float]:
     """Fraction of the pixels in each class of :data:`CLASS_NAMES` and in the paralysed region."""
-    counts = np.bincount(labels.ravel(), minlength=len(CLASS_NAMES))[:len(CLASS_NAMES)]
     total = max(labels.size, 1)
-    shares = {name: float(c / total) for name, c in zip(CLASS_NAMES, counts)}
+    # count_nonzero per class: no int64 copy of a photo-sized map (bincount makes one).
+    shares = {name: float(np.count_nonzero(labels == index) / total)
+              for index, name in enumerate(CLASS_NAMES)}
     shares[PARALYSED] = float(np.count_nonzero(paralysed) / total)
     return shares
 

@@ -284,3 +284,49 @@ def test_paralysed_region_on_the_simulated_side_of_held_out_people(landmarker):
                 right += found == side
                 total += 1
     assert right / total >= 0.8, f"{right}/{total} on the simulated side"
+
+
+@pytest.mark.skipif(not _has_default_model(), reason="no face-parsing model in weights/parsing")
+def test_report_gets_a_parsing_page(astronaut):
+    import io
+
+    from pypdf import PdfReader
+
+    from palsy_core import Analyzer, AnalyzerOptions
+    from palsy_core.report import assessment_pdf
+
+    with Analyzer(AnalyzerOptions(task_models={"parsing": "default"})) as analyzer:
+        result = analyzer.analyze(astronaut)
+    pages = PdfReader(io.BytesIO(assessment_pdf(result, astronaut))).pages
+    assert len(pages) == 2
+    text = pages[1].extract_text()
+    assert "Face parsing and the paralysed region" in text and "simulated palsy" in text
+    assert len(pages[1].images) == 1
+
+
+@pytest.mark.skipif(not _has_default_model(), reason="no face-parsing model in weights/parsing")
+def test_app_overlay_toggle_and_models_card(tmp_path, monkeypatch):
+    import shutil
+
+    from streamlit.testing.v1 import AppTest
+
+    root = Path(__file__).resolve().parents[1]
+    weights = tmp_path / "weights"
+    shutil.copytree(root / "weights" / "parsing", weights / "parsing")   # parsing model only
+    monkeypatch.setenv("PALSY_AUTH", "off")
+    monkeypatch.setenv("PALSY_DB_URL", f"sqlite:///{tmp_path / 'records.sqlite3'}")
+    monkeypatch.setenv("PALSY_WEIGHTS_DIR", str(weights))
+    at = AppTest.from_file(str(root / "streamlit_app.py"), default_timeout=120)
+    at.run()
+    at.radio(key="assess_source").set_value("Example photo").run()
+    assert not at.exception
+    images_before = len(at.get("image"))
+    at.toggle(key="assess_parsing").set_value(True).run()
+    assert not at.exception
+    assert len(at.get("image")) == images_before + 1
+    warnings = "\n".join(str(w.value) for w in at.warning)
+    assert "Trained on mesh-drawn masks and simulated palsy, not on patients" in warnings
+    assert "Paralysed region" in "\n".join(str(m.value) for m in at.markdown)
+    at.switch_page("app_pages/models.py").run()
+    assert not at.exception
+    assert "seed 004's face-parsing network" in "\n".join(str(m.value) for m in at.markdown)

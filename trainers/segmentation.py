@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-people", type=int, default=12)
     p.add_argument("--input-size", type=int, default=160)
     p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--time-limit", type=float, default=None, metavar="MINUTES",
+                   help="plan the epochs (and the learning-rate decay) to end within this "
+                        "many minutes of training, measured on the first epoch")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--optimizer", choices=("adamw", "sgd"), default="adamw",
@@ -329,12 +332,11 @@ def train(args, data: ParsingSet, device: str, log) -> tuple[object, dict]:
     else:
         optimizer = torch.optim.SGD(net.parameters(), lr=args.lr, momentum=0.9, weight_decay=1e-4)
     steps_per_epoch = math.ceil(len(train_set) / args.batch_size)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=args.lr, total_steps=max(1, args.epochs * steps_per_epoch),
-        pct_start=0.1)
+    planned = args.epochs
     generator = torch.Generator().manual_seed(args.seed)
     history, best, best_state = [], -1.0, None
-    for epoch in range(args.epochs):
+    step_count, began, epoch = 0, time.perf_counter(), 0
+    while epoch < planned:
         start = time.perf_counter()
         net.train()
         order = torch.randperm(len(train_set), generator=generator).numpy()
@@ -347,8 +349,10 @@ def train(args, data: ParsingSet, device: str, log) -> tuple[object, dict]:
             losses = parsing_loss(_float(out), batch["labels"], batch["paralysed"], batch["depth"])
             optimizer.zero_grad(set_to_none=True)
             losses["total"].backward()
+            for group in optimizer.param_groups:
+                group["lr"] = _learning_rate(args.lr, step_count, planned * steps_per_epoch)
             optimizer.step()
-            schedule.step()
+            step_count += 1
             for key, value in losses.items():
                 sums[key] = sums.get(key, 0.0) + float(value.detach()) / steps_per_epoch
         predicted, paralysed = predict_set(net, tune_set, device)
@@ -363,12 +367,25 @@ def train(args, data: ParsingSet, device: str, log) -> tuple[object, dict]:
             best = score
             best_state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
             row["kept"] = True
-        log(f"epoch {epoch + 1}/{args.epochs}  loss {sums['total']:.3f}  tune F1 "
+        epoch += 1
+        if epoch == 1 and args.time_limit:
+            # Plan the run from the first epoch's cost (its evaluation included).
+            fits = int(args.time_limit * 60 / max(time.perf_counter() - began, 1e-3))
+            planned = max(1, min(args.epochs, fits))
+        log(f"epoch {epoch}/{planned}  loss {sums['total']:.3f}  tune F1 "
             f"{tune['mean_f1_face']:.2f}  FPP {tune['fpp_f1']}  side {tune['side_accuracy']}  "
             f"({row['seconds']} s){'  *' if row.get('kept') else ''}")
     net.load_state_dict(best_state)
-    return net, {"history": history, "best_epoch": max(
+    return net, {"history": history, "epochs_run": epoch, "best_epoch": max(
         (r["epoch"] for r in history if r.get("kept")), default=0)}
+
+
+def _learning_rate(peak: float, step: int, total: int) -> float:
+    """Linear warm-up over the first 5 % of the steps, then cosine decay to zero."""
+    warm = max(1, int(0.05 * total))
+    if step < warm:
+        return peak * (step + 1) / warm
+    return 0.5 * peak * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm))))
 
 
 def _float(out):
@@ -401,7 +418,9 @@ def promote(args, net, metrics: dict, described: dict, training: dict) -> Path:
         training_data={**{k: v for k, v in described.items() if k != "people"},
                        "test_people": training.get("test_people", [])},
         protocol={"split": "by person: train / tune (epoch choice) / test (reported)",
-                  "optimizer": args.optimizer, "lr": args.lr, "epochs": args.epochs,
+                  "optimizer": args.optimizer, "lr": args.lr,
+                  "epochs": training.get("epochs_run", args.epochs),
+                  "time_limit_minutes": args.time_limit,
                   "best_epoch": training["best_epoch"], "batch_size": args.batch_size,
                   "input_size": args.input_size, "seed": args.seed,
                   "train_seconds": training.get("seconds"),

@@ -72,6 +72,8 @@ from ._tasks import AnalyzedFace, TaskModelCard, register_loader
 
 ARCHITECTURE = "esc_fpnet"
 IGNORE_INDEX = 255
+#: Crop logits are enlarged this many times before being mapped back to the photo.
+_UPSAMPLE = 2
 #: Input normalisation: (rgb / 255 - 0.5) / 0.25.
 _MEAN, _STD = 0.5, 0.25
 
@@ -314,8 +316,8 @@ def boundary_enhanced_ce(logits: torch.Tensor, labels: torch.Tensor, *,
     pixels and divided by their number, averaged over the batch.
     """
     ce = F.cross_entropy(logits, labels, reduction="none", ignore_index=IGNORE_INDEX)
-    valid = labels != IGNORE_INDEX
-    plain = ce[valid].mean() if valid.any() else ce.sum() * 0
+    valid = (labels != IGNORE_INDEX).float()   # masked sums: no boolean indexing (slow backward)
+    plain = (ce * valid).sum() / valid.sum().clamp(min=1)
     weights = (class_weights[labels.clamp(max=logits.shape[1] - 1)]
                if class_weights is not None else torch.ones_like(ce))
     edge = boundary_map(labels).float()
@@ -326,13 +328,12 @@ def boundary_enhanced_ce(logits: torch.Tensor, labels: torch.Tensor, *,
 def boundary_enhanced_bce(logit: torch.Tensor, target: torch.Tensor, *,
                           boundary_weight: float = 1.0) -> torch.Tensor:
     """Binary version for the paralysed channel; ``target`` -1 marks unlabelled images."""
-    labelled = target >= 0
-    if not labelled.any():
-        return logit.sum() * 0
+    labelled = (target >= 0).float()
     bce = F.binary_cross_entropy_with_logits(logit, target.clamp(min=0).float(), reduction="none")
-    edge = boundary_map(target.long().clamp(min=0)).float() * labelled.float()
+    edge = boundary_map(target.long().clamp(min=0)).float() * labelled
     per_image = (bce * edge).flatten(1).sum(1) / edge.flatten(1).sum(1).clamp(min=1)
-    return bce[labelled].mean() + boundary_weight * per_image.mean()
+    return ((bce * labelled).sum() / labelled.sum().clamp(min=1)
+            + boundary_weight * per_image.mean())
 
 
 def parsing_loss(output: ParsingOutput, labels: torch.Tensor, paralysed: torch.Tensor,
@@ -352,8 +353,8 @@ def parsing_loss(output: ParsingOutput, labels: torch.Tensor, paralysed: torch.T
     par = boundary_enhanced_bce(output.paralysed_logit[:, 0], paralysed,
                                 boundary_weight=w.boundary)
     known = torch.isfinite(depth)
-    dep = (F.l1_loss(output.depth[:, 0][known], depth[known]) if known.any()
-           else output.depth.sum() * 0)
+    error = (output.depth[:, 0] - torch.where(known, depth, torch.zeros_like(depth))).abs()
+    dep = (error * known).sum() / known.sum().clamp(min=1)
     k = output.logits.shape[1]
     small = output.coarse_logits.shape[-2:]
     small_labels = F.interpolate(labels[:, None].float(), size=small, mode="nearest")[:, 0].long()
@@ -412,32 +413,26 @@ def _to_photo(logits: np.ndarray, paralysed_logit: np.ndarray, matrix: np.ndarra
               shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Crop logits -> photo-sized label map and paralysed mask (inverse alignment).
 
-    Logits are warped bilinearly (smooth edges however much the crop is enlarged), only
-    over the crop's footprint in the photo; the rest is background.
+    The logits are first enlarged bilinearly :data:`_UPSAMPLE` times in the crop (so
+    edges follow the logits, not the crop's pixel grid), decided there, and the decided
+    maps warped back by nearest neighbour: two uint8 warps, a few ms even at 1350 px.
+    Outside the crop the photo is background.
     """
+    size = logits.shape[-1] * _UPSAMPLE
+    planes = cv2.resize(np.ascontiguousarray(logits.transpose(1, 2, 0)), (size, size),
+                        interpolation=cv2.INTER_LINEAR)
+    crop_labels = np.argmax(planes, axis=-1).astype(np.uint8)
+    crop_paralysed = (cv2.resize(paralysed_logit, (size, size), interpolation=cv2.INTER_LINEAR)
+                      > 0).astype(np.uint8)
+    # cv2 puts pixel centres on integers: crop pixel j is enlarged pixel s*j + (s-1)/2.
+    enlarged = np.asarray(matrix, dtype=np.float64) * _UPSAMPLE
+    enlarged[:, 2] += (_UPSAMPLE - 1) / 2
+    inverse = cv2.invertAffineTransform(enlarged)
     height, width = shape
-    size = logits.shape[-1]
-    inverse = cv2.invertAffineTransform(matrix)
-    corners = np.array([[0, 0], [size, 0], [0, size], [size, size]], dtype=np.float64)
-    photo = corners @ inverse[:, :2].T + inverse[:, 2]
-    x0, y0 = np.clip(np.floor(photo.min(axis=0)).astype(int), 0, [width, height])
-    x1, y1 = np.clip(np.ceil(photo.max(axis=0)).astype(int), 0, [width, height])
-    labels = np.zeros(shape, dtype=np.uint8)
-    paralysed = np.zeros(shape, dtype=bool)
-    if x1 <= x0 or y1 <= y0:
-        return labels, paralysed
-    shifted = inverse.copy()
-    shifted[:, 2] -= (x0, y0)
-    box = (int(x1 - x0), int(y1 - y0))
-    warp = lambda a, border: cv2.warpAffine(  # noqa: E731
-        np.ascontiguousarray(a, dtype=np.float32), shifted, box, flags=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT, borderValue=border)
-    # Outside the crop: background wins, the paralysed logit is negative.
-    planes = [warp(plane, 1e4 if index == 0 else -1e4) for index, plane in enumerate(logits)]
-    labels[y0:y1, x0:x1] = np.argmax(np.stack(planes), axis=0).astype(np.uint8)
-    paralysed[y0:y1, x0:x1] = warp(paralysed_logit, -1e4) > 0
-    paralysed &= labels > 0
-    return labels, paralysed
+    warp = lambda a: cv2.warpAffine(a, inverse, (width, height), flags=cv2.INTER_NEAREST,  # noqa: E731
+                                    borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    labels = warp(crop_labels)
+    return labels, (warp(crop_paralysed) > 0) & (labels > 0)
 
 
 @register_loader("parsing", ARCHITECTURE)
