@@ -306,7 +306,7 @@ class Analyzer:
                 predictions[task] = model.predict(analysed)
                 lap(f"{task}_model")
         timings["total"] = (time.perf_counter() - start) * 1000.0
-        return AnalysisResult(
+        result = AnalysisResult(
             file=source,
             image_size=(int(rgb.shape[1]), int(rgb.shape[0])),
             faces_found=face.faces_found,
@@ -323,6 +323,12 @@ class Analyzer:
             face_uncorrected=uncorrected,
             fitted_pose=fitted_pose,
         )
+        if "severity" in predictions:
+            # The grade's next steps combine it with the geometric findings and verdict.
+            from .recommendations import attach_recommendations
+
+            result.predictions["severity"] = attach_recommendations(result)
+        return result
 
     def _mirror_view(self, rgb: np.ndarray) -> Optional[tuple]:
         """The flipped photo with its own landmarks, for models that average over mirrors.
