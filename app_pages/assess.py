@@ -88,6 +88,8 @@ with right:
     widgets.pose_caption(result)
     st.subheader("Model outputs")
     widgets.model_outputs(result, statuses, palsy=False)
+    st.subheader("Severity and next steps")
+    widgets.severity_panel(result, next((s for s in statuses if s.key == "severity"), None))
 
 st.subheader("Measurements")
 widgets.measurement_table(result.to_dict())

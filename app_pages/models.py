@@ -86,6 +86,8 @@ for status in statuses:
         st.subheader(status.title)
         if status.key == "segmentation" and status.installed:
             widgets.parsing_model_card(status.card)
+        elif status.key == "severity" and status.installed:
+            widgets.severity_model_card(status.card)
         else:
             st.info(f"Model not installed. {status.detail}", icon=":material/block:")
 

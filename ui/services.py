@@ -217,6 +217,22 @@ def _load_parsing_model(weights_dir: str) -> tuple[Any, ModelStatus]:
     )
 
 
+@st.cache_resource(show_spinner="Loading the severity model...")
+def _load_severity_model(weights_dir: str) -> tuple[Any, ModelStatus]:
+    title = "Severity class (mild / moderate / severe, eye / mouth)"
+    try:
+        from palsy_core.models import load_model
+
+        predictor = load_model("severity", weights_dir=weights_dir)
+    except ModelNotInstalledError as error:
+        return None, ModelStatus("severity", title, installed=False, detail=str(error))
+    card = predictor.card
+    return predictor, ModelStatus(
+        "severity", title, installed=True, name=card.name,
+        simulated=card.trained_on_simulated_data, detail=card.trained_on, card=card.to_dict(),
+    )
+
+
 def _palsy_model() -> tuple[Any, ModelStatus]:
     # Keyed by the weights folder ($PALSY_WEIGHTS_DIR), so changing it needs no restart.
     return _load_palsy_model(_weights_dir())
@@ -231,7 +247,10 @@ def analyzer_pool() -> AnalyzerPool:
 def _analyzer_pool(weights_dir: str) -> AnalyzerPool:
     predictor, _ = _load_palsy_model(weights_dir)
     parsing, _ = _load_parsing_model(weights_dir)
-    pool = AnalyzerPool(POOL_SIZE, predictor, {"parsing": parsing} if parsing is not None else None)
+    severity, _ = _load_severity_model(weights_dir)
+    task_models = {task: model for task, model in (("parsing", parsing), ("severity", severity))
+                   if model is not None}
+    pool = AnalyzerPool(POOL_SIZE, predictor, task_models)
     # Close the MediaPipe graphs before MediaPipe's own executor shuts down: an
     # ``atexit`` hook runs too late (after thread shutdown) and fails noisily.
     threading._register_atexit(pool.close)
@@ -243,8 +262,7 @@ def model_statuses() -> list[ModelStatus]:
     _, palsy = _palsy_model()
     return [
         palsy,
-        ModelStatus("severity", "Severity class (mild / moderate / severe, eye / mouth)", installed=False,
-                    detail="The severity model is not part of this installation yet."),
+        _load_severity_model(_weights_dir())[1],
         _load_parsing_model(_weights_dir())[1],
     ]
 

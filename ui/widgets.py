@@ -378,6 +378,8 @@ def model_outputs(result: AnalysisResult, statuses: list[ModelStatus], palsy: bo
                 st.metric(status.title, f"{palsy.probability:.0%}",
                           help="Probability of facial palsy from the fusion model.")
                 st.caption(f"Model `{palsy.model}`, trained on {palsy.trained_on}.")
+            elif status.key == "severity" and result.predictions.get("severity") is not None:
+                st.markdown(f"**{status.title}:** shown below, with the next steps.")
             elif status.installed:
                 st.markdown(f"**{status.title}:** installed, but gave no output for this photo.")
             else:
@@ -430,3 +432,107 @@ def status_badge(status: ModelStatus) -> str:
     suffix = " - **simulated data**" if status.simulated else ""
     return f"{status.title}: `{status.name}`{suffix}"
 
+
+
+#: How a recommendation's priority is drawn.
+_PRIORITY_STYLE = {"urgent": ":red-badge[:material/emergency: urgent]",
+                   "soon": ":orange-badge[:material/schedule: soon]",
+                   "routine": ":blue-badge[routine]", "info": ":gray-badge[note]"}
+
+
+def severity_simulated_warning(model_name: str) -> None:
+    """The warning beside every output of a severity model trained on simulated palsy."""
+    st.warning(
+        f"**Trained on simulated palsy, not on real patients.** `{model_name}` learnt from "
+        "healthy volunteers' photos warped to look palsied: on a real patient its grade can be "
+        "wrong, and a 'normal' grade is no evidence of health. Read the measurements and "
+        "examine the patient. Do not use it for any clinical decision.",
+        icon=":material/science:",
+    )
+
+
+def severity_panel(result: AnalysisResult, status: ModelStatus | None) -> None:
+    """The six-class grade, its probabilities as a chart, and the recommended next steps.
+
+    Within normal asymmetry (or not assessable) the grade is supporting detail only: it is
+    folded away and the recommendations say why.
+    """
+    prediction = result.predictions.get("severity")
+    if prediction is None:
+        detail = status.detail if status is not None else ""
+        st.markdown(f"**Severity class:** :gray[model not installed]. {detail}")
+        return
+    if prediction.simulated:
+        severity_simulated_warning(prediction.model)
+    label = prediction.label.replace("_", " ")
+    if prediction.uncertain:
+        title = (f"Severity: **uncertain** (no class reaches {prediction.threshold:.0%}; most "
+                 f"likely {prediction.top_class.replace('_', ' ')}, {prediction.confidence:.0%})")
+    else:
+        title = f"Severity: **{label}** ({prediction.confidence:.0%})"
+    if prediction.supporting_detail_only:
+        st.caption("The measurements decide the verdict; the severity grade below is supporting "
+                   "detail only.")
+    with st.expander(title, expanded=not prediction.supporting_detail_only):
+        classes = list(prediction.probabilities)
+        values = [prediction.probabilities[c] for c in classes]
+        colours = ["#c0392b" if c == prediction.top_class else "#95a5a6" for c in classes]
+        figure = go.Figure(go.Bar(x=values, y=[c.replace("_", " ") for c in classes],
+                                  orientation="h", marker_color=colours,
+                                  text=[f"{v:.0%}" for v in values], textposition="outside"))
+        figure.add_vline(x=prediction.threshold, line_dash="dot", line_color="#7f8c8d",
+                         annotation_text="confident above", annotation_position="top")
+        figure.update_layout(height=240, margin=dict(l=10, r=30, t=30, b=10),
+                             xaxis=dict(range=[0, 1.1], tickformat=".0%", title="probability"),
+                             yaxis=dict(autorange="reversed"))
+        st.plotly_chart(figure, use_container_width=True, key="severity_chart")
+        st.caption(f"Model `{prediction.model}`, trained on {prediction.trained_on}.")
+    severity_recommendations(prediction.recommendations)
+
+
+def severity_recommendations(recommendations) -> None:
+    """The recommended next steps, urgent first, each with its sources."""
+    from palsy_core.recommendations import disclaimer as recommendations_disclaimer
+
+    st.markdown("**Next steps to consider**")
+    for item in recommendations:
+        st.markdown(f"{_PRIORITY_STYLE.get(item.priority, '')} {item.text}")
+        st.caption("Source: " + "; ".join(item.sources))
+    st.caption(recommendations_disclaimer())
+
+
+def severity_model_card(card: Mapping[str, Any]) -> None:
+    """The severity model's card on the Models page: what it is, how it did, the JSON."""
+    import json
+
+    if card.get("trained_on_simulated_data"):
+        severity_simulated_warning(card.get("name", ""))
+    metrics = card.get("metrics") or {}
+    config = card.get("config") or {}
+    st.markdown(
+        f"- **Model:** `{card.get('name')}` ({card.get('framework')}, {card.get('architecture')}"
+        f"{', + frozen ' + config['image_features'] if config.get('image_features') else ''})\n"
+        f"- **Classes:** {', '.join(config.get('classes', []))}; 'uncertain' below "
+        f"{config.get('uncertain_below', 0.5):.0%} top-class probability\n"
+        f"- **Trained on:** {card.get('trained_on', '')}\n"
+        f"- **Intended use:** {card.get('intended_use', '')}\n"
+        f"- **Version:** palsy_core {card.get('code_version', '?')}, trained {card.get('date', '?')}, "
+        f"commit `{(card.get('git_commit') or '?')[:10]}`, weights sha256 "
+        f"`{card.get('weights_sha256', '')[:12]}...`"
+    )
+    rows = []
+    if "person_held_out_accuracy" in metrics:
+        rows.append({"Model": f"{card.get('name')} (shipped)",
+                     "Accuracy": metrics.get("person_held_out_accuracy"),
+                     "Macro-F1": metrics.get("person_held_out_macro_f1"),
+                     "Folds": metrics.get("folds")})
+    for name, other in (metrics.get("compared_on_the_same_split") or {}).items():
+        rows.append({"Model": name, "Accuracy": other.get("person_held_out_accuracy"),
+                     "Macro-F1": other.get("person_held_out_macro_f1"), "Folds": other.get("folds")})
+    if rows:
+        st.markdown("**On people it never saw** (person-held-out, simulated palsy)")
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
+    if card.get("attribution"):
+        st.caption("Data: " + " ".join(card["attribution"]))
+    with st.popover("Full model card (JSON)"):
+        st.code(json.dumps(dict(card), indent=2), language="json")
