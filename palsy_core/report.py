@@ -379,7 +379,64 @@ def assessment_pdf(
     parsed = getattr(result, "predictions", {}).get("parsing")
     if parsed is not None and photo is not None:
         _parsing_page(pdf, family, parsed, np.asarray(photo), data["landmarks"])
+    if data.get("severity"):
+        _severity_page(pdf, family, data["severity"])
     return bytes(pdf.output())
+
+
+def _severity_page(pdf: Any, family: str, severity: Mapping[str, Any]) -> None:
+    """A page with the six-class grade, its probabilities as bars, and the recommended
+    next steps with their sources (``severity`` is the JSON form of the prediction)."""
+    from .recommendations import disclaimer as recommendations_disclaimer
+
+    pdf.add_page()
+    width = pdf.epw
+    pdf.set_font(family, "B", 13)
+    pdf.cell(width, 8, "Severity grade and next steps", new_x="LMARGIN", new_y="NEXT")
+    if severity.get("simulated"):
+        pdf.set_fill_color(250, 219, 216)
+        pdf.set_font(family, "B", 8.5)
+        pdf.multi_cell(width, 4.2, "WARNING: the severity model was trained on SIMULATED palsy "
+                       "(healthy volunteers' photos warped to look palsied), not on real patients. "
+                       "Its grade is a demonstration and must not be used for any clinical decision.",
+                       fill=True, padding=1.5, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(1.5)
+    label = severity["class"]
+    probabilities = severity["probabilities"]
+    top = severity.get("top_class") or max(probabilities, key=probabilities.get)
+    pdf.set_font(family, "B", 10)
+    if label == "uncertain":
+        text = (f"Grade: uncertain (no class reaches {severity['uncertain_below']:.0%}; most likely "
+                f"{top.replace('_', ' ')}, {probabilities[top]:.0%}).")
+    else:
+        text = f"Grade: {label.replace('_', ' ')} ({probabilities[label]:.0%})."
+    if severity.get("supporting_detail_only"):
+        text += " Supporting detail only: the measurements decide the verdict."
+    pdf.multi_cell(width, 5, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(family, "", 8)
+    bar_x, bar_w = pdf.l_margin + 32, 90.0
+    for name, value in probabilities.items():
+        y = pdf.get_y() + 0.8
+        pdf.cell(32, 4.6, name.replace("_", " "))
+        pdf.set_fill_color(*((192, 57, 43) if name == top else (149, 165, 166)))
+        pdf.rect(bar_x, y, max(bar_w * float(value), 0.3), 3, style="F")
+        pdf.set_x(bar_x + bar_w + 2)
+        pdf.cell(15, 4.6, f"{float(value):.0%}", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(width, 3.6, f"Model {severity.get('model')}, trained on "
+                   f"{severity.get('trained_on')}.", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    pdf.set_font(family, "B", 10)
+    pdf.cell(width, 6, "Next steps to consider", new_x="LMARGIN", new_y="NEXT")
+    for item in severity.get("recommendations") or []:
+        pdf.set_font(family, "B", 8.5)
+        pdf.multi_cell(width, 4, f"[{item['priority']}] {item['text']}", new_x="LMARGIN",
+                       new_y="NEXT")
+        pdf.set_font(family, "", 7)
+        pdf.multi_cell(width, 3.3, "Source: " + "; ".join(item["sources"]), new_x="LMARGIN",
+                       new_y="NEXT")
+        pdf.ln(1.2)
+    pdf.set_font(family, "", 7.5)
+    pdf.multi_cell(width, 3.6, recommendations_disclaimer(), new_x="LMARGIN", new_y="NEXT")
 
 
 def _parsing_page(pdf: Any, family: str, parsed: Any, photo: np.ndarray, landmarks: Any) -> None:
