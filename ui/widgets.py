@@ -277,7 +277,7 @@ def region_gauges(result: AnalysisResult) -> None:
     for index, (name, region) in enumerate(regions.items()):
         label = "within normal" if region.within_normal else f"weaker: subject's {region.weaker_side}"
         if unused and not region.within_normal:
-            label = "beyond limit, not used (photo not assessable)"
+            label = "not used (see below)"  # short: the gauge's title column is narrow
         low, high = 1 - (index + 1) / count, 1 - index / count
         figure.add_trace(go.Indicator(
             mode="number+gauge",
