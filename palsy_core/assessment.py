@@ -37,7 +37,7 @@ import numpy as np
 from .landmarks import HeadPose
 from .measurements import EXPRESSIONS, FaceMeasurements
 from .normal_range import (ASSESSABLE_EXPRESSIONS, EXPRESSION_THRESHOLDS, MAX_RELIABLE_PITCH,
-                           MAX_RELIABLE_YAW, REGION_MEASURES)
+                           MAX_RELIABLE_YAW, REGION_MEASURES, verdict_regions)
 
 Status = Literal["within_normal", "asymmetry", "not_assessable"]
 STATUSES: tuple[str, ...] = ("within_normal", "asymmetry", "not_assessable")
@@ -338,12 +338,13 @@ def assess(
 
 
 def _findings(face: FaceMeasurements, expression: str) -> tuple[RegionFinding, ...]:
+    deciding = verdict_regions(expression)  # e.g. not the eye in a smile: both eyes narrow
     out = []
     for name in REGION_MEASURES:
         region = face.regions.get(name)
         if region is None:
             continue
-        decides = not (name == "eye" and expression == "smile")
+        decides = name in deciding
         out.append(RegionFinding(
             name=name, measure=region.measure, difference_mm=float(region.difference),
             limit_mm=float(region.normal_limit), weaker_side=region.weaker_side,
