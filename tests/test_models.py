@@ -247,3 +247,46 @@ def test_default_model_gives_a_photo_and_its_mirror_image_the_same_probability(a
         photo, mirror = analyzer.analyze(astronaut), analyzer.analyze(flipped)
     assert photo.palsy.probability == pytest.approx(mirror.palsy.probability, abs=1e-4)
     assert "mirror_landmarks" in photo.timings_ms  # the flip got its own landmarks
+
+
+def _swap_sides(blendshapes: dict) -> dict:
+    def twin(name):
+        if name.endswith("Left"):
+            return name[:-4] + "Right"
+        return name[:-5] + "Left" if name.endswith("Right") else name
+    return {twin(name): value for name, value in blendshapes.items()}
+
+
+def test_geometry_vector_is_blind_to_the_side_and_the_scale(landmarker, face_photo):
+    """A mirrored face gives the same magnitudes; so does the same face twice as large."""
+    from palsy_core.landmarks import mirror_landmarks
+    from palsy_core.models._geometry import geometry_input_names, geometry_vector
+
+    face = landmarker.detect(face_photo)
+    vector = geometry_vector(face.landmarks, face.blendshapes)
+    assert vector.shape == (len(geometry_input_names()),) and np.isfinite(vector).all()
+    mirrored = geometry_vector(mirror_landmarks(face.landmarks, face_photo.shape[1]),
+                               _swap_sides(face.blendshapes))
+    np.testing.assert_allclose(mirrored, vector, atol=1e-3)
+    doubled = geometry_vector(face.landmarks * 2, face.blendshapes)
+    np.testing.assert_allclose(doubled, vector, rtol=1e-3, atol=1e-3)
+    with pytest.raises(ValueError, match="blendshapes"):
+        geometry_vector(face.landmarks, {})
+
+
+def test_predictor_applies_the_cards_platt_calibration(landmarker, face_photo):
+    import torch
+
+    from palsy_core.models import load_palsy_model
+    from palsy_core.models._geometry import geometry_vector
+
+    model = load_palsy_model()
+    calibration = model.card.calibration
+    assert calibration["method"] == "platt"
+    face = landmarker.detect(face_photo)
+    x = geometry_vector(face.landmarks, face.blendshapes)[None]
+    with torch.inference_mode():
+        logits = model.net.structured(torch.from_numpy(model.card.feature_scaler.transform(x)))
+    logit = float(logits[0, 1] - logits[0, 0])
+    expected = 1 / (1 + np.exp(-(calibration["a"] * logit + calibration["b"])))
+    assert model.predict_arrays({"geometry": x})[0] == pytest.approx(expected, abs=1e-5)

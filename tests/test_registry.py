@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -115,12 +116,16 @@ def test_registry_names():
 
 
 def test_shipped_default_model_in_the_analysis(astronaut):
-    """weights/ holds the default fusion model; the analysis reports its probability."""
+    """weights/ holds the default model: trained on London faces, calibrated, attributed."""
     card = read_card(load_palsy_model().name, default_weights_dir())
     assert card.trained_on_simulated_data is True
-    assert "not a clinical model" in card.trained_on
-    assert card.config.kind == "early"
-    assert card.config.modalities == ["rgb", "handcrafted"]
+    assert "not a clinical model" in card.trained_on and "London" in card.trained_on
+    assert card.config.kind == "fnn" and card.config.modalities == ["geometry"]
+    assert card.calibration["method"] == "platt"
+    assert "DeBruine" in card.training_data["dataset"]
+    held_out = card.metrics["person_held_out"]
+    assert held_out["n_people"] == 82 and held_out["n_folds"] == 5
+    assert held_out["roc_auc"] > held_out["plain_region_score_roc_auc"]
     with Analyzer(AnalyzerOptions(palsy_model="default")) as analyzer:
         result = analyzer.analyze(astronaut).to_dict()
     palsy = result["palsy"]
@@ -128,13 +133,31 @@ def test_shipped_default_model_in_the_analysis(astronaut):
     assert 0.0 <= palsy["probability"] <= 1.0 and palsy["model"] == card.name
 
 
-def test_shipped_default_model_tells_a_drooped_face_from_healthy_ones(astronaut, face_photo,
-                                                                     drooped_face):
+LONDON = Path(__file__).resolve().parents[1].parent / "shared" / "faces" / "london"
+#: Golden probabilities of the shipped weights (geometry_london_sim), +- GOLDEN_TOLERANCE.
+GOLDEN = {"face_photo": 0.251, "grace_hopper": 0.467, "london_001_rest": 0.174,
+          "london_001_smile": 0.253, "drooped_left": 0.9998, "drooped_right": 0.9996}
+GOLDEN_TOLERANCE = 0.05
+
+
+def test_shipped_default_model_tells_a_drooped_face_from_healthy_ones(face_photo, drooped_face,
+                                                                     landmarker):
     """Golden values of the shipped weights (bench_outside_simulator.py prints more)."""
+    from tests.conftest import droop_point
     from trainers.build_default_weights import source_photo
 
+    points = landmarker.detect(face_photo).landmarks
+    mouth_width = np.linalg.norm(points[291, :2] - points[61, :2])
+    drooped_right = droop_point(face_photo, points[61, :2], shift_px=0.18 * mouth_width,
+                                radius_px=0.35 * mouth_width)
+    photos = {"face_photo": face_photo, "grace_hopper": source_photo("grace_hopper"),
+              "drooped_left": drooped_face, "drooped_right": drooped_right}
+    if (LONDON / "neutral" / "001_03.jpg").is_file():
+        photos["london_001_rest"] = LONDON / "neutral" / "001_03.jpg"
+        photos["london_001_smile"] = LONDON / "smiling" / "001_08.jpg"
     with Analyzer(AnalyzerOptions(palsy_model="default")) as analyzer:
-        healthy = [analyzer.analyze(photo).palsy.probability
-                   for photo in (astronaut, face_photo, source_photo("grace_hopper"))]
-        drooped = analyzer.analyze(drooped_face).palsy.probability
-    assert max(healthy) < 0.3 and drooped > 0.7, (healthy, drooped)
+        found = {name: analyzer.analyze(photo).palsy.probability for name, photo in photos.items()}
+    for name, probability in found.items():
+        assert probability == pytest.approx(GOLDEN[name], abs=GOLDEN_TOLERANCE), found
+    assert max(p for n, p in found.items() if not n.startswith("drooped")) < 0.5, found
+    assert min(found["drooped_left"], found["drooped_right"]) > 0.9, found

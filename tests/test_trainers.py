@@ -206,3 +206,89 @@ def test_simulated_data_set_is_reused_replaced_when_stale_and_foreign_folders_re
     with pytest.raises(SystemExit, match="holds other files"):
         make_simulated_dataset(foreign, **settings)
     assert (foreign / "mine.png").exists()
+
+
+# -- the London geometry model: person splits, calibration, the default's build ----------------
+from pathlib import Path  # noqa: E402
+
+from trainers._person_eval import PlattScaling, roc_auc, split_people  # noqa: E402
+
+LONDON = Path(__file__).resolve().parents[1].parent / "shared" / "faces" / "london"
+needs_london = pytest.mark.skipif(
+    not (LONDON / "neutral" / "001_03.jpg").is_file(),
+    reason="the Face Research Lab London Set is not at ../shared/faces/london")
+
+
+def test_person_folds_and_calibration_split_never_share_a_person():
+    from trainers._london import person_folds
+
+    people = [f"{i:03d}" for i in range(1, 83)]
+    folds = person_folds(people, 5)
+    assert sorted(p for fold in folds for p in fold) == people
+    assert max(map(len, folds)) - min(map(len, folds)) <= 1
+    for fold in folds:
+        train = sorted(set(people) - set(fold))
+        fit, calibration = split_people(train, 0.2, seed=0)
+        assert not set(fit) & set(calibration) and not (set(fit) | set(calibration)) & set(fold)
+        assert sorted(fit + calibration) == train and len(calibration) == round(0.2 * len(train))
+
+
+def test_platt_scaling_recovers_a_known_curve_and_keeps_the_ranking():
+    rng = np.random.default_rng(0)
+    logit = rng.normal(0, 3, size=4000)
+    y = (rng.random(4000) < 1 / (1 + np.exp(-(0.5 * logit - 1.0)))).astype(int)
+    platt = PlattScaling.fit(logit, y)
+    # Classes are weighted equally: the intercept absorbs the sample's prevalence.
+    prevalence = y.mean()
+    shift = np.log((1 - prevalence) / prevalence)
+    assert platt.a == pytest.approx(0.5, abs=0.05)
+    assert platt.b == pytest.approx(-1.0 + shift, abs=0.15)
+    assert roc_auc(y, platt.apply(logit)) == pytest.approx(roc_auc(y, logit))
+    with pytest.raises(ValueError, match="both classes"):
+        PlattScaling.fit(logit, np.ones_like(y))
+
+
+def test_roc_auc_counts_ties_half():
+    assert roc_auc([1, 1, 0, 0], [0.9, 0.5, 0.5, 0.1]) == pytest.approx(0.875)
+    assert roc_auc([1, 0], [0.2, 0.8]) == 0.0
+    assert np.isnan(roc_auc([1, 1], [0.2, 0.8]))
+
+
+@needs_london
+def test_london_build_promotes_a_calibrated_geometry_model(tmp_path, analyzer, face_photo,
+                                                          drooped_face):
+    """The default's build end to end on six people (2 folds), into a temporary folder."""
+    import os
+
+    from trainers import build_default_weights
+    from trainers._london import london_people
+
+    people = london_people(LONDON)[:6]
+    faces = tmp_path / "faces"
+    for folder, suffix in (("neutral", "_03.jpg"), ("smiling", "_08.jpg")):
+        (faces / folder).mkdir(parents=True)
+        for person in people:  # links, never copies, of the photos
+            os.symlink(LONDON / folder / f"{person}{suffix}", faces / folder / f"{person}{suffix}")
+    status = build_default_weights.main([
+        "--faces", str(faces), "--cache", str(tmp_path / "cache"), "--folds", "2",
+        "--bootstrap", "20", "--weights-dir", str(tmp_path / "w"), "--name", "tiny_geometry",
+        "--no-progress"])
+    assert status == 0
+    card = json.loads((tmp_path / "w" / "tiny_geometry.json").read_text())
+    held_out = card["metrics"]["person_held_out"]
+    assert held_out["n_people"] == 6 and held_out["n_folds"] == 2
+    for key in ("roc_auc", "roc_auc_ci95_low", "f1_at_0_5", "brier", "ece",
+                "plain_region_score_roc_auc"):
+        assert 0.0 <= held_out[key] <= 1.0
+    assert card["calibration"]["method"] == "platt" and "DeBruine" in card["extra"]["attribution"]
+    kinds = card["training_data"]["rows_by_kind"]
+    assert kinds["composite"] == 12 and kinds["real"] == 12
+    assert (tmp_path / "w" / "DEFAULT").read_text().strip() == "tiny_geometry"
+    model = load_palsy_model("tiny_geometry", tmp_path / "w")
+    healthy = analyzer.analyze(face_photo)
+    drooped = analyzer.analyze(drooped_face)
+    p_healthy = model.predict(face_photo, healthy.landmarks, healthy.blendshapes,
+                              healthy.features).probability
+    p_drooped = model.predict(drooped_face, drooped.landmarks, drooped.blendshapes,
+                              drooped.features).probability
+    assert p_drooped > p_healthy

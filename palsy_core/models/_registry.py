@@ -579,9 +579,12 @@ class PalsyPredictor:
                       for m in self.config.modalities}
             faces.append(arrays)
         if self.config.mirror_average and len(views) == 1:
-            faces.append(mirrored_arrays(faces[0], landmarks=landmarks,
-                                         image_width=image.shape[1],
-                                         blendshape_names=list(view_blendshapes)))
+            if "geometry" in faces[0]:  # magnitudes only: the mirror's vector is the same
+                faces.append(dict(faces[0]))
+            else:
+                faces.append(mirrored_arrays(faces[0], landmarks=landmarks,
+                                             image_width=image.shape[1],
+                                             blendshape_names=list(view_blendshapes)))
         batch = {m: np.stack([face[m] for face in faces]) for m in faces[0]}
         probability = float(self.predict_arrays(batch).mean())
         return self.prediction(probability)
