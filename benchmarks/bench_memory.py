@@ -119,6 +119,11 @@ def main() -> None:
             print(f"after the {args.sessions} tabs closed: RSS {after[0]:.0f} MB after 5 s, {after[1]:.0f} MB "
                   f"after 15 s ({held - after[1]:.0f} MB released; {after[1] - baseline:+.0f} MB against the "
                   "warm baseline)")
+            # Streamlit keeps a closed session's widget state for a reconnect (config.toml:
+            # server.disconnectedSessionTTL, 60 s); its upload and overlay images go after that.
+            late = settle(process.pid, 80)
+            print(f"95 s after the tabs closed (past the reconnect window): RSS {late:.0f} MB "
+                  f"({late - baseline:+.0f} MB against the warm baseline)")
         finally:
             process.terminate()
             process.wait(timeout=15)
