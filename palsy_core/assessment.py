@@ -222,7 +222,7 @@ def _mean(blendshapes: Mapping[str, float], *names: str) -> float:
 
 #: Mean smile blendshape above which a photo stated as "rest" is contradicted: above every
 #: rest photo of the London Set (highest 0.52; the detection threshold, 0.30, is passed by
-#: 2 of 82), so a relaxed face is not refused for a faint smile.
+#: 3 of 82), so a relaxed face is not refused for a faint smile.
 SMILE_CONTRADICTS_REST = 0.55
 
 

@@ -97,7 +97,7 @@ DIFFERENCE_SUFFIX = "_difference"
 EXPRESSION_THRESHOLDS: dict[str, float] = {
     # Thresholds measured on the London Set (benchmarks/bench_pose_tolerance.py, 5a):
     "smile": 0.30,        # mean of mouthSmileLeft / mouthSmileRight; fewest rest/smile
-                          # photos mislabelled (2 of 82 rest above, 20 of 82 smiles below)
+                          # photos mislabelled (3 of 82 rest above, 20 of 82 smiles below)
     "eyes_closed": 0.50,  # mean of eyeBlinkLeft / eyeBlinkRight; every eyes-open photo
                           # is below (highest 0.31, in a smile)
     "brow_raise": 0.90,   # max of browInnerUp and mean browOuterUp; above every relaxed
