@@ -3,9 +3,11 @@
 Run: .venv/bin/python benchmarks/bench_outside_simulator.py [--model NAME]
 
 The shipped model is trained on cases made by :mod:`palsy_core.simulate` (mesh-based
-piecewise-affine warps). A model that learnt the simulator rather than asymmetry would
-separate simulated cases and nothing else. This prints the model's palsy probability on
-each source photo of ``trainers.build_default_weights`` (the astronaut and Grace Hopper)
+piecewise-affine warps, and composites of one person's smile and rest photos) from the
+82 people of the Face Research Lab London Set. A model that learnt the simulator rather
+than asymmetry would separate simulated cases and nothing else. This prints the model's
+palsy probability, and the verdict beside it, on two faces the shipped model never saw
+(the astronaut from scikit-image and Grace Hopper from matplotlib, both public domain)
 changed in ways the simulator never makes:
 
 - healthy: the photo as it is, mirrored, cropped to the face, rotated, downscaled,
@@ -15,15 +17,17 @@ changed in ways the simulator never makes:
   sagging, each on the subject's left and right.
 
 Each face ends with the mean probability of each group and how many photos are on the
-right side of 0.5. The shipped model was made from both faces; to see how the method
-does on a face it never saw, build one from a single face and give it here::
+right side of 0.5. The earlier two-face fusion model (``fusion_effnet_handcrafted_sim``,
+trained on these two faces) can be given with ``--model`` for comparison; to see how that
+method does on a face it never saw, build one from a single face::
 
     python -m trainers.build_default_weights --photos astronaut --name sim_astronaut_only \
         --no-default --data .cache/sim_astronaut --weights-dir /tmp/weights
     PALSY_WEIGHTS_DIR=/tmp/weights python benchmarks/bench_outside_simulator.py \
         --model sim_astronaut_only
 
-No real palsy photo can be shipped here; run it with your own data too.
+No real palsy photo can be shipped here; run it with your own data too
+(``benchmarks/bench_validity.py --palsy DIR --healthy DIR``).
 """
 
 from __future__ import annotations
@@ -111,6 +115,14 @@ def photos(analyzer, photo: np.ndarray) -> list[tuple[str, bool, np.ndarray]]:
     return panel
 
 
+def _probability_and_verdict(analyzer, rgb):
+    result = analyzer.analyze(rgb)
+    verdict = result.assessment.status
+    if result.assessment.affected_side:
+        verdict += f" ({result.assessment.affected_side})"
+    return result.palsy, verdict
+
+
 def main() -> None:
     from palsy_core import Analyzer, AnalyzerOptions
     from trainers.build_default_weights import SOURCE_PHOTOS, source_photo
@@ -119,16 +131,17 @@ def main() -> None:
     parser.add_argument("--model", default="default", help="installed model name")
     args = parser.parse_args()
     with Analyzer(AnalyzerOptions(palsy_model=args.model)) as analyzer:
-        panels = {name: [(case, palsy, analyzer.analyze(rgb).palsy)
+        panels = {name: [(case, palsy, *_probability_and_verdict(analyzer, rgb))
                          for case, palsy, rgb in photos(analyzer, photo)]
                   for name, photo in ((name, source_photo(name)) for name in SOURCE_PHOTOS)}
     model = next(iter(panels.values()))[0][2].model
-    print(f"palsy probability of {model} on photos altered outside the simulator:")
+    print(f"palsy probability of {model} (and the verdict, expression detected) on photos "
+          "altered outside the simulator:")
     for name, results in panels.items():
         print(f"  {name}")
-        for case, palsy, prediction in results:
+        for case, palsy, prediction, verdict in results:
             print(f"   {'palsy  ' if palsy else 'healthy'} {case:48s} "
-                  f"{prediction.probability:6.3f}")
+                  f"{prediction.probability:6.3f}  {verdict}")
         for group, want in (("healthy", False), ("palsy", True)):
             p = np.array([r[2].probability for r in results if r[1] == want])
             right = int(((p >= 0.5) == want).sum())
