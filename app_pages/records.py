@@ -37,7 +37,7 @@ if flash:
 store = attempt("opening the patient records", services.record_store)
 if store is None:
     st.stop()
-st.caption(f"Records database: `{plain(store.safe_url)}`. Visits are saved from the *Assess a photo* page. "
+st.caption(f"Records database: `{store.safe_url}`. Visits are saved from the *Assess a photo* page. "
            "Opening, exporting and deleting records is logged with your account name.")
 
 patients = attempt("listing the patients", store.list_patients)
