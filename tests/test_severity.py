@@ -129,6 +129,16 @@ def test_trainer_end_to_end_and_inference(class_folders, tmp_path):
     assert prediction.recommendations, "every graded photo gets at least one statement"
     assert all(r["sources"] for r in out["recommendations"])
 
+    # The PDF report gets a severity page (grade, bars, recommendations with sources).
+    from palsy_core.report import assessment_pdf
+
+    def pages(pdf: bytes) -> int:
+        return pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages")
+
+    with_grade = assessment_pdf(result)
+    result.predictions.pop("severity")
+    assert pages(with_grade) == pages(assessment_pdf(result)) + 1
+
 
 def test_geometry_variant_trains_and_predicts(class_folders, tmp_path):
     from palsy_core.models import AnalyzedFace, load_model

@@ -78,26 +78,43 @@ def build_seed_cnn(n_classes: int, input_size: int = INPUT_SIZE):
         name="seed_cnn")
 
 
-def build_geometry_mlp(n_classes: int, geometry_dim: int, image_dim: int = 0, *,
+def build_geometry_mlp(n_classes: int, geometry_stats, image_stats=None, *,
                        hidden: int = 64, dropout: float = 0.3):
     """The stronger variant's head, uncompiled: geometry (+ frozen image features) -> logits.
 
-    Inputs are standardised by ``Normalization`` layers (adapt them on the training rows
-    before fitting; their statistics are saved in the ``.keras`` file).
+    ``geometry_stats`` / ``image_stats``: ``(mean, variance)`` of the training rows
+    (:func:`input_stats`); the inputs are standardised with them inside the model, so the
+    ``.keras`` file carries them.
     """
     keras = keras_module()
     layers = keras.layers
-    geometry = keras.Input((geometry_dim,), name="geometry")
-    inputs, parts = [geometry], [layers.Normalization(name="geometry_norm")(geometry)]
-    if image_dim:
-        image = keras.Input((image_dim,), name="image_features")
+    mean, variance = geometry_stats
+    geometry = keras.Input((len(mean),), name="geometry")
+    inputs = [geometry]
+    parts = [layers.Normalization(mean=mean, variance=variance, name="geometry_norm")(geometry)]
+    if image_stats is not None:
+        mean, variance = image_stats
+        image = keras.Input((len(mean),), name="image_features")
         inputs.append(image)
-        parts.append(layers.Normalization(name="image_norm")(image))
+        parts.append(layers.Normalization(mean=mean, variance=variance, name="image_norm")(image))
     x = parts[0] if len(parts) == 1 else layers.Concatenate()(parts)
     x = layers.Dropout(dropout)(x)
     x = layers.Dense(hidden, activation="relu")(x)
     x = layers.Dropout(dropout)(x)
     return keras.Model(inputs, layers.Dense(n_classes)(x), name="geometry_mlp")
+
+
+def input_stats(rows: np.ndarray) -> tuple[list[float], list[float]]:
+    """Per-column mean and variance of training rows, the variance floored.
+
+    A column that is (nearly) constant on the training people, e.g. a frozen image
+    feature that is always zero there, would otherwise be divided by ~0 and blow up on
+    new people; the floor is 1 % of the median column variance.
+    """
+    rows = np.asarray(rows, np.float64)
+    variance = rows.var(axis=0)
+    floor = max(1e-8, 0.01 * float(np.median(variance)))
+    return rows.mean(axis=0).tolist(), np.maximum(variance, floor).tolist()
 
 
 def compile_model(model, learning_rate: float = 0.001) -> None:
