@@ -34,24 +34,28 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 WIDTH, HEIGHT, FPS = 640, 480, 30
 
 
-def make_clip(path: Path, photo: np.ndarray, seconds: float) -> Path:
-    """A 640 x 480, 30 fps clip of ``photo``'s face drifting and zooming (mp4v)."""
+def make_clip(path: Path, photo: np.ndarray, seconds: float,
+              size: tuple[int, int] = (WIDTH, HEIGHT)) -> Path:
+    """A 30 fps clip (640 x 480 by default) of ``photo``'s face drifting and zooming (mp4v)."""
     import cv2
 
+    width, height = size
+    photo = cv2.resize(photo, None, fx=height / 480, fy=height / 480) if height != 480 else photo
+
     n = int(round(seconds * FPS))
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (WIDTH, HEIGHT))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (width, height))
     if not writer.isOpened():
         raise SystemExit("OpenCV cannot write mp4v here")
     h, w = photo.shape[:2]
     for i in range(n):
         phase = i / max(n - 1, 1)
-        scale = 0.75 + 0.25 * np.sin(np.pi * phase) * (HEIGHT / h)  # grows, then shrinks
-        scale = min(scale, HEIGHT / h) if h * scale > HEIGHT else scale
+        scale = 0.75 + 0.25 * np.sin(np.pi * phase) * (height / h)  # grows, then shrinks
+        scale = min(scale, height / h) if h * scale > height else scale
         dx = 40 * np.sin(2 * np.pi * phase)
         dy = 15 * np.cos(2 * np.pi * phase)
-        matrix = np.array([[scale, 0, WIDTH / 2 - scale * w / 2 + dx],
-                           [0, scale, HEIGHT / 2 - scale * h / 2 + dy]], np.float32)
-        frame = cv2.warpAffine(photo, matrix, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR,
+        matrix = np.array([[scale, 0, width / 2 - scale * w / 2 + dx],
+                           [0, scale, height / 2 - scale * h / 2 + dy]], np.float32)
+        frame = cv2.warpAffine(photo, matrix, (width, height), flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_REPLICATE)
         writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
     writer.release()
@@ -128,6 +132,7 @@ def time_decoding_on_the_same_thread(path: Path, sample_fps: float) -> float:
 
     from palsy_core.analysis import Analyzer, AnalyzerOptions
     from palsy_core.errors import NoFaceError
+    from palsy_core.video import _downscale  # as analyze_video does, to 1280 px at most
 
     start = time.perf_counter()
     capture = cv2.VideoCapture(str(path))
@@ -141,7 +146,7 @@ def time_decoding_on_the_same_thread(path: Path, sample_fps: float) -> float:
             next_sample_s = (math.floor(time_s / step_s + 1e-6) + 1) * step_s
             ok, bgr = capture.retrieve()
             try:
-                analyzer.analyze(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB),
+                analyzer.analyze(_downscale(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)),
                                  timestamp_ms=int(round(time_s * 1000)))
             except NoFaceError:
                 pass
@@ -155,6 +160,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5,
                         help="alternated runs of analyze_video at 6 fps and of the loop "
                              "that decodes in turn")
+    parser.add_argument("--size", type=int, nargs=2, default=(WIDTH, HEIGHT),
+                        metavar=("WIDTH", "HEIGHT"),
+                        help="frame size (1920 1080: a phone clip, downscaled to 1280 px)")
     parser.add_argument("--face", type=Path, default=None,
                         help="a face photo to move over the frames (default: the astronaut)")
     args = parser.parse_args()
@@ -169,7 +177,7 @@ def main() -> None:
 
         photo, source = data.astronaut(), "skimage astronaut"
     with tempfile.TemporaryDirectory(prefix="bench-video-") as folder:
-        path = make_clip(Path(folder) / "clip.mp4", photo, args.seconds)
+        path = make_clip(Path(folder) / "clip.mp4", photo, args.seconds, tuple(args.size))
         frames, decode_s = decode_all(path)
         cpu_start = time.process_time()
         wall_start = time.perf_counter()
@@ -186,7 +194,7 @@ def main() -> None:
             in_turn.append(time_decoding_on_the_same_thread(path, 6.0))
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"clip: {len(frames)} frames, {WIDTH} x {HEIGHT} at {FPS} fps, face from {source}; "
+    print(f"clip: {len(frames)} frames, {args.size[0]} x {args.size[1]} at {FPS} fps, face from {source}; "
           f"cpu cores {os.cpu_count()}, load average {load:.1f}")
     floor_p50, floor_mean = _stats(times["landmarker"])
     core_p50, core_mean = _stats(times["core"])

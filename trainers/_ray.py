@@ -15,6 +15,10 @@ place, so concurrent writers never leave a half-written file.
 
 Ray is imported only here and only with ``--ray``; it never reaches the network: usage
 statistics are off (``RAY_USAGE_STATS_ENABLED=0``) and a local Ray starts no dashboard.
+A local Ray makes and uses its own authentication token; to join a cluster started with
+token authentication (Ray's default for ``ray start`` since 2.59), export
+``RAY_AUTH_MODE=token`` and have the cluster's token on this machine
+(``~/.ray/auth_token`` or ``$RAY_AUTH_TOKEN``; the README says how).
 """
 
 from __future__ import annotations
@@ -178,7 +182,8 @@ def _connect(options: RayOptions):
     common = dict(runtime_env={"env_vars": env}, configure_logging=True,
                   logging_level="error", log_to_driver=True)
     if options.address is None:
-        return _init(ray, num_cpus=options.num_cpus, include_dashboard=False,
+        # "local": a new Ray of our own, never one found running on this machine.
+        return _init(ray, address="local", num_cpus=options.num_cpus, include_dashboard=False,
                      object_store_memory=_LOCAL_OBJECT_STORE_BYTES, **common)
     return _init(ray, address=options.address, **common)
 
@@ -187,8 +192,13 @@ def _init(ray, **kwargs):
     try:
         ray.init(**kwargs)
     except (ConnectionError, ValueError, RuntimeError) as error:
-        where = kwargs.get("address") or "a local Ray"
-        raise SystemExit(f"error: cannot start or reach {where}: {error}") from None
+        address = kwargs.get("address")
+        if address == "local":
+            raise SystemExit(f"error: cannot start a local Ray: {error}") from None
+        raise SystemExit(
+            f"error: cannot reach the Ray cluster at {address}: {error}. Is 'ray start "
+            "--head' running there, and is the cluster's token on this machine "
+            "(~/.ray/auth_token or $RAY_AUTH_TOKEN)?") from None
     return ray
 
 
