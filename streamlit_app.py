@@ -15,7 +15,7 @@ import os
 
 import streamlit as st
 
-from ui import auth, services, widgets
+from ui import auth, services, session_end, widgets
 from ui.errors import show_error
 from ui.text import plain
 
@@ -26,6 +26,8 @@ logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(leveln
 logging.getLogger("palsy_app").setLevel(logging.INFO)
 
 st.set_page_config(page_title="Facial palsy assessment", page_icon=":material/face:", layout="wide")
+# A closed tab ends its session at once: its photos are not kept for a reconnect.
+session_end.end_session_on_disconnect()
 
 # Nothing below this line runs for a session that is not signed in: no page, no patient
 # list, no photo (see ui/auth.py; PALSY_AUTH=off is the documented laptop-demo switch).

@@ -20,7 +20,6 @@ while for a reconnect). Photos are downscaled once on arrival to
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import logging
 import os
@@ -356,17 +355,6 @@ def session_box() -> dict[str, Any]:
 
 def _release_box(box: dict[str, Any]) -> None:
     box.clear()
-    _return_freed_memory()
-
-
-def _return_freed_memory() -> None:
-    # glibc keeps the freed pixels of large photos in its arenas for reuse; malloc_trim
-    # hands whole free pages back to the operating system, so a server's memory goes
-    # down after sessions end instead of staying at its high-water mark.
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (macOS, musl): the memory is still reused
-        pass
 
 
 @st.cache_resource(scope="session", show_spinner=False, on_release=_release_box)

@@ -1,0 +1,81 @@
+"""A closed browser tab ends its session at once (ui/session_end.py's hook into Streamlit).
+
+Fails if a Streamlit upgrade breaks any step: the session-scoped cache's on_release on
+disconnect, the event-loop scheduling, or Runtime.close_session of the stored session.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)"
+)
+
+# A minimal page that installs the hook, as streamlit_app.py does, and reports shutdowns.
+SCRIPT = """
+import logging, sys
+sys.path.insert(0, {root!r})
+import streamlit as st
+from ui import session_end
+logging.basicConfig(level=logging.WARNING)
+logging.getLogger("palsy_app").setLevel(logging.INFO)
+session_end.end_session_on_disconnect()
+st.write("session", st.context.headers.get("host", "?"))
+"""
+
+
+def test_closing_the_tab_shuts_the_session_down(tmp_path):
+    script = tmp_path / "page.py"
+    script.write_text(SCRIPT.format(root=str(ROOT)))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log_path = tmp_path / "server.log"
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true"],
+            cwd=tmp_path, env={**os.environ, "GLOG_minloglevel": "2"}, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                        break
+                except OSError:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        pytest.fail(f"streamlit did not start: {log_path.read_text()[-2000:]}")
+                    time.sleep(0.25)
+            from playwright.sync_api import sync_playwright
+
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM,
+                                                     args=["--no-sandbox", "--disable-gpu"])
+                page = browser.new_page()
+                page.goto(url)
+                page.get_by_text("session").first.wait_for(timeout=60_000)
+                assert "ended with its tab" not in log_path.read_text()
+                page.close()
+                deadline = time.monotonic() + 20
+                while "ended with its tab" not in log_path.read_text() and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                browser.close()
+            assert "ended with its tab" in log_path.read_text(), log_path.read_text()[-2000:]
+            assert "Traceback" not in log_path.read_text()
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
