@@ -45,7 +45,7 @@ STATUSES: tuple[str, ...] = ("within_normal", "asymmetry", "not_assessable")
 #: Below this distance between the pupil centres (pixels of the photo) the error that the
 #: face's size adds moves a measure by more than a quarter of its normal limit (95 % of
 #: London faces downscaled; benchmarks/bench_pose_tolerance.py, section 4).
-MIN_ASSESSABLE_PUPIL_DISTANCE_PX = 45.0
+MIN_ASSESSABLE_PUPIL_DISTANCE_PX = 55.0
 
 #: Reason codes, and what each tells the person taking the photo.
 REASON_CODES: tuple[str, ...] = (
