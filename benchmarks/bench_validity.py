@@ -162,7 +162,8 @@ def london(args) -> dict:
 
     # Probability: each fold's model never saw its held-out people.
     x = geometry_matrix(rows)
-    probability, _, _ = cross_validate(x, rows, folds, GEOMETRY_HIDDEN, seed=args.seed)
+    probability, _, _ = cross_validate(x, rows, folds, GEOMETRY_HIDDEN, seed=args.seed,
+                                       x_mirror=geometry_matrix(rows, mirror=True))
     plain = largest_region_score(rows)
 
     status = np.empty(len(rows), dtype=object)

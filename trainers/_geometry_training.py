@@ -26,12 +26,20 @@ WEIGHT_DECAY = 1e-3
 TEST_KINDS = ("real", "palsy_sim", "composite")
 
 
-def geometry_matrix(rows: FaceRows) -> np.ndarray:
-    """(N, D) geometry vectors of every row (see :mod:`palsy_core.models._geometry`)."""
+def geometry_matrix(rows: FaceRows, *, mirror: bool = False) -> np.ndarray:
+    """(N, D) geometry vectors of every row (see :mod:`palsy_core.models._geometry`).
+
+    ``mirror``: of the landmarks found on each flipped image, as the app averages over
+    them; a row whose flipped image showed no face gets its own photo's vector.
+    """
     from palsy_core.models._geometry import geometry_vector
 
-    return np.stack([geometry_vector(rows.landmarks[i], rows.blendshape_dict(i))
-                     for i in range(len(rows))])
+    def vector(i):
+        if mirror and np.isfinite(rows.mirror_landmarks[i]).all():
+            return geometry_vector(rows.mirror_landmarks[i], rows.blendshape_dict(i, mirror=True))
+        return geometry_vector(rows.landmarks[i], rows.blendshape_dict(i))
+
+    return np.stack([vector(i) for i in range(len(rows))])
 
 
 def largest_region_score(rows: FaceRows) -> np.ndarray:
@@ -59,8 +67,13 @@ class TrainedGeometry:
             logits = self.net(torch.from_numpy(self.scaler.transform(x)))
         return (logits[:, 1] - logits[:, 0]).numpy().astype(np.float64)
 
-    def probability(self, x: np.ndarray) -> np.ndarray:
-        return self.calibration.apply(self.logit(x))
+    def probability(self, x: np.ndarray, x_mirror: np.ndarray | None = None) -> np.ndarray:
+        """Calibrated probabilities; with ``x_mirror``, averaged over the two views as
+        :class:`palsy_core.models.PalsyPredictor` averages a photo and its mirror."""
+        p = self.calibration.apply(self.logit(x))
+        if x_mirror is None:
+            return p
+        return (p + self.calibration.apply(self.logit(x_mirror))) / 2
 
 
 def healthy_reference_scaler(x: np.ndarray, y: np.ndarray):
@@ -106,28 +119,38 @@ def fit_net(x: np.ndarray, y: np.ndarray, hidden: tuple, *, seed: int = 0,
 
 
 def train_calibrated(x: np.ndarray, rows: FaceRows, people: Sequence[str], hidden: tuple, *,
-                     seed: int = 0) -> TrainedGeometry:
-    """Fit on most of ``people``, Platt-calibrate on the rest (by person)."""
+                     x_mirror: np.ndarray | None = None, seed: int = 0) -> TrainedGeometry:
+    """Fit on most of ``people``, Platt-calibrate on the rest (by person).
+
+    With ``x_mirror`` both views of every row are used, each as a row of its own.
+    """
+    views = [x] if x_mirror is None else [x, x_mirror]
     fit_people, calibration_people = split_people(people, CALIBRATION_FRACTION, seed)
     fit_rows = np.isin(rows.person, fit_people)
-    net, scaler = fit_net(x[fit_rows], rows.palsy[fit_rows], hidden, seed=seed)
+    net, scaler = fit_net(np.concatenate([v[fit_rows] for v in views]),
+                          np.tile(rows.palsy[fit_rows], len(views)), hidden, seed=seed)
     model = TrainedGeometry(net, scaler, PlattScaling(1.0, 0.0), hidden)
     held = np.isin(rows.person, calibration_people) & np.isin(rows.kind, TEST_KINDS)
-    model.calibration = PlattScaling.fit(model.logit(x[held]), rows.palsy[held])
+    model.calibration = PlattScaling.fit(
+        np.concatenate([model.logit(v[held]) for v in views]),
+        np.tile(rows.palsy[held], len(views)))
     return model
 
 
 def cross_validate(x: np.ndarray, rows: FaceRows, folds: Sequence[Sequence[str]],
-                   hidden: tuple, *, seed: int = 0):
-    """Out-of-fold calibrated probabilities of every row (NaN where never tested)."""
+                   hidden: tuple, *, x_mirror: np.ndarray | None = None, seed: int = 0):
+    """Out-of-fold calibrated probabilities of every row (NaN where never tested);
+    with ``x_mirror`` trained on both views and averaged over them, as shipped."""
     probability = np.full(len(rows), np.nan)
     fold_of = np.full(len(rows), -1)
     models = []
     for k, test_people in enumerate(folds):
         train_people = sorted(set(rows.person) - set(test_people))
-        model = train_calibrated(x, rows, train_people, hidden, seed=seed + k)
+        model = train_calibrated(x, rows, train_people, hidden, x_mirror=x_mirror,
+                                 seed=seed + k)
         test = np.isin(rows.person, test_people)
-        probability[test] = model.probability(x[test])
+        probability[test] = model.probability(
+            x[test], None if x_mirror is None else x_mirror[test])
         fold_of[test] = k
         models.append(model)
     return probability, fold_of, models

@@ -50,7 +50,7 @@ SEVERITY_BANDS = {"mild": (0.2, 0.4), "moderate": (0.45, 0.7), "severe": (0.75, 
 #: Regions of simulated cases and their chances (mouth-led palsy is the commonest).
 REGION_CHANCES = {"full": 0.35, "mouth": 0.3, "eye": 0.2, "brow": 0.15}
 #: Bump when what a person's cache file holds changes.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 EXPRESSIONS = ("rest", "smile")
 
 
@@ -79,6 +79,10 @@ class FaceRows:
         Yaw, pitch, roll in degrees.
     crops : ndarray (N, 224, 224, 3) uint8
         The aligned face crop (:func:`palsy_core.align_face_crop`).
+    mirror_landmarks, mirror_blendshapes : ndarray
+        What the landmarker found on the left-right flipped image (pixels of the flipped
+        image), as the app finds them for models that average over mirror images; NaN
+        where it found no face there.
     """
 
     person: np.ndarray
@@ -93,6 +97,8 @@ class FaceRows:
     blendshape_names: tuple
     head_pose: np.ndarray
     crops: np.ndarray
+    mirror_landmarks: np.ndarray
+    mirror_blendshapes: np.ndarray
 
     def __len__(self) -> int:
         return len(self.person)
@@ -101,8 +107,9 @@ class FaceRows:
         fields = {name: getattr(self, name)[index] for name in _ARRAY_FIELDS}
         return FaceRows(blendshape_names=self.blendshape_names, **fields)
 
-    def blendshape_dict(self, i: int) -> dict[str, float]:
-        return {n: float(v) for n, v in zip(self.blendshape_names, self.blendshapes[i])}
+    def blendshape_dict(self, i: int, mirror: bool = False) -> dict[str, float]:
+        values = self.mirror_blendshapes[i] if mirror else self.blendshapes[i]
+        return {n: float(v) for n, v in zip(self.blendshape_names, values)}
 
     @classmethod
     def concatenate(cls, parts: Sequence["FaceRows"]) -> "FaceRows":
@@ -112,7 +119,8 @@ class FaceRows:
 
 
 _ARRAY_FIELDS = ("person", "source", "kind", "palsy", "side", "region", "severity",
-                 "landmarks", "blendshapes", "head_pose", "crops")
+                 "landmarks", "blendshapes", "head_pose", "crops", "mirror_landmarks",
+                 "mirror_blendshapes")
 
 
 def london_people(faces_dir: str | os.PathLike) -> list[str]:
@@ -237,6 +245,7 @@ def build_rows(faces_dir: str | os.PathLike, *, cache_dir: str | os.PathLike = "
     """The labelled faces of ``people`` (default: all), from the cache where present."""
     from palsy_core import FaceLandmarker
     from palsy_core.drawing import align_face_crop
+    from palsy_core.errors import NoFaceError
 
     people = list(people) if people is not None else london_people(faces_dir)
     folder = Path(cache_dir) / recipe_key(seed)
@@ -254,7 +263,11 @@ def build_rows(faces_dir: str | os.PathLike, *, cache_dir: str | os.PathLike = "
                 rows = []
                 for labels, image, face in make_person_faces(rest, smile, landmarker,
                                                              person=person, seed=seed):
-                    rows.append((labels, face, align_face_crop(image, face.landmarks)))
+                    try:
+                        mirror = landmarker.detect(np.ascontiguousarray(image[:, ::-1]))
+                    except NoFaceError:
+                        mirror = None
+                    rows.append((labels, face, align_face_crop(image, face.landmarks), mirror))
                 _save_person(path, person, rows)
                 if progress:
                     print(f"  faces of person {person} ({number}/{len(people)}): "
@@ -283,6 +296,11 @@ def _save_person(path: Path, person: str, rows) -> None:
         head_pose=np.array([[f.head_pose.yaw, f.head_pose.pitch, f.head_pose.roll]
                             for f in faces], np.float32),
         crops=np.stack([r[2] for r in rows]),
+        mirror_landmarks=np.stack([r[3].landmarks if r[3] is not None
+                                   else np.full_like(r[1].landmarks, np.nan) for r in rows]
+                                  ).astype(np.float32),
+        mirror_blendshapes=np.array([[r[3].blendshapes.get(n, np.nan) if r[3] is not None
+                                      else np.nan for n in names] for r in rows], np.float32),
         blendshape_names=np.array(names),
     )
     tmp = path.with_name(path.stem + ".tmp.npz")

@@ -184,6 +184,7 @@ def build_london(args) -> int:
                       progress=not args.no_progress)
     made = time.perf_counter()
     x = geometry_matrix(rows)
+    x_mirror = geometry_matrix(rows, mirror=True)
     baseline = largest_region_score(rows)
     folds = person_folds(people, args.folds, seed=args.seed)
     test = np.isin(rows.kind, TEST_KINDS)
@@ -198,7 +199,8 @@ def build_london(args) -> int:
     print(f"{'model':34s} {'AUC':>7s} {'fold mean+-sd':>16s} {'composite':>9s} {'mild':>7s}")
     summaries = {}
     for hidden in CANDIDATE_HIDDEN:
-        probability, fold, _ = cross_validate(x, rows, folds, hidden, seed=args.seed)
+        probability, fold, _ = cross_validate(x, rows, folds, hidden, x_mirror=x_mirror,
+                                              seed=args.seed)
         summary = summarise(rows.palsy[test], probability[test], rows.person[test], fold[test],
                             baseline=baseline[test], subsets=subsets,
                             bootstrap=args.bootstrap, seed=args.seed)
@@ -221,7 +223,7 @@ def build_london(args) -> int:
     name, summary = summaries[GEOMETRY_HIDDEN]
     _print_london_summary(name, summary)
 
-    model = train_calibrated(x, rows, people, GEOMETRY_HIDDEN, seed=args.seed)
+    model = train_calibrated(x, rows, people, GEOMETRY_HIDDEN, x_mirror=x_mirror, seed=args.seed)
     net = PalsyNet("fnn", structured=model.net)
     evaluated = time.perf_counter()
     auc, f1 = summary["roc_auc"], summary["f1_at_0.5"]
@@ -275,6 +277,8 @@ def build_london(args) -> int:
             "optimiser": f"full-batch Adam, {EPOCHS} epochs, lr {LEARNING_RATE}, weight "
                          f"decay {WEIGHT_DECAY}, class-balanced cross-entropy",
             "feature_scaler": "mean and spread of the healthy training rows",
+            "mirror_views": "every image also landmarked flipped; both views trained on, "
+                            "and held-out probabilities averaged over them as the app does",
             "seed": args.seed,
         },
         metrics={

@@ -17,6 +17,14 @@ as the verdict measures):
 - what the face is doing (mean smile, eye closure, jaw opening, brow raise), so the
   model can allow a smile its larger healthy asymmetry.
 
+Why no pixels: on the London Set, 5 folds by person, EfficientNet-Lite0 features of the
+face crop (16 principal components) separated held-out simulated palsy from the unaltered
+healthy photos better than the geometry (AUC 0.883 vs 0.864), but against *simulated*
+healthy faces (mirrored and slightly warped photos of the same held-out people) they fell
+to 0.551: they had learnt "processed photo", not palsy. Added to the geometry they lowered
+that control from 0.841 to 0.833 (the left-right difference of the crop's and its mirror's
+features: 0.828). So the shipped model reads geometry only.
+
 Every input is a magnitude, so a face and its mirror image give the same vector (up to
 the landmarker's own 1-2 px asymmetry) and the model cannot learn which side a training
 face leans to. The trainer standardises the vector against *healthy* faces only (the
