@@ -11,6 +11,7 @@ from palsy_core.normal_range import MAX_RELIABLE_PITCH, MAX_RELIABLE_YAW, limits
 from palsy_core.report import MEASUREMENT_LABELS
 from ui import services, widgets
 from ui.errors import attempt
+from ui.text import plain
 
 st.title("Models")
 st.caption("Every model behind the numbers in this app, with its model card. Outputs of models trained on "
@@ -59,18 +60,19 @@ if not cards:
     st.info("Model not installed. " + (palsy_status.detail if palsy_status else ""), icon=":material/block:")
 for card in cards or []:
     in_use = palsy_status is not None and palsy_status.name == card.get("name")
-    with st.expander(f"{card.get('name')}{'  (in use)' if in_use else ''}", expanded=in_use):
+    with st.expander(f"{plain(card.get('name'))}{'  (in use)' if in_use else ''}", expanded=in_use):
         if "error" in card:
-            st.error(card["error"])
+            st.error(plain(card["error"]))
             continue
         if card.get("trained_on_simulated_data"):
             widgets.simulated_data_warning(card["name"])
+        # Card fields come from a file in the weights folder: plain text, never Markdown.
         st.markdown(
-            f"- **What it is:** {card['table_row']['model']} on {card['table_row']['data_modality']}.\n"
-            f"- **Architecture:** {card.get('architecture', '')}\n"
-            f"- **Trained on:** {card.get('trained_on', '')}\n"
-            f"- **Intended use:** {card.get('intended_use', '')}\n"
-            f"- **Version:** palsy_core {card.get('code_version', '?')}, trained {card.get('date', '?')}, "
+            f"- **What it is:** {plain(card['table_row']['model'])} on {plain(card['table_row']['data_modality'])}.\n"
+            f"- **Architecture:** {plain(card.get('architecture', ''))}\n"
+            f"- **Trained on:** {plain(card.get('trained_on', ''))}\n"
+            f"- **Intended use:** {plain(card.get('intended_use', ''))}\n"
+            f"- **Version:** palsy_core {plain(card.get('code_version', '?'))}, trained {plain(card.get('date', '?'))}, "
             f"commit `{(card.get('git_commit') or '?')[:10]}`, weights sha256 `{card.get('weights_sha256', '')[:12]}...`"
         )
         metrics = card.get("metrics") or {}
