@@ -4,10 +4,11 @@ Run: .venv/bin/python benchmarks/bench_memory.py [--sessions 20] [--megapixels 1
 
 Starts `streamlit run` on 127.0.0.1 (its own records file, sign-in off: this measures the
 photos, not the sign-in form) and drives Debian's Chromium through Playwright, on loopback
-only: N sessions each upload a different 12 MP JPEG and wait for the headline, at most
-``--batch`` uploads in flight at once, and all N stay open. It prints the server's resident
-memory (VmRSS from /proc) at start, with one warm session, with all N open, and after the
-N browser tabs close (their sessions disconnect: the per-session photos are released).
+only: after a warm-up batch, N sessions each upload a different 12 MP JPEG and wait for the
+headline (at most ``--batch`` uploads in flight at once) and all N stay open; then the N
+tabs close (ui/session_end.py ends their sessions). It prints the server's resident memory
+(VmRSS from /proc) at each step, for ``--rounds`` rounds: a second round that ends where
+the first did shows the memory is reused, not leaked.
 Prints numbers; never fails on a slow machine.
 """
 
@@ -56,6 +57,25 @@ def big_photos(count: int, megapixels: float, folder: Path) -> list[Path]:
     return paths
 
 
+def open_sessions(browser, url: str, images: list[Path], batch: int) -> tuple[int, list]:
+    """One tab per photo, at most ``batch`` uploads in flight; returns (failures, open pages)."""
+    pages, failed = [], 0
+    for start in range(0, len(images), batch):
+        opened = []
+        for image in images[start:start + batch]:
+            page = browser.new_page()
+            page.goto(url)
+            page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(image))
+            opened.append((page, image))
+        for page, image in opened:
+            try:
+                headline_of(page, image).wait_for(timeout=180_000)
+            except Exception:  # noqa: BLE001 - counted, the benchmark goes on
+                failed += 1
+        pages.extend(page for page, _ in opened)
+    return failed, pages
+
+
 def settle(pid: int, seconds: float) -> float:
     """RSS after waiting ``seconds`` (disconnects and releases are asynchronous)."""
     time.sleep(seconds)
@@ -67,6 +87,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--megapixels", type=float, default=12.0)
     parser.add_argument("--batch", type=int, default=5, help="uploads in flight at once (bounded load)")
+    parser.add_argument("--rounds", type=int, default=2, help="open-and-close rounds (is memory reused?)")
     args = parser.parse_args()
     chromium = shutil.which("chromium")
     if chromium is None:
@@ -75,7 +96,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        images = big_photos(args.sessions + 1, args.megapixels, folder)
+        images = big_photos(args.sessions + args.batch, args.megapixels, folder)
         size = Image.open(images[0]).size
         print(f"photos: {args.sessions} JPEGs of {size[0]} x {size[1]} px "
               f"({size[0] * size[1] / 1e6:.1f} MP, {images[0].stat().st_size / 1e6:.1f} MB each)")
@@ -85,45 +106,25 @@ def main() -> None:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(
                     executable_path=chromium, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-                warm = browser.new_page()
-                warm.goto(url)
-                warm.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(images[-1]))
-                headline_of(warm, images[-1]).wait_for(timeout=180_000)
-                warm.close()
-                baseline = settle(process.pid, 5)
-                print(f"after one warm session (models loaded) closed: RSS {baseline:.0f} MB")
-
-                pages, failed = [], 0
-                for start in range(0, args.sessions, args.batch):
-                    batch = []
-                    for image in images[start:min(start + args.batch, args.sessions)]:
-                        page = browser.new_page()
-                        page.goto(url)
-                        page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(image))
-                        batch.append((page, image))
-                    for page, image in batch:
-                        try:
-                            headline_of(page, image).wait_for(timeout=180_000)
-                        except Exception:  # noqa: BLE001 - counted, the benchmark goes on
-                            failed += 1
-                    pages.extend(page for page, _ in batch)
-                held = settle(process.pid, 3)
-                print(f"{args.sessions} sessions open, each with its {args.megapixels:.0f} MP photo analysed "
-                      f"({failed} failed): RSS {held:.0f} MB, {(held - baseline) / args.sessions:.1f} MB per session "
-                      "above the warm baseline")
-                for page in pages:
+                # Warm-up: one batch at once, so every pooled analyzer and model is loaded.
+                _, warm_pages = open_sessions(browser, url, images[args.sessions:], args.batch)
+                for page in warm_pages:
                     page.close()
+                baseline = settle(process.pid, 10)
+                print(f"after a warm-up batch of {args.batch} sessions (models and analyzers loaded) closed: "
+                      f"RSS {baseline:.0f} MB")
+                for round_ in range(1, args.rounds + 1):
+                    failures, pages = open_sessions(browser, url, images[:args.sessions], args.batch)
+                    held = settle(process.pid, 3)
+                    print(f"round {round_}: {args.sessions} sessions open, each with its {args.megapixels:.0f} MP "
+                          f"photo analysed ({failures} failed): RSS {held:.0f} MB, "
+                          f"{(held - baseline) / args.sessions:.1f} MB per session above the warm baseline")
+                    for page in pages:
+                        page.close()
+                    after = settle(process.pid, 15)
+                    print(f"round {round_}: 15 s after the {args.sessions} tabs closed: RSS {after:.0f} MB "
+                          f"({held - after:.0f} MB released; {after - baseline:+.0f} MB against the warm baseline)")
                 browser.close()
-            after = [settle(process.pid, 5)]
-            after.append(settle(process.pid, 10))
-            print(f"after the {args.sessions} tabs closed: RSS {after[0]:.0f} MB after 5 s, {after[1]:.0f} MB "
-                  f"after 15 s ({held - after[1]:.0f} MB released; {after[1] - baseline:+.0f} MB against the "
-                  "warm baseline)")
-            # Streamlit keeps a closed session's widget state for a reconnect (config.toml:
-            # server.disconnectedSessionTTL, 60 s); its upload and overlay images go after that.
-            late = settle(process.pid, 80)
-            print(f"95 s after the tabs closed (past the reconnect window): RSS {late:.0f} MB "
-                  f"({late - baseline:+.0f} MB against the warm baseline)")
         finally:
             process.terminate()
             process.wait(timeout=15)
