@@ -292,3 +292,31 @@ def test_london_build_promotes_a_calibrated_geometry_model(tmp_path, analyzer, f
     p_drooped = model.predict(drooped_face, drooped.landmarks, drooped.blendshapes,
                               drooped.features).probability
     assert p_drooped > p_healthy
+
+
+def test_bench_validity_scores_a_users_labelled_folders(tmp_path, capsys, face_photo,
+                                                        drooped_face):
+    """--palsy/--healthy: verdict, side from the file name, and both AUCs, on real analyses."""
+    import argparse
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_validity", Path(__file__).resolve().parents[1] / "benchmarks" / "bench_validity.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    (tmp_path / "palsy").mkdir()
+    (tmp_path / "healthy").mkdir()
+    Image.fromarray(drooped_face).save(tmp_path / "palsy" / "a_left.png")
+    Image.fromarray(np.ascontiguousarray(drooped_face[:, ::-1])).save(
+        tmp_path / "palsy" / "b_right.png")
+    Image.fromarray(face_photo).save(tmp_path / "healthy" / "c.png")
+    Image.fromarray(np.ascontiguousarray(face_photo[:, ::-1])).save(tmp_path / "healthy" / "d.png")
+    out = bench.folders(argparse.Namespace(
+        palsy=tmp_path / "palsy", healthy=tmp_path / "healthy",
+        side_pattern=r"_(?P<side>left|right)\.", labels=None, expression="smile", model=None,
+        bootstrap=50))
+    assert (out["n_palsy"], out["n_healthy"], out["no_face"]) == (2, 2, 0)
+    assert out["sensitivity_right_side"]["k"] == 2 and out["specificity"]["k"] == 2
+    assert out["auc_probability"]["auc"] == 1.0 and out["auc_plain_region_score"]["auc"] == 1.0
+    labels = bench._side_labels([Path("x_R.jpg"), Path("y.jpg")], r"_(?P<side>[lr])\.", None)
+    assert labels == {"x_R.jpg": "right"}
