@@ -88,8 +88,6 @@ def _static_value(measured, measure: str, side: str) -> float:
         return rest.fissure[side]
     if measure == "commissure_height":
         return -rest.corner[side][1]  # up the face, from the pupil line
-    if measure == "half_mouth_width":
-        return abs(rest.corner[side][0])
     raise KeyError(measure)
 
 
@@ -194,14 +192,14 @@ def _eface_item(item, measured, movements, side, rest_limits) -> dict:
 
         def score_for(s):
             delta = _static_value(measured, item["measure"], s) - _static_value(measured, item["measure"], _OTHER[s])
-            reference = _static_value(measured, item["reference"], _OTHER[s])
             excess = max(0.0, abs(delta) - limit)
-            raw = float(np.clip(100.0 + np.sign(delta) * 100.0 * excess / max(reference, 1e-6), 0.0, 200.0))
-            return 100.0 - abs(100.0 - raw), raw, round(delta, 3), round(reference, 3)
+            raw = float(np.clip(100.0 + np.sign(delta) * 100.0 * excess / item["span_mm"], 0.0, 200.0))
+            return 100.0 - abs(100.0 - raw), raw, round(delta, 3)
 
-        s, score, raw, delta, reference = _worse(side, score_for)
+        s, score, raw, delta = _worse(side, score_for)
         return _item(item, "estimated", score, side=s, raw=raw,
-                     inputs={"difference_mm": delta, "normal_limit_mm": limit, "reference_mm": reference})
+                     inputs={"difference_mm": delta, "difference_is": f"{s} minus {_OTHER[s]}",
+                             "normal_limit_mm": limit, "span_mm": item["span_mm"]})
     movement = _first_photo(item, measured)
     if movement is None or "rest" not in measured:
         return _missing(item, measured)
