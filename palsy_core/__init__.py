@@ -36,6 +36,10 @@ from .features import FEATURE_NAMES, compute_features, deviation_from_symmetry, 
 from .imageio import load_image
 from .landmarks import FaceLandmarker, FaceLandmarks, HeadPose, LandmarkerOptions
 from .measurements import FaceMeasurements, Measurement, RegionAsymmetry, measure_face
+from .visit import (MOVEMENTS, MovementGuess, MovementMeasure, VisitAnalysis, VisitPhoto,
+                    analyze_visit, detect_movement, visit_from_results)
+from .comparison import VisitComparison, compare_visits
+from .export_xlsx import visits_to_xlsx
 
 __version__ = "0.1.0"
 
@@ -47,5 +51,7 @@ __all__ = [
     "TruncatedImageError", "VideoError", "FEATURE_NAMES", "compute_features",
     "deviation_from_symmetry", "keypoints_51", "load_image", "FaceLandmarker",
     "FaceLandmarks", "HeadPose", "LandmarkerOptions", "FaceMeasurements", "Measurement",
-    "RegionAsymmetry", "measure_face",
+    "RegionAsymmetry", "measure_face", "MOVEMENTS", "MovementGuess", "MovementMeasure",
+    "VisitAnalysis", "VisitPhoto", "analyze_visit", "detect_movement", "visit_from_results",
+    "VisitComparison", "compare_visits", "visits_to_xlsx",
 ]

@@ -1,4 +1,5 @@
-"""Command line: ``python -m palsy_core analyze PATH... [--csv OUT]`` (and ``video CLIP``).
+"""Command line: ``python -m palsy_core analyze PATH... [--csv OUT]`` (and ``video CLIP``,
+``visit PHOTO... [--expressions rest,smile,...] [--xlsx OUT]``: one JSON object per visit).
 
 Prints one JSON object per input on stdout, in input order; a failed input gets its
 line too (``"ok": false`` and a readable ``"error"``) and the others go on.
@@ -167,6 +168,60 @@ def _installed_parsing_model() -> dict:
     return {"parsing": "default"}
 
 
+def _cmd_visit(args) -> int:
+    """``visit PHOTO... [--expressions rest,smile,...] [--xlsx OUT]``: one JSON object."""
+    from .analysis import Analyzer, AnalyzerOptions
+    from .errors import PalsyError
+    from .visit import analyze_visit
+
+    paths = list(iter_inputs(args.paths))
+    expressions = None
+    if args.expressions:
+        expressions = [None if e.strip() in ("", "detect") else e.strip()
+                       for e in args.expressions.split(",")]
+        if len(expressions) != len(paths):
+            print(f"--expressions names {len(expressions)} movement(s) for {len(paths)} photo(s): "
+                  "give one per photo, in order (\"detect\" to detect one).", file=sys.stderr)
+            return EXIT_USAGE
+    with Analyzer(AnalyzerOptions(palsy_model=None)) as analyzer:
+        try:
+            visit = analyze_visit([str(p) for p in paths], expressions, analyzer,
+                                  mm_per_pixel=args.mm_per_pixel,
+                                  sources=[display_path(p) for p in paths])
+        except ValueError as error:  # an unknown movement
+            print(str(error), file=sys.stderr)
+            return EXIT_USAGE
+        except PalsyError as error:  # a photo that cannot be read or shows no face
+            print(f"{error.title}: {error}", file=sys.stderr)
+            return EXIT_SOME_FAILED
+    print(json.dumps(visit.to_dict()), flush=True)
+    if args.xlsx:
+        from .export_xlsx import visits_to_xlsx
+
+        try:
+            visits_to_xlsx([visit], args.xlsx)
+        except OSError as error:
+            print(f"Cannot write the Excel file {display_path(args.xlsx)}: {error.strerror or error}.",
+                  file=sys.stderr)
+            return EXIT_USAGE
+    return EXIT_OK
+
+
+def add_visit_subcommand(sub) -> None:
+    from .visit import MOVEMENTS
+
+    visit = sub.add_parser("visit", help="analyse one visit's photo set; one JSON object")
+    visit.add_argument("paths", nargs="+", help="the visit's photos (directories are walked)")
+    visit.add_argument("--expressions", metavar="LIST", default=None,
+                       help="comma-separated movement of each photo, in order: "
+                            f"{', '.join(MOVEMENTS)} (or 'smile', 'eyes closed', 'detect'); "
+                            "default: detect each from the face")
+    visit.add_argument("--xlsx", metavar="OUT", help="also write an Excel sheet (one row per photo)")
+    visit.add_argument("--mm-per-pixel", type=float, default=None,
+                       help="known scale of the rest photo instead of its iris")
+    visit.set_defaults(handler=_cmd_visit)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .video import add_video_subcommand
 
@@ -195,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "probabilities, recommendations); it runs when installed")
     analyze.set_defaults(handler=_cmd_analyze)
     add_video_subcommand(sub)
+    add_visit_subcommand(sub)
     verbose_help = "also show MediaPipe's and TF Lite's own log lines on stderr"
     parser.add_argument("--verbose", action="store_true", help=verbose_help)
     for command in sub.choices.values():  # accepted after the command's name too

@@ -468,10 +468,8 @@ def _analyze_one(analyzer: Analyzer, photo: ImageSource, movement: Optional[str]
     try:
         return analyzer.analyze(photo, source=name, expression=expression)
     except PalsyError as error:
-        label = name or (str(photo) if isinstance(photo, (str, bytes)) and len(str(photo)) < 300
-                         else f"photo {index + 1}")
         what = f" ({MOVEMENT_TITLES[movement].lower()})" if movement else ""
-        raise type(error)(f"{label}{what}: {error}") from error
+        raise type(error)(f"Photo {index + 1}{what}: {error}") from error
 
 
 def visit_from_results(results: Sequence[AnalysisResult],

@@ -1,0 +1,248 @@
+"""Two visits side by side: every measure and scale item with its change, and a verdict
+per region that knows how much a repeat photo of an unchanged face moves a measure.
+
+The "no real change" band of each measure is measured, not chosen:
+``palsy_core/data/repeat_photo_bands.json``, written by
+``benchmarks/bench_repeat_photo.py`` (the 95th percentile of the change of each measure's
+left-right difference when the 82 London Set photos are re-framed, rotated +-3 deg,
+downscaled or re-compressed; it says so itself). A change inside the band is reported as
+no real change; beyond it, as improved or worse. Simulated repeat photos leave out a real
+re-take's change of expression and light, so the band is a floor.
+
+A visit is anything :func:`visit_dict` accepts: a :class:`palsy_core.VisitAnalysis`, its
+``to_dict()``, one photo's ``AnalysisResult`` (or its dict), or the stored visits of one
+day (``palsy_core.records.VisitRecord`` objects or plain dicts with ``assessment`` and
+``expression``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence
+
+from .measurements import MEASUREMENT_NAMES
+
+#: The shipped bands (found next to this module, wherever installed).
+REPEAT_BANDS_FILE = Path(__file__).resolve().parent / "data" / "repeat_photo_bands.json"
+#: Each region's measure in the statements, and its words.
+REGION_MEASURES: dict[str, tuple[str, str]] = {
+    "brow": ("brow_height", "brow-height difference"),
+    "eye": ("palpebral_fissure_height", "eye-opening difference"),
+    "mouth": ("commissure_height", "mouth-corner difference"),
+}
+#: Stored visits' expressions (palsy_core.records.EXPRESSIONS) as movements of the set.
+RECORD_EXPRESSION_MOVEMENT = {"rest": "rest", "smile": "full_smile", "brow raise": "brow_raise",
+                              "brow_raise": "brow_raise", "eyes closed": "gentle_eye_closure",
+                              "eyes_closed": "gentle_eye_closure"}
+#: Scale totals and whether a higher number is better.
+_TOTALS = {"efACE": {"static": True, "dynamic": True, "synkinesis": True, "total": True},
+           "sunnybrook": {"resting": False, "voluntary": True, "synkinesis": False, "total": True}}
+
+
+@functools.lru_cache(maxsize=2)
+def _load_bands(path: str) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def repeat_photo_bands(path: Optional[str] = None) -> dict:
+    """The measured repeat-photo bands with their provenance (the data file, parsed)."""
+    return _load_bands(str(Path(path).resolve()) if path else str(REPEAT_BANDS_FILE))
+
+
+def band_for(measure: str, movement: str, bands: Optional[dict] = None) -> float:
+    """The repeat-photo band (mm; degrees for the smile angle) of a measure's left-right
+    difference: the smile's for smile photos, the rest's for every other movement."""
+    document = bands or repeat_photo_bands()
+    expression = "smile" if movement in ("closed_smile", "full_smile") else "rest"
+    return float(document["bands"][expression][measure]["difference_band"])
+
+
+def visit_dict(visit: Any) -> dict:
+    """Any visit form as ``{"photos": [...], "movements", "efACE", "sunnybrook", ...}``.
+
+    Each photo dict carries ``movement`` and ``measurements``.
+
+    Raises
+    ------
+    ValueError
+        For something that is not a visit, a photo result or stored visits.
+    """
+    if hasattr(visit, "to_dict") and not hasattr(visit, "assessment"):
+        visit = visit.to_dict()
+    if isinstance(visit, Mapping) and "photos" in visit:
+        return dict(visit)
+    if isinstance(visit, Mapping) and "assessment" in visit and isinstance(visit["assessment"], Mapping):
+        return _from_records([visit])
+    if hasattr(visit, "assessment"):
+        return _from_records([visit])
+    if isinstance(visit, Mapping) and "measurements" in visit:
+        return {"photos": [_as_photo(visit, None)], "movements": {}, "efACE": None, "sunnybrook": None}
+    if isinstance(visit, Sequence) and not isinstance(visit, (str, bytes)) and visit:
+        return _from_records(list(visit))
+    raise ValueError("Not a visit: give a VisitAnalysis (or its to_dict()), a photo's analysis, "
+                     "or the stored visits of one day.")
+
+
+def _record_field(record: Any, name: str, default: Any = None) -> Any:
+    return record.get(name, default) if isinstance(record, Mapping) else getattr(record, name, default)
+
+
+def _as_photo(assessment: Mapping[str, Any], expression: Optional[str]) -> dict:
+    photo = dict(assessment)
+    if "movement" not in photo:
+        key = expression or photo.get("expression") or "rest"
+        photo["movement"] = RECORD_EXPRESSION_MOVEMENT.get(str(key).replace("_", " "), key)
+    return photo
+
+
+def _from_records(records: list) -> dict:
+    photos, efACE, sunnybrook, movements = [], None, None, {}
+    for record in records:
+        assessment = _record_field(record, "assessment", record)
+        if isinstance(assessment, Mapping) and "photos" in assessment:  # a stored whole visit
+            photos += list(assessment["photos"])
+            movements = assessment.get("movements") or movements
+            efACE = assessment.get("efACE") or efACE
+            sunnybrook = assessment.get("sunnybrook") or sunnybrook
+        elif isinstance(assessment, Mapping) and "measurements" in assessment:
+            photos.append(_as_photo(assessment, _record_field(record, "expression")))
+        else:
+            raise ValueError("A stored visit without an assessment cannot be compared.")
+    first = records[0]
+    return {"photos": photos, "movements": movements, "efACE": efACE, "sunnybrook": sunnybrook,
+            "visit_date": str(_record_field(first, "visit_date", "") or ""),
+            "patient": _record_field(first, "patient")}
+
+
+def _first(photos: list[dict], movement: str) -> Optional[dict]:
+    return next((p for p in photos if p.get("movement") == movement and p.get("measurements")), None)
+
+
+@dataclass
+class VisitComparison:
+    """Two visits compared.
+
+    Attributes
+    ----------
+    rows : list of dict
+        One per measure (per movement photographed at both visits), movement and scale
+        item: ``section`` ("measure", "movement", "efACE", "sunnybrook"), ``movement``,
+        ``name``, ``unit``, ``before``, ``after``, ``change`` (after - before), ``band``
+        (the repeat-photo band, measures only), ``verdict`` ("improved", "worse",
+        "no real change", or "" where no band is measured), and for measures
+        ``before_left``, ``before_right``, ``after_left``, ``after_right``.
+    statements : dict of str to str
+        One line per region (brow, eye, mouth) that both visits measured.
+    basis_movement : str or None
+        The movement the statements rest on (rest when both visits have it).
+    """
+
+    rows: list[dict]
+    statements: dict[str, str]
+    basis_movement: Optional[str]
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"rows": self.rows, "statements": self.statements,
+                "basis_movement": self.basis_movement, "notes": list(self.notes),
+                "band_source": "palsy_core/data/repeat_photo_bands.json (benchmarks/bench_repeat_photo.py)"}
+
+
+def _verdict(change: float, band: float, lower_is_better: bool = True) -> str:
+    if abs(change) <= band:
+        return "no real change"
+    better = change < 0 if lower_is_better else change > 0
+    return "improved" if better else "worse"
+
+
+def compare_visits(before: Any, after: Any, *, bands: Optional[dict] = None) -> VisitComparison:
+    """Every measure and scale item of two visits with its change, and one line per region.
+
+    Parameters
+    ----------
+    before, after : visit
+        Anything :func:`visit_dict` accepts (usually the earlier visit first).
+    bands : dict, optional
+        Another repeat-photo band document (default: the shipped one).
+
+    Returns
+    -------
+    VisitComparison
+    """
+    old, new = visit_dict(before), visit_dict(after)
+    rows, notes = [], []
+    movements_both = [m for m in _ordered_movements(old, new)
+                      if _first(old["photos"], m) and _first(new["photos"], m)]
+    for movement in movements_both:
+        a, b = _first(old["photos"], movement)["measurements"], _first(new["photos"], movement)["measurements"]
+        for name in MEASUREMENT_NAMES:
+            if name not in a or name not in b:
+                continue
+            band = band_for(name, movement, bands)
+            change = b[name]["difference"] - a[name]["difference"]
+            rows.append({"section": "measure", "movement": movement, "name": name,
+                         "unit": a[name].get("unit", "mm"),
+                         "before": a[name]["difference"], "after": b[name]["difference"],
+                         "change": round(change, 3), "band": band, "verdict": _verdict(change, band),
+                         "before_left": a[name]["left"], "before_right": a[name]["right"],
+                         "after_left": b[name]["left"], "after_right": b[name]["right"]})
+    for movement, m_old in (old.get("movements") or {}).items():
+        m_new = (new.get("movements") or {}).get(movement)
+        if not m_new:
+            continue
+        for key, unit in (("left", "mm"), ("right", "mm"), ("ratio_percent", "%")):
+            x, y = m_old.get(key), m_new.get(key)
+            rows.append({"section": "movement", "movement": movement, "name": f"{m_old['measure']}.{key}",
+                         "unit": unit, "before": x, "after": y,
+                         "change": None if x is None or y is None else round(y - x, 3),
+                         "band": None, "verdict": ""})
+    for scale, totals in _TOTALS.items():
+        s_old, s_new = old.get(scale) or {}, new.get(scale) or {}
+        if not s_old or not s_new:
+            continue
+        for key, value in (s_old.get("items") or {}).items():
+            y = (s_new.get("items") or {}).get(key)
+            rows.append({"section": scale, "movement": None, "name": key, "unit": "",
+                         "before": value, "after": y,
+                         "change": None if value is None or y is None else round(y - value, 1),
+                         "band": None, "verdict": ""})
+        for key in totals:
+            x, y = s_old.get(key), s_new.get(key)
+            rows.append({"section": scale, "movement": None, "name": key, "unit": "",
+                         "before": x, "after": y,
+                         "change": None if x is None or y is None else round(y - x, 1),
+                         "band": None, "verdict": ""})
+    basis = next((m for m in ("rest", "full_smile", "closed_smile") if m in movements_both), None)
+    statements = {}
+    if basis is None:
+        notes.append("The two visits share no rest or smile photo: no region statement.")
+    else:
+        for region, (measure, words) in REGION_MEASURES.items():
+            row = next(r for r in rows if r["section"] == "measure" and r["movement"] == basis
+                       and r["name"] == measure)
+            statements[region] = _statement(words, row, basis)
+    if old.get("efACE") and new.get("efACE") and old["efACE"].get("scored_side") != new["efACE"].get("scored_side"):
+        notes.append("The visits' scores were read on different sides (the affected side changed): "
+                     "compare the scale items with care.")
+    return VisitComparison(rows, statements, basis, notes)
+
+
+def _ordered_movements(old: dict, new: dict) -> list[str]:
+    from .visit import MOVEMENTS
+
+    seen = [p.get("movement") for p in old["photos"] + new["photos"]]
+    return [m for m in MOVEMENTS if m in seen] + sorted({m for m in seen if m and m not in MOVEMENTS})
+
+
+def _statement(words: str, row: dict, movement: str) -> str:
+    unit = row["unit"]
+    head = f"{words[0].upper()}{words[1:]} {row['before']:.1f} \u2192 {row['after']:.1f} {unit}"
+    where = "" if movement == "rest" else f" (in the {movement.replace('_', ' ')} photo)"
+    if row["verdict"] == "no real change":
+        return (f"{head}{where}: no change beyond what repeat photos of one person show "
+                f"(\u00b1{row['band']:.1f} {unit}).")
+    return (f"{head}{where}: {row['verdict']}, beyond the change that repeat photos of one person "
+            f"show (\u00b1{row['band']:.1f} {unit}).")
