@@ -17,8 +17,9 @@ Every synthetic image (all but "real") loses some detail or tilts a little half 
 time, whatever its label (:func:`~palsy_core.simulate.jitter_photo`). The landmarker then
 runs on every image, as the app runs it on a photo: a model learns from what MediaPipe
 finds, not from the simulator's own landmarks. The images are never written anywhere;
-only landmarks, blendshapes, head pose and the 224 px aligned face crop are cached, in
-``.cache/london_faces/`` (one file per person, keyed by the recipe).
+only landmarks, blendshapes, head pose, the 224 px aligned face crop, and the landmarks
+and blendshapes of the flipped image (the app averages a photo and its mirror) are
+cached, in ``.cache/london_faces/`` (one file per person, keyed by the recipe).
 
 Cite the set wherever results depend on it: DeBruine, L., & Jones, B. (2017). Face
 Research Lab London Set (Version 5). figshare. https://doi.org/10.6084/m9.figshare.5047666.v5
