@@ -35,7 +35,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 
 from palsy_core import Analyzer, AnalyzerOptions, load_image  # noqa: E402
 from palsy_core.simulate import simulate_palsy  # noqa: E402
-from palsy_core.visit import MOVEMENT_SIDE_MIN_DEFICIT, analyze_visit  # noqa: E402
+from palsy_core.visit import MOVEMENT_SIDE_MIN_DEFICIT, SIDE_VOTE_MIN_MOVEMENT_MM, analyze_visit  # noqa: E402
 
 
 def _pcts(values, qs=(5, 50, 95)) -> str:
@@ -54,7 +54,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     people = sorted(p.stem.split("_")[0] for p in (args.faces / "neutral").glob("*_03.jpg"))
     people = [p for p in people if (args.faces / "smiling" / f"{p}_08.jpg").exists()][:args.limit]
-    deficits, sides, eface, eface_static, sunny, times = [], [], [], [], [], []
+    deficits, stronger, sides, eface, eface_static, sunny, times = [], [], [], [], [], [], []
     sim = {s: {"side": [], "eface": [], "static": [], "sunny": []} for s in ("mild", "moderate", "severe")}
     with Analyzer(AnalyzerOptions(palsy_model=None)) as analyzer:
         for count, person in enumerate(people):
@@ -63,7 +63,9 @@ def main(argv=None) -> int:
             start = time.perf_counter()
             visit = analyze_visit([rest, smile], ["rest", "smile"], analyzer=analyzer)
             times.append(time.perf_counter() - start)
-            deficits.append(100 * visit.movements["full_smile"].deficit)
+            smile_move = visit.movements["full_smile"]
+            deficits.append(100 * smile_move.deficit)
+            stronger.append(max(smile_move.left, smile_move.right))
             sides.append(visit.affected_side)
             eface.append(visit.efACE["total"])
             eface_static.append(visit.efACE["static"])
@@ -84,8 +86,13 @@ def main(argv=None) -> int:
                 print(f"  {count + 1}/{len(people)} people", flush=True)
     n = len(people)
     print(f"\n1. Healthy smile excursion deficit, % ({n} people): {_pcts(deficits, (50, 90, 95, 99))}")
+    print(f"   stronger side's excursion, mm: {_pcts(stronger)}")
+    moved = [d for d, s in zip(deficits, stronger) if s >= SIDE_VOTE_MIN_MOVEMENT_MM]
+    print(f"   deficit where the stronger side moved >= SIDE_VOTE_MIN_MOVEMENT_MM ({SIDE_VOTE_MIN_MOVEMENT_MM:g} mm): "
+          f"{_pcts(moved, (50, 90, 95, 99))}")
     print(f"   MOVEMENT_SIDE_MIN_DEFICIT = {100 * MOVEMENT_SIDE_MIN_DEFICIT:.0f} %: "
-          f"{sum(d > 100 * MOVEMENT_SIDE_MIN_DEFICIT for d in deficits)} of {n} healthy smiles beyond it")
+          f"{sum(d > 100 * MOVEMENT_SIDE_MIN_DEFICIT for d in moved)} of {len(moved)} such healthy smiles "
+          "beyond it")
     named = sum(s is not None for s in sides)
     print(f"2. Healthy visits with an affected side named: {named} of {n} ({100 * named / n:.1f} %)")
     print(f"   eFACE total:  {_pcts(eface)}")

@@ -100,10 +100,16 @@ UNCALIBRATED_CONFIDENCE_CAP = 0.6
 
 #: A movement's mean relative deficit (see :func:`affected_side_from_movements`) beyond
 #: which the side with less movement is called affected. Set above the healthy spread:
-#: the 95th percentile of |deficit| of the smile's mouth-corner excursion on the 82 London
-#: people (rest -> smile pairs) is printed by ``benchmarks/bench_visit.py``.
-MOVEMENT_SIDE_MIN_DEFICIT = 0.25
-#: Movements smaller than this on the stronger side (mm) say nothing about the side.
+#: the smile's mouth-corner excursion deficit of 75 healthy London people whose smile
+#: moved a corner at least 3 mm (rest -> smile pairs) has median 11 %, 90th percentile
+#: 35 %, 95th 53.5 % (``benchmarks/bench_visit.py``): MediaPipe's corners move 1-2 mm
+#: between a photo and its mirror image, and a natural smile is not symmetric.
+MOVEMENT_SIDE_MIN_DEFICIT = 0.55
+#: A movement votes on the side only when its stronger side moved this far (mm): healthy
+#: faint smiles (London Set "smiling" photos with a mouthSmile near 0) move each corner 1-2
+#: mm, and their left-right deficit is noise.
+SIDE_VOTE_MIN_MOVEMENT_MM = 3.0
+#: Below this movement of the healthy side (mm) no affected/healthy ratio is computed.
 MIN_MOVEMENT_MM = 1.0
 
 
@@ -581,7 +587,7 @@ def _deficit(left: float, right: float) -> tuple[Optional[str], float]:
 def affected_side_from_movements(raw: Mapping[str, Mapping[str, float]]) -> tuple[Optional[str], str]:
     """The side that moves less over the set, when it clearly does.
 
-    Each movement whose stronger side moved at least :data:`MIN_MOVEMENT_MM` votes with
+    Each movement whose stronger side moved at least :data:`SIDE_VOTE_MIN_MOVEMENT_MM` votes with
     its signed deficit (+ when the left moved less); the mean vote beyond
     :data:`MOVEMENT_SIDE_MIN_DEFICIT` names the side.
 
@@ -594,7 +600,7 @@ def affected_side_from_movements(raw: Mapping[str, Mapping[str, float]]) -> tupl
     votes = []
     for movement, values in raw.items():
         weaker, deficit = _deficit(values["left"], values["right"])
-        if weaker is not None:
+        if weaker is not None and max(values["left"], values["right"]) >= SIDE_VOTE_MIN_MOVEMENT_MM:
             votes.append(deficit if weaker == "left" else -deficit)
     if not votes:
         return None, "no movement photo with a rest photo"
