@@ -238,8 +238,10 @@ class VisitPhoto:
         """True when the photo's own verdict has normal limits to rest on."""
         return self.movement in VERDICT_MOVEMENTS
 
-    def to_dict(self) -> dict:
+    def to_dict(self, include_landmarks: bool = True) -> dict:
         out = self.result.to_dict()
+        if not include_landmarks:
+            del out["landmarks"]
         out.update(movement=self.movement, movement_title=MOVEMENT_TITLES[self.movement],
                    movement_source=self.movement_source, detected_movement=self.detected.to_dict(),
                    verdict_applies=self.verdict_applies, visit_mm_per_pixel=round(self.mm_per_pixel, 5))
@@ -384,9 +386,11 @@ class VisitAnalysis:
     def missing(self) -> list[str]:
         return [m for m, ok in self.checklist.items() if not ok]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, include_landmarks: bool = True) -> dict[str, Any]:
+        """The JSON form (the CLI's object); ``include_landmarks=False`` leaves out each
+        photo's 478 landmarks (about 25 kB a photo), e.g. for storing a visit."""
         return {
-            "photos": [p.to_dict() for p in self.photos],
+            "photos": [p.to_dict(include_landmarks) for p in self.photos],
             "checklist": self.checklist,
             "missing": self.missing,
             "movements": {k: m.to_dict() for k, m in self.movements.items()},
@@ -536,9 +540,9 @@ def _assemble(analysed, mm_per_pixel, estimate_eface, estimate_sunnybrook) -> Vi
             positions[movement] = (index, scale)
     measured: dict[str, _Positions] = {}
     if rest_index is not None:
-        rest_pos = _positions(frontal[rest_index], photos[rest_index].mm_per_pixel)
-        half = {side: rest_pos.corner[side][0] / 2 for side in ("left", "right")}
-        measured["rest"] = _positions(frontal[rest_index], photos[rest_index].mm_per_pixel, half)
+        measured["rest"] = _positions(frontal[rest_index], photos[rest_index].mm_per_pixel)
+        # The lower lip is followed at the same place in every photo: half-way to the rest corner.
+        half = {side: measured["rest"].corner[side][0] / 2 for side in ("left", "right")}
         for movement, (index, scale) in positions.items():
             if movement != "rest":
                 measured[movement] = _positions(frontal[index], scale, half)

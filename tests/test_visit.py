@@ -89,6 +89,7 @@ def test_to_dict_is_the_cli_object(pair_visit):
     photo = data["photos"][1]
     assert photo["movement"] == "full_smile" and "measurements" in photo and "assessment" in photo
     assert photo["detected_movement"]["movement"] in ("closed_smile", "full_smile")
+    assert "landmarks" in photo and "landmarks" not in pair_visit.to_dict(include_landmarks=False)["photos"][1]
     for scale in ("efACE", "sunnybrook"):
         assert "total" in data[scale] and data[scale]["measurable"]
         assert all(data[scale]["items"][k] is None for k in data[scale]["needs_clinician"])
