@@ -146,3 +146,15 @@ def test_sign_in_off_is_said_on_every_page(env, monkeypatch):
         at.switch_page(f"app_pages/{page}.py").run()
         assert not at.exception, page
         assert "Sign-in is OFF" in texts(at.warning), page
+
+
+def test_a_stored_photo_never_gets_a_media_url(env, astronaut):
+    """The records page sends a stored photo inside the signed-in session (a data URL),
+    never at a /media URL that a browser without a session could fetch."""
+    make_admin()
+    RecordStore(default_db_url()).save_visit("P-9", {"headline": "h"}, photo=astronaut)
+    at = sign_in("admin", PASSWORD)
+    at.switch_page("app_pages/records.py").run()
+    assert not at.exception
+    urls = [url for element in at.get("image") for url in element.value]
+    assert urls and all(url.startswith("data:image/jpeg;base64,") for url in urls)
