@@ -342,3 +342,37 @@ def test_csv_export_escapes_every_formula_start_and_keeps_rows_whole(store, asse
         store.save_visit(f"P-{index}", assessment, note=note)
     rows = list(csv.DictReader(io.StringIO(store.export_csv())))
     assert [row["note"] for row in rows] == ["'" + note for note in notes[:6]] + [notes[6]]
+
+
+_SAVER = """
+import sys, datetime as dt
+from palsy_core.records import RecordStore
+store = RecordStore(sys.argv[1])
+for index in range(100000):
+    store.save_visit("P-KILL", {"headline": "h", "measurements": {"brow_height": {"left": 1.0, "right": 2.0}}},
+                     note=f"visit {index}", photo=None)
+    print(index, flush=True)
+"""
+
+
+def test_kill_9_during_saves_loses_no_committed_visit(tmp_path):
+    url = f"sqlite:///{tmp_path / 'records.sqlite3'}"
+    root = Path(__file__).resolve().parents[1]
+    saver = subprocess.Popen([sys.executable, "-c", _SAVER, url], cwd=root, stdout=subprocess.PIPE, text=True,
+                             env={**os.environ, "PYTHONPATH": str(root)})
+    confirmed = -1
+    for line in saver.stdout:
+        confirmed = int(line)
+        if confirmed >= 30:
+            break
+    saver.kill()  # SIGKILL, mid-save
+    saver.wait(timeout=30)
+    with RecordStore(url) as store:
+        connection = store._engine.raw_connection()
+        try:
+            assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        finally:
+            connection.close()
+        notes = {visit.note for visit in store.list_visits("P-KILL")}
+        assert {f"visit {index}" for index in range(confirmed + 1)} <= notes  # every confirmed save is there
+        assert store.save_visit("P-KILL", {"headline": "after"})  # and the database takes new saves
