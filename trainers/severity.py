@@ -466,6 +466,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--compare-run", type=Path, action="append", default=[],
                    help="another run directory whose metrics the card quotes (e.g. the "
                         "seed-exact CNN on the same split)")
+    p.add_argument("--why", default=None,
+                   help="with --promote: why this model is the one installed (for the card)")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     args.command = ["python", "-m", "trainers.severity", *(sys.argv[1:] if argv is None else argv)]
@@ -561,6 +563,8 @@ def make_card(args, classes, summary, fold0, items, usable):
     metrics = {k: v for k, v in summary.items() if k not in ("classes",)}
     if compare:
         metrics["compared_on_the_same_split"] = compare
+    if args.why:
+        metrics["why_this_model"] = args.why
     note = args.training_data_note or f"{summary['images']} images of {summary['people']} people from {args.data}"
     return TaskModelCard(
         name=args.promote or f"severity_{args.arch}", task="severity", framework="keras",

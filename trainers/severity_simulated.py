@@ -7,7 +7,7 @@ class (:func:`palsy_core.simulate.simulate_palsy`, peripheral pattern, a random 
 the strength drawn inside the class's band)::
 
     python -m trainers.severity_simulated --faces ../shared/faces/london \\
-        --out .cache/severity/london_sim          # ~4 min on 2 CPU cores
+        --out .cache/severity/london_sim      # 109 s on 2 shared CPU cores
 
     OUT/<class>/<NNN>_<rest|smile>.jpg            # NNN: the person, so splits group by it
 
