@@ -35,6 +35,8 @@ user = auth.require_user()
 
 PAGES = [
     st.Page("app_pages/assess.py", title="Assess a photo", icon=":material/photo_camera:", default=True),
+    st.Page("app_pages/visit.py", title="Visit: photo set", icon=":material/photo_library:"),
+    st.Page("app_pages/compare.py", title="Compare visits", icon=":material/compare:"),
     st.Page("app_pages/explorer.py", title="Asymmetry explorer", icon=":material/bar_chart:"),
     st.Page("app_pages/video.py", title="Video", icon=":material/movie:"),
     st.Page("app_pages/records.py", title="Patient records", icon=":material/folder_shared:"),

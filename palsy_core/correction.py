@@ -183,7 +183,9 @@ def reanalyze(result: AnalysisResult, landmarks: np.ndarray, *, expression: Opti
     AnalysisResult
         Features, measurements (pose-corrected and not), verdict and warnings recomputed;
         the blendshapes, head pose and model outputs are the detected photo's, and
-        :data:`CORRECTION_NOTE` is among the warnings.
+        :data:`CORRECTION_NOTE` is among the warnings when the landmarks differ from the
+        detected ones (with the detected ones it only re-reads the photo under another
+        stated expression).
     """
     points = np.asarray(landmarks, dtype=np.float32)
     if points.shape[0] != lm.NUM_LANDMARKS:
@@ -199,7 +201,12 @@ def reanalyze(result: AnalysisResult, landmarks: np.ndarray, *, expression: Opti
                      pupil_distance_px=measured.interpupillary_distance_mm / measured.mm_per_pixel,
                      blendshapes=result.blendshapes, stated_expression=stated,
                      faces_found=result.faces_found)
-    warnings = [w.message for w in verdict.warnings] + list(measured.notes) + [CORRECTION_NOTE]
+    # Warnings the verdict and the measures gave are recomputed; the others (models) are kept.
+    before = set(result.face.notes) | {w.message for w in (result.assessment.warnings if result.assessment else ())}
+    kept = [w for w in result.warnings if w not in before and w != CORRECTION_NOTE]
+    warnings = [w.message for w in verdict.warnings] + list(measured.notes) + kept
+    if not np.allclose(points[:, :2], np.asarray(result.landmarks)[:, :2]):
+        warnings.append(CORRECTION_NOTE)
     return dataclasses.replace(result, landmarks=points, features=features, face=measured,
                                face_uncorrected=uncorrected, fitted_pose=fitted_pose,
                                assessment=verdict, warnings=warnings)

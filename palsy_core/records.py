@@ -43,7 +43,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,6 +82,7 @@ __all__ = [
     "AuditEntry",
     "RecordBusyError",
     "EXPRESSIONS",
+    "PHOTO_SET",
     "SCHEMA_VERSION",
     "PatientSummary",
     "RecordError",
@@ -101,7 +102,7 @@ KEY_FILE_ENV = "PALSY_KEY_FILE"
 
 #: Version of the schema this code writes. Bump it and add a step to ``_MIGRATIONS``
 #: whenever a table changes.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Longest a save waits for a locked database before it says "try again", in seconds.
 BUSY_TIMEOUT_S = 5.0
@@ -112,6 +113,9 @@ AUDIT_ACTIONS = ("view", "save", "change", "export", "delete", "sign_in", "sign_
 
 #: The expressions a visit can record (what the patient was asked to do for the photo).
 EXPRESSIONS = ("rest", "smile", "brow raise", "eyes closed")
+#: The "expression" of a visit that stores a whole photo set (``VisitAnalysis.to_dict()``:
+#: every photo with its movement, the movements and the scale estimates) as one record.
+PHOTO_SET = "photo set"
 
 
 class RecordError(PalsyError):
@@ -185,6 +189,20 @@ def flatten_measurements(assessment: Mapping[str, Any]) -> dict[str, float]:
         ``"head_pose.yaw"`` (degrees). Missing values (None, NaN) are left out.
     """
     flat: dict[str, float] = {}
+    if "photos" in assessment:  # a photo set: its rest photo (else its first) is the trend's
+        photos = [p for p in assessment.get("photos") or [] if isinstance(p, Mapping)]
+        main = next((p for p in photos if p.get("movement") == "rest"), photos[0] if photos else {})
+        for section in ("measurements", "region_asymmetry", "head_pose"):
+            if section in main:
+                _flatten_into(flat, section, main[section])
+        for scale, totals in (("efACE", ("static", "dynamic", "synkinesis", "total")),
+                              ("sunnybrook", ("resting", "voluntary", "synkinesis", "total"))):
+            for key in totals:
+                _flatten_into(flat, f"{scale}.{key}", (assessment.get(scale) or {}).get(key))
+        for movement, measure in (assessment.get("movements") or {}).items():
+            if isinstance(measure, Mapping):
+                _flatten_into(flat, f"movements.{movement}.ratio_percent", measure.get("ratio_percent"))
+        return flat
     for section in ("measurements", "region_asymmetry", "head_pose"):
         if section in assessment:
             _flatten_into(flat, section, assessment[section])
@@ -242,6 +260,21 @@ class _Visit(_Base):
     save_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
     patient: Mapped[_Patient] = relationship(back_populates="visits")
     values: Mapped[list[_Value]] = relationship(back_populates="visit", cascade="all, delete-orphan")
+    set_photos: Mapped[list[_SetPhoto]] = relationship(back_populates="visit", cascade="all, delete-orphan",
+                                                       order_by="_SetPhoto.position")
+
+
+class _SetPhoto(_Base):
+    """One photo of a stored photo set (schema 3), encrypted JPEG like ``visits.photo_jpeg``."""
+
+    __tablename__ = "visit_photos"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    movement: Mapped[str] = mapped_column(String(40))
+    # Deferred: listing a visit's photos (movements, count) does not load the images.
+    photo_jpeg: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    visit: Mapped[_Visit] = relationship(back_populates="set_photos")
 
 
 class _Value(_Base):
@@ -292,8 +325,13 @@ def _migrate_to_2(session: Session, store: RecordStore) -> None:
              "photo": store._cipher.encrypt(bytes(photo)) if photo is not None else None})
 
 
+def _migrate_to_3(session: Session, store: RecordStore) -> None:
+    """Schema 2 -> 3: the ``visit_photos`` table of photo sets (created by ``create_all``
+    before the migrations run); existing visits are unchanged."""
+
+
 # version -> function(session, store) bringing the schema from version - 1 to version.
-_MIGRATIONS: dict[int, Any] = {2: _migrate_to_2}
+_MIGRATIONS: dict[int, Any] = {2: _migrate_to_2, 3: _migrate_to_3}
 
 # The audit trail is append-only, enforced by the database, not only by this code.
 _AUDIT_GUARDS = {
@@ -360,6 +398,9 @@ class VisitRecord:
     provenance: dict
     has_photo: bool
     photo_jpeg: bytes | None = None
+    #: A photo set's stored photos as (position, movement, JPEG bytes); only filled by
+    #: ``RecordStore.get_visit``.
+    set_photos: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -433,6 +474,7 @@ class RecordStore:
         note: str = "",
         save_key: str | None = None,
         actor: str | None = None,
+        set_photos: Sequence[tuple[str, np.ndarray]] | None = None,
     ) -> SavedVisitId:
         """Save one assessment to a patient's record (the patient is created if new).
 
@@ -445,7 +487,9 @@ class RecordStore:
         visit_date : datetime.date, optional
             Defaults to today.
         expression : str
-            One of ``EXPRESSIONS``.
+            One of ``EXPRESSIONS``, or :data:`PHOTO_SET` for a whole visit's photo set
+            (``assessment`` is then ``VisitAnalysis.to_dict()``; each photo's landmarks
+            are kept only where the clinician corrected them, ``landmarks_corrected``).
         photo : np.ndarray, optional
             (H, W, 3) uint8 RGB. Stored (as JPEG, no metadata, encrypted) only when given.
         provenance : Mapping, optional
@@ -459,6 +503,8 @@ class RecordStore:
             date and expression, so Save pressed three times is one visit.
         actor : str, optional
             Who saves (an account name), for the audit trail.
+        set_photos : sequence of (movement, np.ndarray), optional
+            A photo set's photos to store (encrypted JPEG, no metadata, like ``photo``).
 
         Returns
         -------
@@ -473,12 +519,16 @@ class RecordStore:
             Invalid input, or the database refused the save; nothing was saved.
         """
         code = _check_patient_code(patient)
-        if expression not in EXPRESSIONS:
+        if expression not in EXPRESSIONS and expression != PHOTO_SET:
             raise RecordError(f"Unknown expression {expression!r}: choose one of {', '.join(EXPRESSIONS)}.")
         if save_key is not None and not 0 < len(save_key) <= 128:
             raise RecordError("A save key must be 1-128 characters long.")
         data = assessment.to_dict() if hasattr(assessment, "to_dict") else dict(assessment)
         data = {key: value for key, value in data.items() if key != "landmarks"}
+        if "photos" in data:
+            # A photo set keeps only landmarks the clinician corrected (the record of the correction).
+            data["photos"] = [{k: v for k, v in p.items() if k != "landmarks" or p.get("landmarks_corrected")}
+                              for p in data["photos"]]
         try:
             # NaN is not JSON (PostgreSQL's json type refuses it): store it as null.
             assessment_json = json.dumps(_finite_or_none(data), allow_nan=False, default=_json_default)
@@ -486,6 +536,8 @@ class RecordStore:
             raise RecordError(f"The assessment cannot be stored as JSON ({error}).") from error
         provenance = dict(provenance) if provenance is not None else _provenance_of(data)
         photo_token = self._cipher.encrypt(_encode_photo(photo)) if photo is not None else None
+        set_tokens = [(str(movement), self._cipher.encrypt(_encode_photo(rgb)))
+                      for movement, rgb in (set_photos or [])]
         values = flatten_measurements(data)
 
         def write(session: Session) -> SavedVisitId:
@@ -509,11 +561,14 @@ class RecordStore:
                 photo_jpeg=photo_token,
                 save_key=save_key,
                 values=[_Value(name=name, value=value) for name, value in values.items()],
+                set_photos=[_SetPhoto(position=i, movement=m, photo_jpeg=token)
+                            for i, (m, token) in enumerate(set_tokens)],
             )
             session.add(visit)
             session.flush()
             self._audit(session, actor, "save", code, visit.id,
-                        f"{expression}, {visit.visit_date.isoformat()}{', with photo' if photo is not None else ''}")
+                        f"{expression}, {visit.visit_date.isoformat()}{', with photo' if photo is not None else ''}"
+                        f"{f', {len(set_tokens)} photo(s)' if set_tokens else ''}")
             return SavedVisitId(visit.id, created=True)
 
         try:
@@ -609,6 +664,8 @@ class RecordStore:
                     visit.note = self._cipher.rotate(visit.note.encode("ascii")).decode("ascii")
                 if visit.photo_jpeg is not None:
                     visit.photo_jpeg = self._cipher.rotate(visit.photo_jpeg)
+                for set_photo in visit.set_photos:
+                    set_photo.photo_jpeg = self._cipher.rotate(set_photo.photo_jpeg)
                 count += 1
             self._audit(session, actor, "key_rotation", None, None, f"{count} visit(s) re-encrypted")
             return count
@@ -810,8 +867,10 @@ class RecordStore:
             note=self._decrypt_text(visit.note),
             assessment=json.loads(visit.assessment_json),
             provenance=json.loads(visit.provenance_json),
-            has_photo=visit.photo_jpeg is not None,
+            has_photo=visit.photo_jpeg is not None or bool(visit.set_photos),
             photo_jpeg=self._decrypt(visit.photo_jpeg) if with_photo and visit.photo_jpeg is not None else None,
+            set_photos=tuple((p.position, p.movement, self._decrypt(p.photo_jpeg))
+                             for p in visit.set_photos) if with_photo else (),
         )
 
     def _patient_row(self, session: Session, patient: str) -> _Patient:

@@ -1,0 +1,118 @@
+"""The visit (photo set) and comparison pages through Streamlit's AppTest (no browser).
+
+Real photos (a London Set person at rest and smiling; the astronaut portrait and the same
+face with its left mouth corner drooping), the real landmarker, records in a temporary
+SQLite file. Sign-in is off (PALSY_AUTH=off, the documented demo setting): these tests are
+about the pages; tests/test_auth.py signs in through the real forms.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from openpyxl import load_workbook
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "streamlit_app.py")
+TIMEOUT = 180
+LONDON = ROOT.parent / "shared" / "faces" / "london"
+
+
+def jpeg(rgb: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=92)
+    return buffer.getvalue()
+
+
+def texts(elements) -> str:
+    return "\n".join(str(element.value) for element in elements)
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("PALSY_AUTH", "off")
+    monkeypatch.setenv("PALSY_DB_URL", f"sqlite:///{tmp_path / 'records.sqlite3'}")
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    monkeypatch.setenv("PALSY_WEIGHTS_DIR", str(weights))
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def london_pair() -> tuple[bytes, bytes]:
+    rest, smile = LONDON / "neutral" / "001_03.jpg", LONDON / "smiling" / "001_08.jpg"
+    if not (rest.exists() and smile.exists()):
+        pytest.skip(f"London Set photos not found under {LONDON} (see /work/shared/faces/README.md)")
+    return rest.read_bytes(), smile.read_bytes()
+
+
+def visit_page(patient: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    if patient:
+        at.sidebar.text_input(key="patient_code").input(patient).run()
+    at.switch_page("app_pages/visit.py").run()
+    return at
+
+
+def upload(at: AppTest, files: list[tuple[str, bytes]]) -> AppTest:
+    at.file_uploader(key="visit_uploads").set_value([(name, data, "image/jpeg") for name, data in files]).run()
+    return at
+
+
+def test_empty_visit_shows_the_checklist(env):
+    at = visit_page()
+    assert not at.exception and not at.error
+    assert "Add the photos of the visit" in texts(at.info)
+    assert texts(at.markdown).count("missing") == 8
+
+
+def test_photo_set_detects_movements_measures_and_saves_once(env, london_pair):
+    rest, smile = london_pair
+    at = visit_page("P-0100")
+    upload(at, [("rest.jpg", rest), ("smile.jpg", smile)])
+    assert not at.exception and not at.error, texts(at.error)
+    # The two movements are detected (confirmable in their selectboxes) and ticked off.
+    boxes = [box for box in at.selectbox if box.key.startswith("visit_movement_")]
+    assert [box.value for box in boxes] == ["rest", "closed_smile"]  # 001 smiles with closed lips
+    assert "Detected: Closed-mouth smile" in texts(at.caption)
+    boxes[1].set_value("full_smile").run()  # the clinician's word wins
+    assert texts(at.markdown).count("missing") == 6
+    movement_table = at.dataframe[0].value
+    assert list(movement_table["Movement"]) == ["Full smile (teeth)"]
+    assert movement_table["Subject's R (mm)"].iloc[0] > 3 and movement_table["Subject's L (mm)"].iloc[0] > 3
+    # Both scales are labelled as estimates, with needs-clinician items.
+    assert "Estimates from photographs" in texts(at.warning)
+    efACE = at.dataframe[1].value
+    assert "needs clinician" in set(efACE["Estimate"]) or "photo missing" in set(efACE["Estimate"])
+
+    save = "FormSubmitter:visit_save-Save visit"
+    at.button(key=save).click().run()
+    assert "Saved as visit 1 of patient P-0100 (2 photo(s), photos not stored)" in texts(at.success)
+    at.button(key=save).click().run()
+    assert "Already saved as visit 1" in texts(at.info)
+    assert at.get("page_link")  # "Open this patient's record"
+
+    from palsy_core.records import PHOTO_SET, RecordStore, default_db_url
+
+    store = RecordStore(default_db_url())
+    visits = store.list_visits("P-0100")
+    assert len(visits) == 1 and visits[0].expression == PHOTO_SET
+    stored = visits[0].assessment
+    assert [p["movement"] for p in stored["photos"]] == ["rest", "full_smile"]
+    assert all("landmarks" not in p for p in stored["photos"])  # none corrected
+    assert stored["efACE"]["total"] is not None
+
+    # Excel beside it; the stored visit exports one row per photo with the subject's L and R.
+    assert "Excel (.xlsx) of this visit" in [b.label for b in at.get("download_button")]
+    from palsy_core.export_xlsx import visits_to_xlsx
+
+    book = load_workbook(io.BytesIO(visits_to_xlsx(visits)))
+    rows = list(book["Visits"].iter_rows(values_only=True))
+    assert rows[0][4] == "Expression" and [r[4] for r in rows[1:]] == ["rest", "full smile"]
+    assert rows[1][0] == "P-0100"
