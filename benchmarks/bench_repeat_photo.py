@@ -18,6 +18,11 @@ the change of each measure's left-right difference (and of each side's value) fr
 unaltered photo. The band is the 95th percentile of the absolute change over people x
 alterations: a change inside it is what a repeat photo of the same face shows.
 
+The smile's movement (mouth-corner excursion from rest, :mod:`palsy_core.visit`) gets its
+band the same way, with both photos of the visit re-taken: each altered rest photo with
+the next alteration's smile photo, against the unaltered pair (each side's mm and the
+affected/healthy ratio in points).
+
 Run: ``python benchmarks/bench_repeat_photo.py --faces ../shared/faces/london [--write]``
 (about 8 minutes on 2 cores; ``--write`` stores the bands in
 ``palsy_core/data/repeat_photo_bands.json`` with their provenance).
@@ -45,6 +50,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 from palsy_core import Analyzer, AnalyzerOptions  # noqa: E402
 from palsy_core.landmarks import landmarker_model_path  # noqa: E402
 from palsy_core.measurements import MEASUREMENT_NAMES  # noqa: E402
+from palsy_core.visit import visit_from_results  # noqa: E402
 
 DATASET = ("DeBruine, L., & Jones, B. (2017). Face Research Lab London Set (Version 5). "
            "figshare. https://doi.org/10.6084/m9.figshare.5047666.v5 (CC-BY 4.0)")
@@ -79,9 +85,13 @@ ALTERATIONS = {
 }
 
 
-def _measures(analyzer, rgb, expression):
-    result = analyzer.analyze(rgb, expression=expression)
+def _measures(result):
     return {name: (m.left, m.right, m.difference) for name, m in result.measurements.items()}
+
+
+def _smile_movement(rest, smile):
+    move = visit_from_results([rest, smile], ["rest", "full_smile"]).movements["full_smile"]
+    return move.left, move.right, move.ratio_percent
 
 
 def main(argv=None) -> int:
@@ -96,23 +106,40 @@ def main(argv=None) -> int:
     people = sorted(p.stem.split("_")[0] for p in (args.faces / "neutral").glob("*_03.jpg"))
     people = [p for p in people if (args.faces / "smiling" / f"{p}_08.jpg").exists()][:args.limit]
     changes = {e: {n: {"difference": [], "side": []} for n in MEASUREMENT_NAMES} for e in FOLDERS}
+    movement_changes = {"side": [], "ratio_percent": []}
+    results = {}
     start = time.perf_counter()
     failed = 0
     with Analyzer(AnalyzerOptions(palsy_model=None)) as analyzer:
         for count, person in enumerate(people, 1):
             for expression, (folder, suffix) in FOLDERS.items():
                 rgb = load_image(args.faces / folder / f"{person}_{suffix}.jpg")
-                base = _measures(analyzer, rgb, expression)
+                results[expression] = [analyzer.analyze(rgb, expression=expression)]
+                base = _measures(results[expression][0])
                 for alter in ALTERATIONS.values():
                     try:
-                        moved = _measures(analyzer, alter(rgb), expression)
+                        altered = analyzer.analyze(alter(rgb), expression=expression)
                     except Exception:  # a face lost in an altered photo: counted, not measured
                         failed += 1
+                        results[expression].append(None)
                         continue
+                    results[expression].append(altered)
+                    moved = _measures(altered)
                     for name in MEASUREMENT_NAMES:
                         (l0, r0, d0), (l1, r1, d1) = base[name], moved[name]
                         changes[expression][name]["difference"].append(abs(d1 - d0))
                         changes[expression][name]["side"] += [abs(l1 - l0), abs(r1 - r0)]
+            # A repeat visit re-takes both photos: each altered rest photo with the next
+            # alteration's smile photo.
+            left0, right0, ratio0 = _smile_movement(results["rest"][0], results["smile"][0])
+            for k in range(len(ALTERATIONS)):
+                rest, smile = results["rest"][1 + k], results["smile"][1 + (k + 1) % len(ALTERATIONS)]
+                if rest is None or smile is None:
+                    continue
+                left1, right1, ratio1 = _smile_movement(rest, smile)
+                movement_changes["side"] += [abs(left1 - left0), abs(right1 - right0)]
+                if ratio0 is not None and ratio1 is not None:
+                    movement_changes["ratio_percent"].append(abs(ratio1 - ratio0))
             if count % 10 == 0:
                 print(f"  {count}/{len(people)} people, {time.perf_counter() - start:.0f} s", flush=True)
     bands = {}
@@ -131,12 +158,22 @@ def main(argv=None) -> int:
                 "n": int(diffs.size), "unit": unit}
             print(f"{name:28s} {expression:6s} {bands[expression][name]['difference_band']:12.2f} "
                   f"{bands[expression][name]['side_band']:12.2f} {diffs.max():7.2f}  {diffs.size}")
+    side = np.asarray(movement_changes["side"])
+    ratio = np.asarray(movement_changes["ratio_percent"])
+    movement_bands = {"full_smile": {
+        "side_band": round(float(np.percentile(side, PERCENTILE)), 3),
+        "ratio_band": round(float(np.percentile(ratio, PERCENTILE)), 2),
+        "n_side": int(side.size), "n_ratio": int(ratio.size), "unit": "mm; ratio in points of %"}}
+    print(f"smile movement (rest -> smile, both photos re-taken): p95 |d one side| "
+          f"{movement_bands['full_smile']['side_band']:.2f} mm (n={side.size}), p95 |d ratio| "
+          f"{movement_bands['full_smile']['ratio_band']:.1f} points (n={ratio.size})")
     if args.write:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
                                 text=True).stdout.strip()
         document = {
             "format_version": 1,
             "bands": bands,
+            "movement_bands": movement_bands,
             "percentile": PERCENTILE,
             "n_people": len(people),
             "alterations": list(ALTERATIONS),

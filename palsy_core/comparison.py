@@ -6,8 +6,11 @@ The "no real change" band of each measure is measured, not chosen:
 ``benchmarks/bench_repeat_photo.py`` (the 95th percentile of the change of each measure's
 left-right difference when the 82 London Set photos are re-framed, rotated +-3 deg,
 downscaled or re-compressed; it says so itself). A change inside the band is reported as
-no real change; beyond it, as improved or worse. Simulated repeat photos leave out a real
-re-take's change of expression and light, so the band is a floor.
+no real change; beyond it, as improved or worse. The smile's movement from rest has a
+band too (both photos of the visit re-taken); other movements have none yet (no public
+photo set here shows them), so their changes are listed without a verdict. Simulated
+repeat photos leave out a real re-take's change of expression and light, so every band is
+a floor.
 
 A visit is anything :func:`visit_dict` accepts: a :class:`palsy_core.VisitAnalysis`, its
 ``to_dict()``, one photo's ``AnalysisResult`` (or its dict), or the stored visits of one
@@ -58,6 +61,14 @@ def band_for(measure: str, movement: str, bands: Optional[dict] = None) -> float
     document = bands or repeat_photo_bands()
     expression = "smile" if movement in ("closed_smile", "full_smile") else "rest"
     return float(document["bands"][expression][measure]["difference_band"])
+
+
+def movement_band(movement: str, bands: Optional[dict] = None) -> Optional[dict]:
+    """``{"side_band" (mm), "ratio_band" (points of %)}`` of a movement, or None where
+    none is measured (only the smiles' so far: the London Set has no other movement)."""
+    document = bands or repeat_photo_bands()
+    key = "full_smile" if movement in ("closed_smile", "full_smile") else movement
+    return (document.get("movement_bands") or {}).get(key)
 
 
 def visit_dict(visit: Any) -> dict:
@@ -135,7 +146,8 @@ class VisitComparison:
         "no real change", or "" where no band is measured), and for measures
         ``before_left``, ``before_right``, ``after_left``, ``after_right``.
     statements : dict of str to str
-        One line per region (brow, eye, mouth) that both visits measured.
+        One line per region (brow, eye, mouth) that both visits measured, and
+        ``smile_movement`` when both visits have a smile and a rest photo.
     basis_movement : str or None
         The movement the statements rest on (rest when both visits have it).
     """
@@ -193,12 +205,16 @@ def compare_visits(before: Any, after: Any, *, bands: Optional[dict] = None) -> 
         m_new = (new.get("movements") or {}).get(movement)
         if not m_new:
             continue
+        band = movement_band(movement, bands)
         for key, unit in (("left", "mm"), ("right", "mm"), ("ratio_percent", "%")):
             x, y = m_old.get(key), m_new.get(key)
+            change = None if x is None or y is None else round(y - x, 3)
+            row_band = None if band is None else band["ratio_band" if key == "ratio_percent" else "side_band"]
+            verdict = ("" if row_band is None or change is None else
+                       _verdict(change, row_band, lower_is_better=False))
             rows.append({"section": "movement", "movement": movement, "name": f"{m_old['measure']}.{key}",
-                         "unit": unit, "before": x, "after": y,
-                         "change": None if x is None or y is None else round(y - x, 3),
-                         "band": None, "verdict": ""})
+                         "unit": unit, "before": x, "after": y, "change": change,
+                         "band": row_band, "verdict": verdict})
     for scale, totals in _TOTALS.items():
         s_old, s_new = old.get(scale) or {}, new.get(scale) or {}
         if not s_old or not s_new:
@@ -224,6 +240,10 @@ def compare_visits(before: Any, after: Any, *, bands: Optional[dict] = None) -> 
             row = next(r for r in rows if r["section"] == "measure" and r["movement"] == basis
                        and r["name"] == measure)
             statements[region] = _statement(words, row, basis)
+    smile = next((r for r in rows if r["section"] == "movement" and r["verdict"]
+                  and r["name"] == "commissure_excursion.ratio_percent"), None)
+    if smile is not None:
+        statements["smile_movement"] = _statement("smile movement, affected/healthy", smile, "rest")
     if old.get("efACE") and new.get("efACE") and old["efACE"].get("scored_side") != new["efACE"].get("scored_side"):
         notes.append("The visits' scores were read on different sides (the affected side changed): "
                      "compare the scale items with care.")
@@ -238,8 +258,9 @@ def _ordered_movements(old: dict, new: dict) -> list[str]:
 
 
 def _statement(words: str, row: dict, movement: str) -> str:
-    unit = row["unit"]
-    head = f"{words[0].upper()}{words[1:]} {row['before']:.1f} \u2192 {row['after']:.1f} {unit}"
+    unit = row["unit"] if row["unit"] != "%" else "points"
+    head = (f"{words[0].upper()}{words[1:]} {row['before']:.1f} \u2192 {row['after']:.1f} "
+            f"{row['unit']}")
     where = "" if movement == "rest" else f" (in the {movement.replace('_', ' ')} photo)"
     if row["verdict"] == "no real change":
         return (f"{head}{where}: no change beyond what repeat photos of one person show "

@@ -35,6 +35,8 @@ def test_bands_are_measured_with_their_provenance():
             band = document["bands"][expression][name]
             assert 0.0 < band["difference_band"] <= band["difference_max"]
             assert band["n"] == 82 * len(document["alterations"])
+    smile = document["movement_bands"]["full_smile"]
+    assert smile["side_band"] > 0 and smile["ratio_band"] > 0 and smile["n_side"] >= smile["n_ratio"] > 0
     assert band_for("commissure_height", "full_smile") == document["bands"]["smile"]["commissure_height"]["difference_band"]
     assert band_for("commissure_height", "pucker") == document["bands"]["rest"]["commissure_height"]["difference_band"]
 
@@ -55,8 +57,9 @@ def test_the_same_visit_twice_is_no_real_change(healthy_and_palsied):
     measures = [r for r in comparison.rows if r["section"] == "measure"]
     assert len(measures) == 2 * len(MEASUREMENT_NAMES)  # rest and smile photos, every measure
     assert {r["verdict"] for r in measures} == {"no real change"}
-    assert set(comparison.statements) == {"brow", "eye", "mouth"}
+    assert set(comparison.statements) == {"brow", "eye", "mouth", "smile_movement"}
     assert all("no change beyond what repeat photos" in s for s in comparison.statements.values())
+    assert comparison.statements["smile_movement"].startswith("Smile movement, affected/healthy")
     assert {r["section"] for r in comparison.rows} >= {"measure", "movement", "efACE", "sunnybrook"}
 
 
