@@ -81,16 +81,21 @@ def visit_dict(visit: Any) -> dict:
     ValueError
         For something that is not a visit, a photo result or stored visits.
     """
-    if hasattr(visit, "to_dict") and not hasattr(visit, "assessment"):
+    from .analysis import AnalysisResult
+    from .visit import VisitAnalysis
+
+    if isinstance(visit, VisitAnalysis):
+        return visit.to_dict(include_landmarks=False)
+    if isinstance(visit, AnalysisResult):
         visit = visit.to_dict()
     if isinstance(visit, Mapping) and "photos" in visit:
         return dict(visit)
-    if isinstance(visit, Mapping) and "assessment" in visit and isinstance(visit["assessment"], Mapping):
-        return _from_records([visit])
-    if hasattr(visit, "assessment"):
-        return _from_records([visit])
-    if isinstance(visit, Mapping) and "measurements" in visit:
+    if isinstance(visit, Mapping) and "measurements" in visit:  # one photo's analysis
         return {"photos": [_as_photo(visit, None)], "movements": {}, "efACE": None, "sunnybrook": None}
+    if isinstance(visit, Mapping) and isinstance(visit.get("assessment"), Mapping):  # a stored visit
+        return _from_records([visit])
+    if hasattr(visit, "assessment"):  # a records.VisitRecord
+        return _from_records([visit])
     if isinstance(visit, Sequence) and not isinstance(visit, (str, bytes)) and visit:
         return _from_records(list(visit))
     raise ValueError("Not a visit: give a VisitAnalysis (or its to_dict()), a photo's analysis, "
@@ -111,8 +116,15 @@ def _as_photo(assessment: Mapping[str, Any], expression: Optional[str]) -> dict:
 
 def _from_records(records: list) -> dict:
     photos, efACE, sunnybrook, movements = [], None, None, {}
+    from .analysis import AnalysisResult
+
     for record in records:
-        assessment = _record_field(record, "assessment", record)
+        if isinstance(record, AnalysisResult):
+            record = record.to_dict()
+        if isinstance(record, Mapping) and ("measurements" in record or "photos" in record):
+            assessment = record  # an analysis (of a photo or a visit), not a stored visit
+        else:
+            assessment = _record_field(record, "assessment", record)
         if isinstance(assessment, Mapping) and "photos" in assessment:  # a stored whole visit
             photos += list(assessment["photos"])
             movements = assessment.get("movements") or movements

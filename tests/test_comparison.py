@@ -121,6 +121,15 @@ def test_stored_visits_compare_and_export(tmp_path, analyzer, healthy_and_palsie
     assert "About" in load_workbook(io.BytesIO(data)).sheetnames
 
 
+@needs_london
+def test_single_photo_results_compare_as_one_photo_visits(healthy_and_palsied):
+    healthy, palsied = healthy_and_palsied
+    comparison = compare_visits(palsied.photos[0].result, healthy.photos[0].result.to_dict())
+    assert comparison.basis_movement == "rest"
+    assert comparison.statements["mouth"].split(": ")[1].startswith("improved")
+    assert not [r for r in comparison.rows if r["section"] in ("efACE", "movement")]
+
+
 def test_something_else_is_not_a_visit():
     with pytest.raises(ValueError, match="Not a visit"):
         compare_visits(42, 43)
