@@ -14,6 +14,7 @@ stated "rest" and "smile"). Printed:
    whole hemiface, the same warp on both photos) at mild / moderate / severe on the first
    ``--sim-people`` people: the side named and the estimates.
 4. Time per visit of two photos.
+5. The movement :func:`palsy_core.detect_movement` reads from each photo's blendshapes.
 
 Run: ``python benchmarks/bench_visit.py --faces ../shared/faces/london`` (about 5 minutes
 on 2 cores).
@@ -55,6 +56,7 @@ def main(argv=None) -> int:
     people = sorted(p.stem.split("_")[0] for p in (args.faces / "neutral").glob("*_03.jpg"))
     people = [p for p in people if (args.faces / "smiling" / f"{p}_08.jpg").exists()][:args.limit]
     deficits, stronger, sides, eface, eface_static, sunny, times = [], [], [], [], [], [], []
+    detected = {"rest": {}, "smile": {}}
     sim = {s: {"side": [], "eface": [], "static": [], "sunny": []} for s in ("mild", "moderate", "severe")}
     with Analyzer(AnalyzerOptions(palsy_model=None)) as analyzer:
         for count, person in enumerate(people):
@@ -70,6 +72,8 @@ def main(argv=None) -> int:
             eface.append(visit.efACE["total"])
             eface_static.append(visit.efACE["static"])
             sunny.append(visit.sunnybrook["total"])
+            for photo, folder in zip(visit.photos, ("rest", "smile")):
+                detected[folder][photo.detected.movement] = detected[folder].get(photo.detected.movement, 0) + 1
             if count < args.sim_people:
                 rest_points = visit.photo("rest").result.landmarks
                 smile_points = visit.photo("full_smile").result.landmarks
@@ -105,6 +109,9 @@ def main(argv=None) -> int:
         print(f"   {severity:8s} side right {right}/{len(rows['side'])}, left {wrong}; "
               f"eFACE total median {np.median(rows['eface']):.1f}, static median {np.median(rows['static']):.1f}; "
               f"Sunnybrook median {np.median(rows['sunny']):.1f}")
+    print("5. Movement detected from the blendshapes (detect_movement) on the London photos:")
+    for folder, counts in detected.items():
+        print(f"   {folder:5s} photos: " + ", ".join(f"{m} {c}" for m, c in sorted(counts.items(), key=lambda kv: -kv[1])))
     print(f"4. Time per two-photo visit: median {1000 * np.median(times):.0f} ms (2 cores, shared)")
     return 0
 

@@ -128,15 +128,13 @@ def _band(value: float, bands) -> int:
 
 # -- eFACE ---------------------------------------------------------------------------
 
-def estimate_eface(photos: Mapping[str, Any], measured: Mapping[str, Any],
+def estimate_eface(measured: Mapping[str, Any],
                    movements: Mapping[str, Any], side: Optional[str],
                    mapping: Optional[dict] = None) -> dict[str, Any]:
     """eFACE-style static / dynamic / synkinesis profile and total (estimate).
 
     Parameters
     ----------
-    photos : mapping movement -> VisitPhoto
-        The first photo of each movement.
     measured : mapping movement -> positions
         Per-side positions in mm (:mod:`palsy_core.visit`); empty without a rest photo.
     movements : mapping movement -> MovementMeasure
@@ -253,7 +251,7 @@ def _eface_item(item, measured, movements, side, rest_limits) -> dict:
 
 # -- Sunnybrook --------------------------------------------------------------------------
 
-def estimate_sunnybrook(photos: Mapping[str, Any], measured: Mapping[str, Any],
+def estimate_sunnybrook(measured: Mapping[str, Any],
                         movements: Mapping[str, Any], side: Optional[str],
                         mapping: Optional[dict] = None) -> dict[str, Any]:
     """Sunnybrook composite estimate: voluntary movement - resting symmetry - synkinesis.

@@ -27,6 +27,7 @@ import numpy as np
 
 from . import landmarks as lm
 from .analysis import AnalysisResult, Analyzer, AnalyzerOptions
+from .grading import estimate_eface, estimate_sunnybrook
 from .imageio import ImageSource
 from .measurements import _FaceFrame
 from .normal_range import EXPRESSION_THRESHOLDS
@@ -440,8 +441,6 @@ def analyze_visit(
     ImageError, NoFaceError
         A photo that cannot be read or shows no face (its name is in the message).
     """
-    from .grading import estimate_eface, estimate_sunnybrook
-
     if isinstance(photos, Mapping):
         expressions = list(photos.keys())
         photos = list(photos.values())
@@ -467,7 +466,7 @@ def analyze_visit(
     finally:
         if own:
             analyzer.close()
-    return _assemble(analysed, mm_per_pixel, estimate_eface, estimate_sunnybrook)
+    return _assemble(analysed, mm_per_pixel)
 
 
 def _analyze_one(analyzer: Analyzer, photo: ImageSource, movement: Optional[str],
@@ -495,8 +494,6 @@ def visit_from_results(results: Sequence[AnalysisResult],
     mm_per_pixel : float, optional
         Known scale of the rest photo.
     """
-    from .grading import estimate_eface, estimate_sunnybrook
-
     if len(results) != len(movements):
         raise ValueError(f"{len(results)} results but {len(movements)} movements.")
     analysed = []
@@ -504,10 +501,10 @@ def visit_from_results(results: Sequence[AnalysisResult],
         movement = normalize_movement(movement)
         guess = detect_movement(result.blendshapes)
         analysed.append((movement or guess.movement, "stated" if movement else "detected", guess, result))
-    return _assemble(analysed, mm_per_pixel, estimate_eface, estimate_sunnybrook)
+    return _assemble(analysed, mm_per_pixel)
 
 
-def _assemble(analysed, mm_per_pixel, estimate_eface, estimate_sunnybrook) -> VisitAnalysis:
+def _assemble(analysed, mm_per_pixel) -> VisitAnalysis:
     notes = []
     seen: dict[str, int] = {}
     for movement, source, guess, _ in analysed:
@@ -552,11 +549,8 @@ def _assemble(analysed, mm_per_pixel, estimate_eface, estimate_sunnybrook) -> Vi
     if side is None:
         side, basis = _side_from_verdicts(photos, basis)
     movements = {m: _movement_measure(m, values, side) for m, values in raw.items()}
-    first = {}
-    for p in photos:
-        first.setdefault(p.movement, p)
-    efACE = estimate_eface(first, measured, movements, side)
-    sunnybrook = estimate_sunnybrook(first, measured, movements, side)
+    efACE = estimate_eface(measured, movements, side)
+    sunnybrook = estimate_sunnybrook(measured, movements, side)
     return VisitAnalysis(photos, movements, side, basis, efACE, sunnybrook, notes)
 
 
