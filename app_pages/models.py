@@ -76,9 +76,12 @@ for card in cards or []:
             f"commit `{(card.get('git_commit') or '?')[:10]}`, weights sha256 `{card.get('weights_sha256', '')[:12]}...`"
         )
         metrics = card.get("metrics") or {}
-        flat = {key: value for key, value in metrics.items() if isinstance(value, (int, float))}
+        # Person-held-out numbers when the card has them (models trained on many people);
+        # older cards keep their held-out numbers at the top level.
+        held_out = metrics.get("person_held_out") or metrics
+        flat = {key: value for key, value in held_out.items() if isinstance(value, (int, float))}
         if flat:
-            st.markdown("**Held-out metrics**")
+            st.markdown("**Person-held-out metrics**" if "person_held_out" in metrics else "**Held-out metrics**")
             st.dataframe(pd.DataFrame({"Metric": list(flat), "Value": list(flat.values())}), hide_index=True)
         with st.popover("Full model card (JSON)"):
             st.code(json.dumps({k: v for k, v in card.items() if k != "feature_scaler"}, indent=2), language="json")
