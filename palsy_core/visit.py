@@ -426,7 +426,9 @@ def analyze_visit(
         Reused when given (the app's cached one); else a geometry-only analyzer is
         created and closed.
     mm_per_pixel : float, optional
-        Known scale of the rest photo (else its iris).
+        Known scale (a ruler in the rest photo, the set taken at one distance): each
+        photo's own analysis uses it, and the visit carries the rest photo's to the others
+        (else the rest photo's iris).
     sources : sequence of str, optional
         Names of the photos, echoed in each photo's result.
 
@@ -459,7 +461,7 @@ def analyze_visit(
         analysed = []
         for index, (photo, movement) in enumerate(zip(photos, stated)):
             name = sources[index] if sources is not None else None
-            result = _analyze_one(analyzer, photo, movement, name, index)
+            result = _analyze_one(analyzer, photo, movement, name, index, mm_per_pixel)
             guess = detect_movement(result.blendshapes)
             analysed.append((movement or guess.movement, "stated" if movement else "detected",
                              guess, result))
@@ -470,12 +472,12 @@ def analyze_visit(
 
 
 def _analyze_one(analyzer: Analyzer, photo: ImageSource, movement: Optional[str],
-                 name: Optional[str], index: int) -> AnalysisResult:
+                 name: Optional[str], index: int, mm_per_pixel: Optional[float]) -> AnalysisResult:
     from .errors import PalsyError
 
     expression = ANALYSIS_EXPRESSION[movement] if movement else None
     try:
-        return analyzer.analyze(photo, source=name, expression=expression)
+        return analyzer.analyze(photo, source=name, expression=expression, mm_per_pixel=mm_per_pixel)
     except PalsyError as error:
         what = f" ({MOVEMENT_TITLES[movement].lower()})" if movement else ""
         raise type(error)(f"Photo {index + 1}{what}: {error}") from error

@@ -172,3 +172,11 @@ def test_cli_visit_prints_one_json_object(tmp_path, capsys):
     assert "give one per photo" in capsys.readouterr().err
     assert main(["visit", str(REST), "--expressions", "snarl"]) == EXIT_USAGE
     assert "Unknown movement" in capsys.readouterr().err
+
+
+@needs_london
+def test_a_known_scale_serves_the_whole_visit(analyzer):
+    visit = analyze_visit([REST, SMILE], ["rest", "smile"], analyzer, mm_per_pixel=0.2)
+    assert visit.photos[0].mm_per_pixel == 0.2
+    assert visit.photos[1].mm_per_pixel == pytest.approx(0.2, rel=0.05)  # carried by the eye corners
+    assert {p.result.face.scale_source for p in visit.photos} == {"user"}
