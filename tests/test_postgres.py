@@ -88,7 +88,7 @@ def pg_url():
 def pg_store(pg_url, tmp_path):
     store = RecordStore(pg_url, key_file=tmp_path / "records.key")
     with store._engine.begin() as connection:  # a clean slate per test (TRUNCATE is not DELETE)
-        connection.execute(text("TRUNCATE visit_values, visits, patients, accounts, audit_log RESTART IDENTITY"))
+        connection.execute(text("TRUNCATE patients, accounts, audit_log RESTART IDENTITY CASCADE"))
     yield store
     store.close()
 
