@@ -520,15 +520,20 @@ def severity_model_card(card: Mapping[str, Any]) -> None:
         f"commit `{(card.get('git_commit') or '?')[:10]}`, weights sha256 "
         f"`{card.get('weights_sha256', '')[:12]}...`"
     )
+    if metrics.get("why_this_model"):
+        st.markdown(f"**Why this model:** {metrics['why_this_model']}")
     rows = []
+
+    def row(name: str, m: Mapping[str, Any]) -> dict[str, Any]:
+        return {"Model": name, "Accuracy": m.get("person_held_out_accuracy"),
+                "Accuracy SD over folds": m.get("accuracy_sd_over_folds"),
+                "Macro-F1": m.get("person_held_out_macro_f1"),
+                "Macro-F1 SD over folds": m.get("macro_f1_sd_over_folds"), "Folds": m.get("folds")}
+
     if "person_held_out_accuracy" in metrics:
-        rows.append({"Model": f"{card.get('name')} (shipped)",
-                     "Accuracy": metrics.get("person_held_out_accuracy"),
-                     "Macro-F1": metrics.get("person_held_out_macro_f1"),
-                     "Folds": metrics.get("folds")})
+        rows.append(row(f"{card.get('name')} (shipped)", metrics))
     for name, other in (metrics.get("compared_on_the_same_split") or {}).items():
-        rows.append({"Model": name, "Accuracy": other.get("person_held_out_accuracy"),
-                     "Macro-F1": other.get("person_held_out_macro_f1"), "Folds": other.get("folds")})
+        rows.append(row(name, other))
     if rows:
         st.markdown("**On people it never saw** (person-held-out, simulated palsy)")
         st.dataframe(pd.DataFrame(rows), hide_index=True)
