@@ -35,15 +35,23 @@ st.title("Visit: the photo set")
 st.caption("Rest, brow raise, gentle and tight eye closure, closed-mouth and full smile, \"eee\" and "
            "pucker: the movements a facial-nerve clinic grades. Sides are the subject's.")
 
-mode = st.radio("How", MODES, horizontal=True, key="visit_mode", label_visibility="collapsed")
+top = st.columns([3, 1], vertical_alignment="center")
+mode = top[0].radio("How", MODES, horizontal=True, key="visit_mode", label_visibility="collapsed")
+if top[1].button("Start a new visit", key="visit_new", icon=":material/restart_alt:"):
+    visit_state.clear()
+    # A fresh uploader: the last visit's files are not added again.
+    st.session_state["visit_round"] = st.session_state.get("visit_round", 0) + 1
+    st.session_state.pop("visit_saved", None)
+    st.rerun()
 if mode == MODES[0]:
     uploads = st.file_uploader(
         "Photos of the visit (one per movement; several at once)", type=PHOTO_TYPES,
-        accept_multiple_files=True, key="visit_uploads",
+        accept_multiple_files=True, key=f"visit_uploads_{st.session_state.get('visit_round', 0)}",
         help="The movement each photo shows is detected; confirm or change it below. The photos stay "
              "on this server and are stored only if you save the visit with 'store the photos' ticked.")
     for upload in uploads or []:
-        attempt(f"analysing {upload.name}", visit_state.add_photo, upload.getvalue(), upload.name)
+        attempt(f"analysing {upload.name}", visit_state.add_photo, upload.getvalue(), upload.name,
+                from_upload=True)
 else:
     done = {p.movement for p in visit_state.photos()}
     todo = [m for m in MOVEMENTS if m not in done] or list(MOVEMENTS)

@@ -539,3 +539,116 @@ def _version() -> str:
     from palsy_core import __version__
 
     return __version__
+
+
+def comparison_pdf(
+    comparison: Any,
+    *,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    patient: str | None = None,
+    overlays: tuple[np.ndarray | None, np.ndarray | None] = (None, None),
+    created: dt.datetime | None = None,
+) -> bytes:
+    """A PDF report of two visits compared (:func:`palsy_core.comparison.compare_visits`).
+
+    Parameters
+    ----------
+    comparison : VisitComparison or dict
+        The comparison (or its ``to_dict()``).
+    before, after : mapping
+        Each visit's ``visit_date`` and ``label`` (e.g. "Visit 3 (photo set)").
+    patient : str, optional
+        Pseudonymous patient code.
+    overlays : pair of ndarray or None
+        Each visit's photo with its overlay already drawn (RGB uint8), printed side by
+        side; left out where None.
+    created : datetime.datetime, optional
+        Timestamp in the footer (default: now).
+
+    Returns
+    -------
+    bytes
+        The PDF file: the statement per region, the photos, then every measure and scale
+        item with its change (as many pages as the table needs).
+    """
+    from fpdf import FPDF
+    from fpdf.fonts import FontFace
+
+    if patient:
+        patient = check_patient_code(patient)
+    data = comparison.to_dict() if hasattr(comparison, "to_dict") else dict(comparison)
+    created = created or dt.datetime.now()
+    pdf = FPDF(format="A4", unit="mm")
+    pdf.set_auto_page_break(True, margin=14)
+    pdf.set_margins(14, 12, 14)
+    pdf.set_creation_date(created.astimezone(dt.timezone.utc) if created.tzinfo else created)
+    pdf.set_title("Visit comparison")
+    pdf.set_creator("palsy_core")
+    family = _set_up_font(pdf)
+    pdf.add_page()
+    width = pdf.epw
+    pdf.set_font(family, "B", 15)
+    pdf.cell(width, 8, "Visit comparison", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(family, "", 9)
+    ident = [f"Before: {before.get('label', '')} {before.get('visit_date', '')}",
+             f"After: {after.get('label', '')} {after.get('visit_date', '')}"]
+    if patient:
+        ident.insert(0, f"Patient: {patient}")
+    pdf.multi_cell(width, 5, "   |   ".join(ident), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    pdf.set_font(family, "B", 10)
+    pdf.cell(width, 6, "Change by region", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(family, "", 9)
+    for region, statement in (data.get("statements") or {}).items():
+        pdf.multi_cell(width, 5, f"{region.capitalize()}: {statement}", new_x="LMARGIN", new_y="NEXT")
+    for note in data.get("notes") or []:
+        pdf.multi_cell(width, 5, note, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    shown = [(label, o) for label, o in zip(("Before", "After"), overlays) if o is not None]
+    if shown:
+        top, image_w = pdf.get_y(), (width - 6) / 2
+        heights = []
+        for index, (label, overlay) in enumerate(shown):
+            image = _fit(Image.fromarray(np.asarray(overlay)), 900)
+            image_h = min(image_w * image.height / image.width, 95.0)
+            jpeg = io.BytesIO()
+            image.save(jpeg, format="JPEG", quality=88)
+            x = pdf.l_margin + index * (image_w + 6)
+            pdf.image(jpeg, x=x, y=top, h=image_h)
+            pdf.set_xy(x, top + image_h)
+            pdf.set_font(family, "", 7)
+            pdf.cell(image_w, 4, f"{label}  (< subject's right | subject's left >)")
+            heights.append(image_h + 4)
+        pdf.set_xy(pdf.l_margin, top + max(heights) + 2)
+    pdf.set_font(family, "B", 10)
+    pdf.cell(width, 6, "Every measure and scale item", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(family, "", 7.5)
+    headings = ("Section", "Movement", "Item", "Before", "After", "Change", "Repeat-photo band", "Verdict")
+    with pdf.table(col_widths=(16, 22, 40, 16, 16, 16, 20, 22), headings_style=FontFace(emphasis="BOLD"),
+                   line_height=4.2, text_align=("LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "LEFT")) as table:
+        table.row(headings)
+        for row in data.get("rows") or []:
+            unit = row.get("unit") or ""
+            table.row([str(row.get("section", "")), str(row.get("movement") or "").replace("_", " "),
+                       f"{str(row.get('name', '')).replace('_', ' ')}{f' ({unit})' if unit else ''}",
+                       _cell_number(row.get("before")), _cell_number(row.get("after")),
+                       _cell_number(row.get("change"), signed=True),
+                       "" if row.get("band") is None else f"\u00b1{row['band']:.1f}",
+                       str(row.get("verdict") or "")])
+    pdf.ln(2)
+    pdf.set_font(family, "", 7)
+    pdf.multi_cell(width, 3.5,
+                   "Sides are the subject's. Measures are left-right differences (mm; degrees for the smile "
+                   "angle); a change within the repeat-photo band (95th percentile of the change when photos of "
+                   "one unchanged face are re-taken, benchmarks/bench_repeat_photo.py) is no real change. eFACE "
+                   "and Sunnybrook rows are ESTIMATES FROM PHOTOGRAPHS, not a clinician's grading; empty where "
+                   f"photographs cannot measure an item. Decision support, not a diagnosis. palsy_core "
+                   f"{_version()}, {created:%Y-%m-%d %H:%M}.", new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def _cell_number(value: Any, signed: bool = False) -> str:
+    if value is None or not isinstance(value, (int, float)):
+        return "" if value is None else str(value)
+    return f"{value:+.1f}" if signed else f"{value:.1f}"

@@ -61,7 +61,8 @@ def visit_page(patient: str | None = None) -> AppTest:
 
 
 def upload(at: AppTest, files: list[tuple[str, bytes]]) -> AppTest:
-    at.file_uploader(key="visit_uploads").set_value([(name, data, "image/jpeg") for name, data in files]).run()
+    uploader = next(u for u in at.file_uploader if u.key.startswith("visit_uploads"))
+    uploader.set_value([(name, data, "image/jpeg") for name, data in files]).run()
     return at
 
 
@@ -116,3 +117,55 @@ def test_photo_set_detects_movements_measures_and_saves_once(env, london_pair):
     rows = list(book["Visits"].iter_rows(values_only=True))
     assert rows[0][4] == "Expression" and [r[4] for r in rows[1:]] == ["rest", "full smile"]
     assert rows[1][0] == "P-0100"
+
+
+def test_two_visits_compared_with_statements_pdf_and_excel(env, london_pair, landmarker):
+    from conftest import droop_point
+    from pypdf import PdfReader
+
+    rest, smile = london_pair
+    rgb = np.asarray(Image.open(io.BytesIO(rest)).convert("RGB"))
+    points = landmarker.detect(rgb).landmarks
+    width = np.linalg.norm(points[291, :2] - points[61, :2])
+    drooped = droop_point(rgb, points[291, :2], shift_px=0.2 * width, radius_px=0.35 * width)
+
+    at = visit_page("P-0200")
+    upload(at, [("rest.jpg", jpeg(drooped)), ("smile.jpg", smile)])
+    at.date_input(key="visit_date").set_value("2024-01-10")
+    at.checkbox(key="visit_store_photos").check()
+    at.button(key="FormSubmitter:visit_save-Save visit").click().run()
+    assert "Saved as visit 1 of patient P-0200" in texts(at.success)
+    # A removed photo stays out, although the uploader still holds it.
+    at.button(key="visit_remove_" + at.session_state["session_box"]["visit_photos"][0].key[:16]).click().run()
+    assert [p.name for p in at.session_state["session_box"]["visit_photos"]] == ["smile.jpg"]
+    at.button(key="visit_new").click().run()
+    assert "Add the photos of the visit" in texts(at.info)
+    upload(at, [("rest.jpg", rest), ("smile.jpg", smile)])
+    at.date_input(key="visit_date").set_value("2024-06-10")
+    at.checkbox(key="visit_store_photos").check()
+    at.button(key="FormSubmitter:visit_save-Save visit").click().run()
+    assert "Saved as visit 2 of patient P-0200" in texts(at.success), texts(at.error)
+
+    at.switch_page("app_pages/compare.py").run()
+    assert not at.exception and not at.error, texts(at.error)
+    assert at.selectbox(key="compare_before").value == 1 and at.selectbox(key="compare_after").value == 2
+    statements = texts(at.markdown)
+    assert "Mouth-corner difference" in statements and "improved, beyond the change that repeat photos" in statements
+    assert len(at.get("image")) == 2  # both visits' rest photos with their overlays
+    table = at.dataframe[0].value
+    assert {"measure", "efACE", "sunnybrook"} <= set(table["Section"])
+    assert [b.label for b in at.get("download_button")] == ["PDF of the comparison", "Excel (.xlsx)"]
+
+    from palsy_core.comparison import compare_visits
+    from palsy_core.records import RecordStore, default_db_url
+    from palsy_core.report import comparison_pdf
+
+    store = RecordStore(default_db_url())
+    first, second = (store.get_visit(v.visit_id) for v in store.list_visits("P-0200"))
+    pdf = comparison_pdf(compare_visits(first, second), before={"label": "Visit 1", "visit_date": "2024-01-10"},
+                         after={"label": "Visit 2", "visit_date": "2024-06-10"}, patient="P-0200",
+                         overlays=(drooped, rgb))
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "P-0200" in text and "Mouth-corner difference" in text and "improved" in text
+    assert "ESTIMATES FROM PHOTOGRAPHS" in text
+    assert [m for _, m, _ in second.set_photos] == ["rest", "closed_smile"]

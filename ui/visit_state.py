@@ -76,8 +76,10 @@ def photos() -> list[SetPhoto]:
     return services.session_box().setdefault(_BOX_KEY, [])
 
 
-def add_photo(data: bytes | np.ndarray, name: str, movement: Optional[str] = None) -> SetPhoto:
-    """Analyse a photo and add it to the set (a photo already in the set is not added twice).
+def add_photo(data: bytes | np.ndarray, name: str, movement: Optional[str] = None, *,
+              from_upload: bool = False) -> Optional[SetPhoto]:
+    """Analyse a photo and add it to the set (a photo already in the set is not added twice;
+    one the clinician removed is not added again from the uploader that still holds it).
 
     Raises
     ------
@@ -87,6 +89,8 @@ def add_photo(data: bytes | np.ndarray, name: str, movement: Optional[str] = Non
     rgb, _ = downscale(load_image(data), services.MAX_ANALYSIS_SIDE)
     key = hashlib.sha256(np.ascontiguousarray(rgb).tobytes()).hexdigest()
     current = photos()
+    if from_upload and key in _removed():
+        return None
     for photo in current:
         if photo.key == key:
             if movement:
@@ -100,13 +104,20 @@ def add_photo(data: bytes | np.ndarray, name: str, movement: Optional[str] = Non
     return photo
 
 
+def _removed() -> set:
+    return services.session_box().setdefault("visit_removed", set())
+
+
 def remove_photo(key: str) -> None:
     current = photos()
     current[:] = [p for p in current if p.key != key]
+    _removed().add(key)
 
 
 def clear() -> None:
+    """Start a new visit: no photos, nothing removed."""
     photos().clear()
+    _removed().clear()
 
 
 def visit() -> Optional[VisitAnalysis]:
@@ -135,3 +146,27 @@ def save_key(visit_date: str) -> str:
     for photo in photos():
         digest.update(f"{photo.key}:{photo.movement}:{json.dumps(photo.moves, sort_keys=True)}".encode())
     return "set:" + digest.hexdigest()
+
+
+def stored_overlay(jpeg: bytes, landmarks: Optional[list] = None) -> np.ndarray:
+    """A stored photo with the measurement overlay drawn: on the stored (corrected)
+    landmarks when the visit kept them, else on landmarks found again now."""
+    from palsy_core.drawing import draw_overlay
+
+    key = ("overlay", hashlib.sha256(jpeg).hexdigest(), landmarks is not None)
+    box = services.session_box()
+    if key not in box:
+        rgb = load_image(jpeg)
+        if landmarks is None:
+            with services.analyzer_pool().lease() as analyzer:
+                points = analyzer.analyze(rgb).landmarks
+        else:
+            points = np.asarray(landmarks, dtype=np.float64)
+        overlay = draw_overlay(rgb, points)
+        # The face with some context, so the two visits' faces are compared at one size.
+        low, high = points[:, :2].min(axis=0), points[:, :2].max(axis=0)
+        pad = (high - low) * 0.3
+        x0, y0 = np.maximum(low - pad, 0).astype(int)
+        x1, y1 = np.minimum(high + pad, overlay.shape[1::-1]).astype(int)
+        box[key] = np.ascontiguousarray(overlay[y0:y1, x0:x1])
+    return box[key]
