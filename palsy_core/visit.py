@@ -92,8 +92,10 @@ DETECTION_THRESHOLDS: dict[str, float] = {
     # mean mouthUpperUp: the upper lip lifted off the teeth (London teeth smiles ~0.8,
     # closed-lip smiles ~0.0).
     "teeth": 0.30,
-    "pucker": 0.60,        # mouthPucker (London smiles reach 0.31)
-    "eee": 0.25,           # mean mouthStretch, above the mean mouthSmile
+    # mouthPucker: above every London photo (relaxed faces reach 0.86, smiles 0.73;
+    # at 0.60, 6 of 82 rest photos read as a pucker).
+    "pucker": 0.90,
+    "eee": 0.25,           # mean mouthStretch, above the mean mouthSmile (London max 0.15)
     "tight": 0.30,         # max(mean cheekSquint, mean browDown): the squeeze of a tight closure
 }
 #: Confidence ceiling of the distinctions no photo set here could check.

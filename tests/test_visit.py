@@ -33,7 +33,8 @@ def pair_visit(analyzer):
     ({"eyeBlinkLeft": 0.9, "eyeBlinkRight": 0.9, "cheekSquintLeft": 0.6, "cheekSquintRight": 0.5},
      "tight_eye_closure"),
     ({"browInnerUp": 0.97}, "brow_raise"),
-    ({"mouthPucker": 0.9}, "pucker"),
+    ({"mouthPucker": 0.97}, "pucker"),
+    ({"mouthPucker": 0.86}, "rest"),  # the most a relaxed London face reaches
     ({"mouthStretchLeft": 0.5, "mouthStretchRight": 0.45, "mouthSmileLeft": 0.2, "mouthSmileRight": 0.2}, "eee"),
     ({"mouthSmileLeft": 0.7, "mouthSmileRight": 0.7}, "closed_smile"),
     ({"mouthSmileLeft": 0.7, "mouthSmileRight": 0.7, "mouthUpperUpLeft": 0.8, "mouthUpperUpRight": 0.7},
