@@ -162,6 +162,22 @@ moves = landmark_editor(chosen.rgb, chosen.detected.landmarks, key=f"visit_edito
 if moves is not None and moves != chosen.moves:
     chosen.moves = moves
     st.rerun()
+with st.expander("Move a landmark by numbers (keyboard)"):
+    from palsy_core.correction import HANDLES, handle_positions
+
+    current = {h["key"]: h for h in handle_positions(chosen.landmarks)}
+    handle = st.selectbox("Landmark", [h.key for h in HANDLES], key="visit_numbers_handle",
+                          format_func=lambda k: next(h.label for h in HANDLES if h.key == k))
+    spot = current[handle]
+    cells = st.columns(3)
+    new_x = cells[0].number_input("x (pixels)", value=float(spot["x"]), step=1.0, key=f"visit_numbers_x_{handle}")
+    new_y = cells[1].number_input("y (pixels)", value=float(spot["y"]), step=1.0, key=f"visit_numbers_y_{handle}")
+    new_r = (cells[2].number_input("iris radius (pixels)", value=float(spot["r"]), min_value=1.0, step=0.5,
+                                   key=f"visit_numbers_r_{handle}") if "r" in spot else None)
+    if st.button("Apply", key="visit_numbers_apply"):
+        chosen.moves = dict(chosen.moves, **{handle: {"x": new_x, "y": new_y,
+                                                      **({"r": new_r} if new_r is not None else {})}})
+        st.rerun()
 if chosen.corrected:
     st.caption(f"Corrected: {len(chosen.moves)} landmark(s) moved on this photo.")
     if st.button("Back to the detected landmarks", key="visit_undo_correction", icon=":material/undo:"):

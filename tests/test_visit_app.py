@@ -169,3 +169,32 @@ def test_two_visits_compared_with_statements_pdf_and_excel(env, london_pair, lan
     assert "P-0200" in text and "Mouth-corner difference" in text and "improved" in text
     assert "ESTIMATES FROM PHOTOGRAPHS" in text
     assert [m for _, m, _ in second.set_photos] == ["rest", "closed_smile"]
+
+
+def test_landmark_correction_recomputes_and_is_stored_marked(env, london_pair):
+    rest, smile = london_pair
+    at = visit_page("P-0300")
+    upload(at, [("rest.jpg", rest), ("smile.jpg", smile)])
+    assert at.selectbox(key="visit_correct_photo").value == at.session_state["session_box"]["visit_photos"][0].key
+    before = at.dataframe[-1].value.set_index("Measure")
+    photo = at.session_state["session_box"]["visit_photos"][0]
+    corner_y = float(photo.detected.landmarks[291, 1])
+    at.selectbox(key="visit_numbers_handle").set_value("mouth_corner_L").run()
+    at.number_input(key="visit_numbers_y_mouth_corner_L").set_value(corner_y + 12).run()
+    at.button(key="visit_numbers_apply").click().run()
+    assert not at.exception and not at.error, texts(at.error)
+    assert "landmarks corrected" in texts(at.caption) and "Corrected: 1 landmark(s) moved" in texts(at.caption)
+    after = at.dataframe[-1].value.set_index("Measure")
+    row = "Commissure height"
+    # 12 px lower is millimetres lower on the subject's left; the right is untouched.
+    assert after.loc[row].iloc[1] != before.loc[row].iloc[1] or after.loc[row].iloc[0] != before.loc[row].iloc[0]
+    at.button(key="FormSubmitter:visit_save-Save visit").click().run()
+    from palsy_core.records import RecordStore, default_db_url
+
+    stored = RecordStore(default_db_url()).list_visits("P-0300")[0].assessment["photos"]
+    assert stored[0]["landmarks_corrected"] is True and len(stored[0]["landmarks"]) == 478
+    assert stored[0]["landmark_moves"]["mouth_corner_L"]["y"] == pytest.approx(corner_y + 12, abs=0.01)
+    assert stored[1]["landmarks_corrected"] is False and "landmarks" not in stored[1]
+
+    at.button(key="visit_undo_correction").click().run()
+    assert "Corrected:" not in texts(at.caption)
