@@ -169,3 +169,23 @@ def test_file_names_without_person_ids_are_reported(tmp_path, capsys):
             (tmp_path / name / f"{stem}.jpg").write_bytes(b"")
     _, classes, layout, has_ids = read_items(tmp_path)
     assert classes == ["mild_eye", "normal"] and layout == "class_folders" and not has_ids
+
+
+def test_trainer_reads_the_yfp_layout_grades_as_classes(tmp_path):
+    from skimage import data
+
+    from palsy_core.landmarks import FaceLandmarker
+    from palsy_core.simulate import write_simulated_yfp
+    from trainers.severity import read_items, yfp_class
+
+    rgb = data.astronaut()
+    with FaceLandmarker() as landmarker:
+        points = landmarker.detect(rgb).landmarks
+    samples = write_simulated_yfp(tmp_path, [(rgb, points)], n_subjects=3, frames_per_subject=4,
+                                  seed=2)
+    items, classes, layout, has_ids = read_items(tmp_path)
+    assert layout == "yfp" and has_ids
+    assert {item.person for item in items} == {"yfp/P01", "yfp/P02", "yfp/P03"}
+    expected = {s.path: yfp_class(s.eye, s.mouth) for s in samples}
+    assert {item.path: item.label for item in items} == expected
+    assert set(classes) == set(expected.values()) and "moderate_eye" not in classes
