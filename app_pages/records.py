@@ -13,7 +13,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from palsy_core.export_xlsx import visits_to_xlsx
+from palsy_core.records import PHOTO_SET
 from palsy_core.report import MEASUREMENT_LABELS, REGION_LABELS
+from palsy_core.visit import MOVEMENT_TITLES
 from ui import auth, services, widgets
 from ui.errors import attempt
 from ui.text import plain
@@ -28,6 +31,13 @@ def audit_view(patient: str, visit_id: int | None = None) -> None:
                 "visit opened" if visit_id is not None else "visit list opened")
 
 
+def _xlsx(patient: str, who: str) -> bytes:
+    """One patient's visits as Excel (Emotrics' layout: one row per visit and expression), audited."""
+    records = store.list_visits(patient)
+    store.log(who, "export", patient, None, f"Excel of patient {patient}, {len(records)} visit(s)")
+    return visits_to_xlsx(records)
+
+
 st.title("Patient records")
 user = auth.require_user()
 flash = st.session_state.pop("records_flash", None)
@@ -37,7 +47,8 @@ if flash:
 store = attempt("opening the patient records", services.record_store)
 if store is None:
     st.stop()
-st.caption(f"Records database: `{store.safe_url}`. Visits are saved from the *Assess a photo* page. "
+# No database address or file path is shown to users (the administrator knows it).
+st.caption("Visits are saved from the *Assess a photo* and *Visit: photo set* pages. "
            "Opening, exporting and deleting records is logged with your account name.")
 
 patients = attempt("listing the patients", store.list_patients)
@@ -117,7 +128,12 @@ if chosen is not None:
         audit_view(patient, visit.visit_id)
         columns = st.columns([2, 3], gap="large")
         with columns[0]:
-            if visit.photo_jpeg:
+            if visit.set_photos:
+                # A photo set: each stored photo with its movement, as data URLs like the single photo.
+                for _, movement, jpeg in visit.set_photos:
+                    st.image("data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii"),
+                             caption=MOVEMENT_TITLES.get(movement, movement), width=160)
+            elif visit.photo_jpeg:
                 # A data URL: the decrypted photo goes only to this signed-in session.
                 st.image("data:image/jpeg;base64," + base64.b64encode(visit.photo_jpeg).decode("ascii"),
                          width="stretch")
@@ -133,7 +149,20 @@ if chosen is not None:
             palsy = visit.assessment.get("palsy")
             if palsy:
                 st.metric("Probability of facial palsy (at the time)", f"{palsy['probability']:.0%}")
-        widgets.measurement_table(visit.assessment)
+        if visit.expression == PHOTO_SET:
+            for scale in ("efACE", "sunnybrook"):
+                estimate = visit.assessment.get(scale) or {}
+                if estimate.get("total") is not None:
+                    st.caption(f"{plain(estimate.get('scale', scale))}: {estimate['total']:g} (estimate from "
+                               "photographs; see the Visit page for its items)")
+            photos = [p for p in visit.assessment.get("photos") or [] if p.get("measurements")]
+            for photo in photos:
+                corrected = " (landmarks corrected by the clinician)" if photo.get("landmarks_corrected") else ""
+                st.markdown(f"**{MOVEMENT_TITLES.get(photo.get('movement'), plain(photo.get('movement')))}**"
+                            f"{corrected}")
+                widgets.measurement_table(photo)
+        else:
+            widgets.measurement_table(visit.assessment)
         with st.expander("Delete this visit"):
             confirm = st.checkbox(f"Yes, delete visit {visit.visit_id} of {plain(patient)} for good",
                                   key="records_confirm_visit")
@@ -146,18 +175,22 @@ if chosen is not None:
                     st.rerun()
 
 st.subheader("Export and delete")
-exports = st.columns([1, 1, 2])
+exports = st.columns([1, 1, 1])
 # Built (and logged as an export) only when the button is pressed.
 who = auth.actor()
 exports[0].download_button(f"CSV of {plain(patient)}", lambda: store.export_csv(patient, actor=who),
                            file_name=f"visits-{patient}.csv", mime="text/csv",
                            icon=":material/download:", key="records_csv_patient", on_click="ignore")
+exports[1].download_button(f"Excel of {plain(patient)}",
+                           lambda: _xlsx(patient, who), file_name=f"visits-{patient}.xlsx",
+                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                           icon=":material/table:", key="records_xlsx_patient", on_click="ignore")
 if user.is_admin:
-    exports[1].download_button("CSV of all patients", lambda: store.export_csv(actor=who),
+    exports[2].download_button("CSV of all patients", lambda: store.export_csv(actor=who),
                                file_name="visits-all.csv", mime="text/csv",
                                icon=":material/download:", key="records_csv_all", on_click="ignore")
 else:
-    exports[1].caption("The export of all patients is for administrators.")
+    exports[2].caption("The export of all patients is for administrators.")
 with st.expander(f"Delete patient {plain(patient)} and all their visits"):
     typed = st.text_input(f"Type {plain(patient)} to confirm", key="records_confirm_patient")
     if st.button("Delete patient", disabled=typed.strip() != patient, key="records_delete_patient",

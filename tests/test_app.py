@@ -217,7 +217,7 @@ def test_records_csv_export(env, face_photo):
     at.button(key="FormSubmitter:assess_save-Save visit").click().run()
     at.switch_page("app_pages/records.py").run()
     labels = [button.label for button in at.get("download_button")]
-    assert labels == ["CSV of P-7", "CSV of all patients"]
+    assert labels == ["CSV of P-7", "Excel of P-7", "CSV of all patients"]
     from palsy_core.records import RecordStore, default_db_url
 
     rows = list(csv.DictReader(io.StringIO(RecordStore(default_db_url()).export_csv("P-7"))))

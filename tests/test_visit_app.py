@@ -170,6 +170,14 @@ def test_two_visits_compared_with_statements_pdf_and_excel(env, london_pair, lan
     assert "ESTIMATES FROM PHOTOGRAPHS" in text
     assert [m for _, m, _ in second.set_photos] == ["rest", "closed_smile"]
 
+    # Reopened on the records page: the set's photos, estimates and each photo's table.
+    at.switch_page("app_pages/records.py").run()
+    assert not at.exception and not at.error, texts(at.error)
+    assert list(at.dataframe[0].value["Expression"]) == ["photo set", "photo set"]
+    assert "Photo set of 2" in at.dataframe[0].value["Headline"].iloc[1]
+    assert len(at.get("image")) == 2 and "(estimate from photographs" in texts(at.caption)
+    assert "records.sqlite3" not in texts(at.caption)  # no database address shown
+
 
 def test_landmark_correction_recomputes_and_is_stored_marked(env, london_pair):
     rest, smile = london_pair

@@ -131,6 +131,9 @@ def visit() -> Optional[VisitAnalysis]:
 def visit_dict(analysis: VisitAnalysis) -> dict[str, Any]:
     """``analysis.to_dict()`` with each corrected photo's landmarks kept and marked."""
     data = analysis.to_dict(include_landmarks=False)
+    side = analysis.affected_side
+    data["headline"] = (f"Photo set of {len(analysis.photos)}: "
+                        + (f"the subject's {side} side moves less." if side else "no side clearly weaker."))
     for photo, entry in zip(data["photos"], photos()):
         photo["landmarks_corrected"] = entry.corrected
         if entry.corrected:
