@@ -399,7 +399,7 @@ def _severity_page(pdf: Any, family: str, severity: Mapping[str, Any]) -> None:
         pdf.multi_cell(width, 4.2, "WARNING: the severity model was trained on SIMULATED palsy "
                        "(healthy volunteers' photos warped to look palsied), not on real patients. "
                        "Its grade is a demonstration and must not be used for any clinical decision.",
-                       fill=True, padding=1.5, new_x="LMARGIN", new_y="NEXT")
+                       fill=True, padding=1.5, align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1.5)
     label = severity["class"]
     probabilities = severity["probabilities"]
@@ -412,7 +412,7 @@ def _severity_page(pdf: Any, family: str, severity: Mapping[str, Any]) -> None:
         text = f"Grade: {label.replace('_', ' ')} ({probabilities[label]:.0%})."
     if severity.get("supporting_detail_only"):
         text += " Supporting detail only: the measurements decide the verdict."
-    pdf.multi_cell(width, 5, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(width, 5, text, align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(family, "", 8)
     bar_x, bar_w = pdf.l_margin + 32, 90.0
     for name, value in probabilities.items():
@@ -423,20 +423,20 @@ def _severity_page(pdf: Any, family: str, severity: Mapping[str, Any]) -> None:
         pdf.set_x(bar_x + bar_w + 2)
         pdf.cell(15, 4.6, f"{float(value):.0%}", new_x="LMARGIN", new_y="NEXT")
     pdf.multi_cell(width, 3.6, f"Model {severity.get('model')}, trained on "
-                   f"{severity.get('trained_on')}.", new_x="LMARGIN", new_y="NEXT")
+                   f"{severity.get('trained_on')}.", align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.set_font(family, "B", 10)
     pdf.cell(width, 6, "Next steps to consider", new_x="LMARGIN", new_y="NEXT")
     for item in severity.get("recommendations") or []:
         pdf.set_font(family, "B", 8.5)
-        pdf.multi_cell(width, 4, f"[{item['priority']}] {item['text']}", new_x="LMARGIN",
-                       new_y="NEXT")
+        pdf.multi_cell(width, 4, f"[{item['priority']}] {item['text']}", align="L",
+                       new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(family, "", 7)
-        pdf.multi_cell(width, 3.3, "Source: " + "; ".join(item["sources"]), new_x="LMARGIN",
-                       new_y="NEXT")
+        pdf.multi_cell(width, 3.3, "Source: " + "; ".join(item["sources"]), align="L",
+                       new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1.2)
     pdf.set_font(family, "", 7.5)
-    pdf.multi_cell(width, 3.6, recommendations_disclaimer(), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(width, 3.6, recommendations_disclaimer(), align="L", new_x="LMARGIN", new_y="NEXT")
 
 
 def _parsing_page(pdf: Any, family: str, parsed: Any, photo: np.ndarray, landmarks: Any) -> None:
