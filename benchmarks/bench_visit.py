@@ -109,10 +109,10 @@ def main(argv=None) -> int:
         print(f"   {severity:8s} side right {right}/{len(rows['side'])}, left {wrong}; "
               f"eFACE total median {np.median(rows['eface']):.1f}, static median {np.median(rows['static']):.1f}; "
               f"Sunnybrook median {np.median(rows['sunny']):.1f}")
+    print(f"4. Time per two-photo visit: median {1000 * np.median(times):.0f} ms (2 cores, shared)")
     print("5. Movement detected from the blendshapes (detect_movement) on the London photos:")
     for folder, counts in detected.items():
         print(f"   {folder:5s} photos: " + ", ".join(f"{m} {c}" for m, c in sorted(counts.items(), key=lambda kv: -kv[1])))
-    print(f"4. Time per two-photo visit: median {1000 * np.median(times):.0f} ms (2 cores, shared)")
     return 0
 
 
