@@ -249,12 +249,13 @@ def test_shipped_model_parses_a_photo_at_its_size(astronaut):
         result = analyzer.analyze(astronaut)
     parsed = result.predictions["parsing"]
     assert parsed.labels.shape == astronaut.shape[:2]
-    shares = parsed.pixel_share
-    assert 0.05 < shares["skin"] < 0.5 and shares["eyes"] > 0 and shares["mouth"] > 0
     # Classes land where the mesh says they are (the photo is not in the training set).
     target = mesh_label_map(result.landmarks, astronaut.shape[:2])
     face = target > 0
     assert np.mean(parsed.labels[face] == target[face]) > 0.85
+    for index, name in enumerate(CLASS_NAMES[1:], start=1):
+        expected = np.mean(target == index)
+        assert 0.6 * expected < parsed.pixel_share[name] < 1.4 * expected, name
     summary = result.to_dict()["segmentation"]
     assert summary["simulated"] is True and "labels" not in summary
     json.dumps(summary)
@@ -330,3 +331,20 @@ def test_app_overlay_toggle_and_models_card(tmp_path, monkeypatch):
     at.switch_page("app_pages/models.py").run()
     assert not at.exception
     assert "seed 004's face-parsing network" in "\n".join(str(m.value) for m in at.markdown)
+
+
+@pytest.mark.skipif(not _has_default_model(), reason="no face-parsing model in weights/parsing")
+def test_cli_summary_and_its_switch(tmp_path, astronaut, capsys):
+    from palsy_core.cli import main
+
+    photo = tmp_path / "face.png"
+    cv2.imwrite(str(photo), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+    assert main(["analyze", str(photo), "--no-palsy-model"]) == 0
+    record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    summary = record["segmentation"]
+    assert summary["class_names"] == ["background", "skin", "brows", "eyes", "mouth", "paralysed"]
+    assert set(summary["pixel_share"]) == set(summary["class_names"])
+    assert summary["affected_side"] in ("left", "right", None)
+    assert "parsing_model" in record["timings_ms"]
+    assert main(["analyze", str(photo), "--no-palsy-model", "--no-segmentation"]) == 0
+    assert "segmentation" not in json.loads(capsys.readouterr().out.strip().splitlines()[-1])
