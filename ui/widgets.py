@@ -380,6 +380,11 @@ def model_outputs(result: AnalysisResult, statuses: list[ModelStatus], palsy: bo
                 st.caption(f"Model `{palsy.model}`, trained on {palsy.trained_on}.")
             elif status.key == "severity" and result.predictions.get("severity") is not None:
                 st.markdown(f"**{status.title}:** shown below, with the next steps.")
+            elif status.key == "segmentation" and result.predictions.get("parsing") is not None:
+                side = result.predictions["parsing"].affected_side
+                st.markdown(f"**{status.title}:** paralysed region "
+                            f"{'on the subject' + chr(39) + 's ' + side + ' side' if side else 'not found'}; "
+                            "the overlay is under the photo (toggle *Face parsing overlay*).")
             elif status.installed:
                 st.markdown(f"**{status.title}:** installed, but gave no output for this photo.")
             else:
