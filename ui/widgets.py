@@ -322,10 +322,15 @@ def measurement_table(assessment: Mapping[str, Any]) -> None:
     expression = assessment.get("expression")
     normal_limits = limits_for(expression if expression in ASSESSABLE_EXPRESSIONS else "rest")
     limits = [normal_limits.get(row["key"]) for row in rows]
+    # The sides in the photo's order: the subject's right is on the image's left unless the
+    # photo is mirrored (then their right iris, landmark 468, is on the image's right).
+    points = assessment.get("landmarks")
+    mirrored = bool(points) and len(points) > 473 and points[468][0] > points[473][0]
+    sides = [("Subject's L", "left"), ("Subject's R", "right")] if mirrored else \
+        [("Subject's R", "right"), ("Subject's L", "left")]
     frame = pd.DataFrame({
         "Measure": [row["measure"] for row in rows],
-        "Left": [row["left"] for row in rows],
-        "Right": [row["right"] for row in rows],
+        **{title: [row[side] for row in rows] for title, side in sides},
         "Difference": [row["difference"] for row in rows],
         "% difference": [row["percent_difference"] for row in rows],
         "Unit": [row["unit"] for row in rows],
@@ -334,13 +339,16 @@ def measurement_table(assessment: Mapping[str, Any]) -> None:
                          for limit, row in zip(limits, rows)],
         "What it is": [row["description"] for row in rows],
     })
+    beyond = frame["Beyond limit"] == "YES"
     st.dataframe(
-        frame,
+        # Rows beyond the normal limit stand out.
+        frame.style.apply(lambda row: ["background-color: #fdebd0; font-weight: 600" if beyond[row.name] else ""]
+                          * len(row), axis=1),
         hide_index=True,
         width="stretch",
         column_config={
-            "Left": st.column_config.NumberColumn(help="Subject's left side", format="%.1f"),
-            "Right": st.column_config.NumberColumn(help="Subject's right side", format="%.1f"),
+            "Subject's L": st.column_config.NumberColumn(help="The subject's own left side", format="%.1f"),
+            "Subject's R": st.column_config.NumberColumn(help="The subject's own right side", format="%.1f"),
             "Difference": st.column_config.NumberColumn(help="|left - right|", format="%.1f"),
             "% difference": st.column_config.NumberColumn(help="Difference as % of the larger side",
                                                           format="%.0f %%"),
