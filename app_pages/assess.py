@@ -127,7 +127,9 @@ if downloads["csv"] is not None:
                                icon=":material/table:", key="assess_csv", on_click="ignore")
 
 with st.form("assess_save", border=True):
-    st.markdown(f"Save this assessment to the record of patient **{plain(patient) or '(enter a code in the sidebar)'}**.")
+    st.markdown(f"Save this assessment to the record of patient **{plain(patient) or '(enter a code in the sidebar)'}**"
+                f" · visit date **{visit_date.isoformat()}** · expression **{plain(expression)}** "
+                "(change them above, the code in the sidebar).")
     note = st.text_input("Note (optional)", key="assess_note", max_chars=500)
     store_photo = st.checkbox(
         "Also store the photo", value=False, key="assess_store_photo",
@@ -154,5 +156,7 @@ if save:
         st.success(f"Saved as visit {visit_id} of patient {plain(patient)}"
                    f"{' with the photo' if store_photo else ' (without the photo)'}.",
                    icon=":material/check:")
+    if visit_id is not None:
+        st.page_link("app_pages/records.py", label="Open this patient's record", icon=":material/folder_shared:")
 
 widgets.disclaimer()

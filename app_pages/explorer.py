@@ -3,17 +3,21 @@ perfectly symmetric face, and the left/right blendshape pairs side by side."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from palsy_core.comparison import REPEAT_BANDS_FILE
 from palsy_core.features import FEATURE_NAMES, FEATURE_REGIONS, SHAPE_FEATURES, deviation_from_symmetry
 from ui import services, widgets
 from ui.text import plain
 from ui.errors import attempt
 
+BANDS_FILE = REPEAT_BANDS_FILE.with_name("feature_bands.json")
 # What each feature compares, for the hover text (after the Parra-Dominguez definitions).
 FEATURE_HELP = {
     "brow_outer_angle": "Angle of the line joining the outer ends of the two brows.",
@@ -74,6 +78,14 @@ widgets.headline(result, photo=plain(assessment.name))  # a file name is never M
 
 features = np.asarray(result.features, dtype=float)
 deviation = deviation_from_symmetry(features)
+# Healthy spread measured on the London Set (trainers/feature_bands.py): the smile's for a
+# smiling face, the rest's otherwise.
+BANDS_DOC = json.loads(BANDS_FILE.read_text(encoding="utf-8"))
+band_expression = "smile" if result.expression == "smile" else "rest"
+bands = BANDS_DOC["bands"][band_expression]
+st.caption(f"Grey diamonds and the *Healthy up to* column: the 95th percentile of each feature's distance from "
+           f"symmetry in {BANDS_DOC['people']} healthy people ({band_expression} photos; Face Research Lab London "
+           "Set, DeBruine & Jones 2017, CC-BY 4.0). Beyond it is unusual for a healthy face, not a diagnosis.")
 
 tabs = st.tabs([region.capitalize() for region in REGIONS])
 for tab, region in zip(tabs, REGIONS):
@@ -94,9 +106,26 @@ for tab, region in zip(tabs, REGIONS):
                 hovertemplate=(f"<b>%{{y}}</b> (%{{customdata[2]}})<br>%{{customdata[0]}}<br>deviation %{{x:.3f}} "
                                f"{unit}<br>raw value %{{customdata[1]:.3f}}<extra></extra>"),
             ), row=1, col=column)
+            figure.add_trace(go.Scatter(
+                x=[bands[FEATURE_NAMES[i]]["p95"] for i in group], y=names, mode="markers",
+                marker={"symbol": "diamond", "color": "#7f8c8d", "size": 9}, showlegend=False,
+                hovertemplate=f"healthy up to %{{x:.3f}} {unit} (95th percentile)<extra></extra>",
+            ), row=1, col=column)
         figure.update_layout(height=90 + 38 * max(len(angles), len(others), 1),
                              margin={"l": 10, "r": 10, "t": 40, "b": 10})
         st.plotly_chart(figure, width="stretch", key=f"explorer_{region}")
+        st.dataframe(pd.DataFrame({
+            "Code": [f"f{i}" for i in indices],
+            "Feature": [FEATURE_NAMES[i].replace("_", " ") for i in indices],
+            "What it compares": [FEATURE_HELP.get(FEATURE_NAMES[i], "") for i in indices],
+            "From symmetry": [abs(float(deviation[i])) for i in indices],
+            "Healthy up to": [bands[FEATURE_NAMES[i]]["p95"] for i in indices],
+            "Beyond the healthy band": ["YES" if abs(float(deviation[i])) > bands[FEATURE_NAMES[i]]["p95"] else "no"
+                                        for i in indices],
+        }), hide_index=True, width="stretch",
+            column_config={"From symmetry": st.column_config.NumberColumn(format="%.3f"),
+                           "Healthy up to": st.column_config.NumberColumn(format="%.3f"),
+                           "What it compares": st.column_config.TextColumn(width="large")})
         shape = [i for i, r in enumerate(FEATURE_REGIONS) if r == region and i in SHAPE_FEATURES]
         if shape:
             st.caption("Shape features (no symmetric reference; they describe proportions, not asymmetry):")

@@ -206,3 +206,16 @@ def test_landmark_correction_recomputes_and_is_stored_marked(env, london_pair):
 
     at.button(key="visit_undo_correction").click().run()
     assert "Corrected:" not in texts(at.caption)
+
+
+def test_explorer_shows_codes_plain_labels_and_healthy_bands(env):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page("app_pages/explorer.py").run()
+    at.button(key="explorer_example").click().run()
+    assert not at.exception and not at.error
+    brow = at.dataframe[0].value
+    assert list(brow.columns[:3]) == ["Code", "Feature", "What it compares"]
+    assert brow["Code"].iloc[0] == "f0" and (brow["Healthy up to"] > 0).all()
+    assert set(brow["Beyond the healthy band"]) <= {"YES", "no"}
+    assert "Face Research Lab London Set" in texts(at.caption)
