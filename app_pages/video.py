@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from palsy_core.records import PHOTO_SET
 from palsy_core.report import REGION_LABELS
+from palsy_core.visit import MOVEMENT_TITLES, MOVEMENTS, visit_from_results
 from palsy_core.video import MAX_DURATION_S, SAMPLE_FPS, VIDEO_SUFFIXES
-from ui import services, widgets
+from ui import auth, services, widgets
 from ui.errors import attempt
+from ui.text import plain
 
 _COLOURS = {"brow": "#8e44ad", "eye": "#2e86c1", "mouth": "#e67e22"}
 
@@ -55,9 +60,14 @@ if analysis.frames_without_face > analysis.frames_sampled / 3:
 
 st.subheader("Median over the clip")
 beyond = [REGION_LABELS.get(r, r).lower() for r in analysis.regions if analysis.median_asymmetry[r] > 1.0]
+# The side most frames call weaker (the subject's), named in the headline.
+sides = [side for side in analysis.affected_sides if side]
+side = max(set(sides), key=sides.count) if sides else None
+side_words = (f"The subject's {side} side looks weaker in {sides.count(side)} of {analysis.frames_analyzed} "
+              "frames. " if side else "")
 if beyond:
-    st.warning(f"**Over the clip, the {' and '.join(beyond)} asymmetry is beyond the normal limit** (median of "
-               f"{analysis.frames_analyzed} frames).", icon=":material/warning:")
+    st.warning(f"**Over the clip, the {' and '.join(beyond)} asymmetry is beyond the normal limit.** "
+               f"{side_words}(Median of {analysis.frames_analyzed} frames.)", icon=":material/warning:")
 else:
     st.success(f"**Over the clip, every region stays within normal asymmetry** (median of "
                f"{analysis.frames_analyzed} frames).", icon=":material/check_circle:")
@@ -67,6 +77,18 @@ for column, region in zip(medians, analysis.regions):
     column.metric(f"{REGION_LABELS.get(region, region)} asymmetry", f"{value:.2f}",
                   help="Median of the per-frame scores; 1.0 is the edge of normal asymmetry.")
     column.caption("within normal" if value <= 1.0 else "beyond the normal limit")
+
+st.subheader("Movements in the clip")
+segments = analysis.segments()
+if segments:
+    st.dataframe(pd.DataFrame([{
+        "Movement": MOVEMENT_TITLES[s["movement"]], "From (s)": round(s["start_s"], 1),
+        "To (s)": round(s["end_s"], 1), "Frames": s["frames"]} for s in segments]), hide_index=True, width="stretch")
+    shown = {s["movement"] for s in segments}
+    missing = [MOVEMENT_TITLES[m] for m in MOVEMENTS if m not in shown]
+    st.caption(f"Read from each frame's expression scores. Not in the clip: {', '.join(missing) or 'none'}.")
+else:
+    st.caption("No movement held for two frames or more.")
 
 st.subheader("Asymmetry over time")
 # Frames without a face break the lines (NaN) instead of being bridged over.
@@ -110,4 +132,37 @@ st.download_button(
     file_name=f"{upload.name.rsplit('.', 1)[0]}-asymmetry.csv", mime="text/csv", on_click="ignore",
     icon=":material/table:", key="video_csv",
 )
+
+# The clip saved as a photo set: the clearest frame of each movement it shows.
+held = [s["movement"] for s in segments]
+frames = [(m, *analysis.movement_frames[m]) for m in MOVEMENTS if m in held and m in analysis.movement_frames]
+if frames:
+    st.subheader("Save to the patient's record")
+    patient = (st.session_state.get("patient_code") or "").strip()
+    with st.form("video_save", border=True):
+        st.markdown(f"Save the clearest frame of each movement ({len(frames)}: "
+                    f"{', '.join(MOVEMENT_TITLES[m].lower() for m, *_ in frames)}) as a visit of patient "
+                    f"**{plain(patient) or '(enter a code in the sidebar)'}**.")
+        visit_date = st.date_input("Visit date", value=dt.date.today(), key="video_date", format="YYYY-MM-DD")
+        store_frames = st.checkbox("Also store the frames", value=False, key="video_store_frames",
+                                   help="Off by default; only with the patient's consent.")
+        save = st.form_submit_button("Save visit", type="primary", icon=":material/save:")
+    if save:
+        def save_clip():
+            visit = visit_from_results([r for *_, r in frames], [m for m, *_ in frames])
+            record = visit.to_dict(include_landmarks=False)
+            record["headline"] = f"Video: {len(frames)} movement(s), " + (
+                f"the subject's {visit.affected_side} side moves less." if visit.affected_side
+                else "no side clearly weaker.")
+            return services.record_store().save_visit(
+                patient, record, visit_date=visit_date, expression=PHOTO_SET,
+                set_photos=[(m, frame) for m, _, frame, _ in frames] if store_frames else None,
+                provenance=services.provenance(frames[0][3]),
+                save_key=f"video:{key}:{visit_date.isoformat()}", actor=auth.actor())
+
+        saved = attempt("saving the visit", save_clip)
+        if saved is not None:
+            verb = "Saved as" if getattr(saved, "created", True) else "Already saved as"
+            st.success(f"{verb} visit {int(saved)} of patient {plain(patient)}.", icon=":material/check:")
+            st.page_link("app_pages/records.py", label="Open this patient's record", icon=":material/folder_shared:")
 widgets.disclaimer()

@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from palsy_core.errors import NoFaceError, PalsyError, VideoError
+from palsy_core.visit import detect_movement
 
 __all__ = [
     "MAX_DURATION_S",
@@ -90,6 +91,11 @@ class VideoAnalysis:
         Its full analysis (landmarks, measurements, headline fields).
     timings_ms : dict of str to float
         ``decode`` and ``analyze`` totals, and ``per_frame`` mean analysis time.
+    movements : list of str
+        The movement each analysed frame shows (:func:`palsy_core.visit.detect_movement`).
+    movement_frames : dict of str to (time_s, frame, AnalysisResult)
+        Per movement shown, its clearest frame (the detection's highest confidence): the
+        clip as a photo set (:meth:`segments`, ``palsy_core.visit.visit_from_results``).
     """
 
     source: str
@@ -108,6 +114,22 @@ class VideoAnalysis:
     worst_frame: np.ndarray = field(repr=False)
     worst_result: Any = field(repr=False)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    movements: list[str] = field(default_factory=list)
+    movement_frames: dict[str, tuple[float, np.ndarray, Any]] = field(default_factory=dict, repr=False)
+
+    def segments(self, min_frames: int = 2) -> list[dict[str, Any]]:
+        """The clip split into the movements it shows: runs of at least ``min_frames``
+        consecutive analysed frames showing one movement (a single frame is a blink or a
+        passing expression), each ``{"movement", "start_s", "end_s", "frames"}``."""
+        out: list[dict[str, Any]] = []
+        start = 0
+        for index in range(1, len(self.movements) + 1):
+            if index == len(self.movements) or self.movements[index] != self.movements[start]:
+                if index - start >= min_frames:
+                    out.append({"movement": self.movements[start], "start_s": float(self.times_s[start]),
+                                "end_s": float(self.times_s[index - 1]), "frames": index - start})
+                start = index
+        return out
 
     @property
     def frames_analyzed(self) -> int:
@@ -246,6 +268,8 @@ def _analyze_path(
     sides: list[str | None] = []
     skipped: list[float] = []
     worst: tuple[float, int, np.ndarray, Any] | None = None
+    movements: list[str] = []
+    clearest: dict[str, tuple[float, float, np.ndarray, Any]] = {}
     sampled = without_face = 0
     analyze_s = 0.0
     started_wall = perf_counter()
@@ -269,6 +293,10 @@ def _analyze_path(
                     rows.append(scores)
                     times.append(time_s)
                     sides.append(result.affected_side)
+                    guess = detect_movement(result.blendshapes)
+                    movements.append(guess.movement)
+                    if guess.movement not in clearest or guess.confidence > clearest[guess.movement][0]:
+                        clearest[guess.movement] = (guess.confidence, time_s, rgb, result)
                     peak = max(scores.values(), default=0.0)
                     if worst is None or peak > worst[0]:
                         worst = (peak, len(rows) - 1, rgb, result)
@@ -315,6 +343,8 @@ def _analyze_path(
             "per_frame": analyze_s * 1000 / max(sampled, 1),
             "wall": wall_s * 1000,
         },
+        movements=movements,
+        movement_frames={m: (t, frame, r) for m, (_, t, frame, r) in clearest.items()},
     )
 
 

@@ -219,3 +219,33 @@ def test_explorer_shows_codes_plain_labels_and_healthy_bands(env):
     assert brow["Code"].iloc[0] == "f0" and (brow["Healthy up to"] > 0).all()
     assert set(brow["Beyond the healthy band"]) <= {"YES", "no"}
     assert "Face Research Lab London Set" in texts(at.caption)
+
+
+def test_video_names_the_side_splits_movements_and_saves(env, tmp_path, face_photo, drooped_face):
+    import cv2
+
+    path = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (512, 512))
+    for frame in [drooped_face] * 30:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    at.sidebar.text_input(key="patient_code").input("P-0400").run()
+    at.switch_page("app_pages/video.py").run()
+    at.file_uploader(key="video_upload").set_value(("clip.mp4", path.read_bytes(), "video/mp4")).run()
+    assert not at.exception and not at.error, texts(at.error)
+    segments = at.dataframe[0].value
+    assert len(segments) == 1 and segments["Frames"].iloc[0] == 6  # one held movement, 6 frames at 6 fps
+    assert "The subject's left side looks weaker in 6 of 6 frames" in texts(at.warning)
+    at.button(key="FormSubmitter:video_save-Save visit").click().run()
+    assert "Saved as visit 1 of patient P-0400" in texts(at.success), texts(at.error)
+    at.button(key="FormSubmitter:video_save-Save visit").click().run()
+    assert "Already saved as visit 1" in texts(at.success)
+    from palsy_core.records import PHOTO_SET, RecordStore, default_db_url
+    from palsy_core.visit import MOVEMENT_TITLES
+
+    stored = RecordStore(default_db_url()).list_visits("P-0400")
+    assert len(stored) == 1 and stored[0].expression == PHOTO_SET
+    photos = stored[0].assessment["photos"]
+    assert len(photos) == 1 and MOVEMENT_TITLES[photos[0]["movement"]] == segments["Movement"].iloc[0]
