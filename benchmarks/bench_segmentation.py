@@ -83,11 +83,12 @@ def main() -> None:
             logits, paralysed_logit, _ = model.predict_crop(crop)
             t2 = time.perf_counter()
             matrix = face_alignment(landmarks, size)
-            labels, paralysed = _parsing._to_photo(logits, paralysed_logit, matrix, rgb.shape[:2])
+            labels, paralysed, box = _parsing._to_photo(logits, paralysed_logit, matrix,
+                                                        rgb.shape[:2])
             t3 = time.perf_counter()
             affected_side_of(paralysed_logit > 0, logits.argmax(0).astype(np.uint8),
                              lateral_map(landmarks, (size, size), matrix))
-            pixel_shares(labels, paralysed)
+            pixel_shares(labels[box], paralysed[box], total=labels.size)
             t4 = time.perf_counter()
             model.predict(AnalyzedFace(rgb, landmarks, {}, np.zeros(29)))
             t5 = time.perf_counter()

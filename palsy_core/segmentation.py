@@ -241,12 +241,18 @@ class FaceParsing:
         }
 
 
-def pixel_shares(labels: np.ndarray, paralysed: np.ndarray) -> dict[str, float]:
-    """Fraction of the pixels in each class of :data:`CLASS_NAMES` and in the paralysed region."""
-    total = max(labels.size, 1)
+def pixel_shares(labels: np.ndarray, paralysed: np.ndarray, total: Optional[int] = None
+                 ) -> dict[str, float]:
+    """Fraction of the pixels in each class of :data:`CLASS_NAMES` and in the paralysed region.
+
+    ``total``: the photo's pixel count when ``labels`` is only the part of it that can
+    hold a face (the rest counts as background).
+    """
+    total = max(labels.size if total is None else total, 1)
     # count_nonzero per class: no int64 copy of a photo-sized map (bincount makes one).
-    shares = {name: float(np.count_nonzero(labels == index) / total)
-              for index, name in enumerate(CLASS_NAMES)}
+    counts = [np.count_nonzero(labels == index) for index in range(1, len(CLASS_NAMES))]
+    shares = {CLASS_NAMES[0]: float((total - sum(counts)) / total)}
+    shares.update({name: float(c / total) for name, c in zip(CLASS_NAMES[1:], counts)})
     shares[PARALYSED] = float(np.count_nonzero(paralysed) / total)
     return shares
 

@@ -401,17 +401,19 @@ class ParsingPredictor:
         crop_paralysed = paralysed_logit > 0
         side, shares = affected_side_of(crop_paralysed, crop_labels,
                                         lateral_map(face.landmarks, (size, size), matrix))
-        labels, paralysed = _to_photo(logits, paralysed_logit, matrix, face.image.shape[:2])
+        labels, paralysed, box = _to_photo(logits, paralysed_logit, matrix, face.image.shape[:2])
         return FaceParsing(
             labels=labels, paralysed=paralysed, class_names=tuple(self.config.class_names),
-            pixel_share=pixel_shares(labels, paralysed), affected_side=side,
+            pixel_share=pixel_shares(labels[box], paralysed[box], total=labels.size),
+            affected_side=side,
             hemiface_share=shares, model=self.card.name, trained_on=self.card.trained_on,
             simulated=self.card.trained_on_simulated_data)
 
 
 def _to_photo(logits: np.ndarray, paralysed_logit: np.ndarray, matrix: np.ndarray,
-              shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Crop logits -> photo-sized label map and paralysed mask (inverse alignment).
+              shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, tuple[slice, slice]]:
+    """Crop logits -> photo-sized label map and paralysed mask (inverse alignment), and
+    the box of the photo the crop covers (outside it everything is background).
 
     The logits are first enlarged bilinearly :data:`_UPSAMPLE` times in the crop (so
     edges follow the logits, not the crop's pixel grid), decided there, and the decided
@@ -429,10 +431,23 @@ def _to_photo(logits: np.ndarray, paralysed_logit: np.ndarray, matrix: np.ndarra
     enlarged[:, 2] += (_UPSAMPLE - 1) / 2
     inverse = cv2.invertAffineTransform(enlarged)
     height, width = shape
-    warp = lambda a: cv2.warpAffine(a, inverse, (width, height), flags=cv2.INTER_NEAREST,  # noqa: E731
-                                    borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    labels = warp(crop_labels)
-    return labels, (warp(crop_paralysed) > 0) & (labels > 0)
+    labels = np.zeros(shape, dtype=np.uint8)
+    paralysed = np.zeros(shape, dtype=bool)
+    # Only the crop's footprint in the photo can hold a face: warp that box, not the photo.
+    corners = np.array([[0, 0], [size, 0], [0, size], [size, size]], dtype=np.float64) - 0.5
+    footprint = corners @ inverse[:, :2].T + inverse[:, 2]
+    x0, y0 = np.clip(np.floor(footprint.min(axis=0)).astype(int), 0, [width, height])
+    x1, y1 = np.clip(np.ceil(footprint.max(axis=0)).astype(int) + 1, 0, [width, height])
+    box = (slice(int(y0), int(y1)), slice(int(x0), int(x1)))
+    if x1 <= x0 or y1 <= y0:
+        return labels, paralysed, box
+    inverse[:, 2] -= (x0, y0)
+    warp = lambda a: cv2.warpAffine(a, inverse, (int(x1 - x0), int(y1 - y0)),  # noqa: E731
+                                    flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
+                                    borderValue=0)
+    labels[y0:y1, x0:x1] = warp(crop_labels)
+    paralysed[y0:y1, x0:x1] = (warp(crop_paralysed) > 0) & (labels[y0:y1, x0:x1] > 0)
+    return labels, paralysed, box
 
 
 @register_loader("parsing", ARCHITECTURE)
