@@ -28,7 +28,9 @@ st.markdown(
     "- **Licence:** Apache 2.0."
 )
 if located is not None:
-    st.caption(f"File: `{located[0]}` ({located[1]:.1f} MB)")
+    # The file's name only: no server path is shown to users.
+    name = located[0].replace("\\", "/").rsplit("/", 1)[-1].replace("`", "")
+    st.caption(f"File: `{name}` ({located[1]:.1f} MB)")
 
 st.subheader("Measurements and the normal range (rules, not a trained model)")
 normal_limits = load_normal_limits()

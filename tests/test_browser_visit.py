@@ -111,10 +111,11 @@ def test_visit_saved_corrected_compared_exported_reopened(server, browser, tmp_p
 
     # Phone width: no sideways scrolling on the visit and compare pages.
     phone = browser.new_page(viewport={"width": 390, "height": 844})
-    for path, marker in (("compare", "Change by region"), ("visit", "Checklist")):
+    for path, marker in (("compare", "Change by region"), ("visit", "Checklist"), ("records", "One visit"),
+                         ("", "Assess a photo"), ("explorer", "Asymmetry explorer")):
         phone.goto(f"{server}/{path}")
         wait_text(phone, marker)
-        phone.screenshot(path=str(tmp_path / f"{path}_390.png"), full_page=True)
+        phone.screenshot(path=str(tmp_path / f"{path or 'assess'}_390.png"), full_page=True)
         assert no_sideways_scroll(phone), f"{path} scrolls sideways at 390 px"
     phone.close()
     page.close()
