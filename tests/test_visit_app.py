@@ -73,6 +73,19 @@ def test_empty_visit_shows_the_checklist(env):
     assert texts(at.markdown).count("missing") == 8
 
 
+def test_capture_mode_prompts_for_each_missing_movement(env):
+    at = visit_page()
+    at.radio(key="visit_mode").set_value("Take them one by one").run()
+    assert not at.exception
+    assert at.selectbox(key="visit_capture_movement").options == [
+        "Rest", "Brow raise", "Gentle eye closure", "Tight eye closure", "Closed-mouth smile",
+        "Full smile (teeth)", '"Eee"', "Pucker"]
+    assert "Ask the patient: Relax the face" in texts(at.info)
+    at.selectbox(key="visit_capture_movement").set_value("pucker").run()
+    assert "Ask the patient: Pucker your lips" in texts(at.info)
+    assert at.get("camera_input")
+
+
 def test_photo_set_detects_movements_measures_and_saves_once(env, london_pair):
     rest, smile = london_pair
     at = visit_page("P-0100")
