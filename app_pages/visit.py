@@ -18,7 +18,7 @@ import streamlit as st
 from palsy_core.export_xlsx import visits_to_xlsx
 from palsy_core.records import PHOTO_SET
 from palsy_core.safe_text import check_patient_code, is_patient_code
-from palsy_core.visit import MOVEMENT_PROMPTS, MOVEMENT_TITLES, MOVEMENTS, detect_movement
+from palsy_core.visit import MOVEMENT_PROMPTS, MOVEMENT_TITLES, MOVEMENTS, VERDICT_MOVEMENTS, detect_movement
 from ui import auth, services, visit_state, widgets
 from ui.errors import attempt
 from ui.landmark_editor import landmark_editor
@@ -185,7 +185,10 @@ if chosen.corrected:
         st.session_state.pop(f"visit_editor_{chosen.key[:16]}", None)
         st.rerun()
 st.markdown("**Measurements of this photo**")
-widgets.measurement_table(chosen.result().to_dict())
+chosen_result = chosen.result()
+st.caption(plain(chosen_result.headline()) if chosen.movement in VERDICT_MOVEMENTS else
+           "This movement has no normal limits of its own: read its measures against the rest photo.")
+widgets.measurement_table(chosen_result.to_dict())
 
 st.subheader("Save and export")
 patient = (st.session_state.get("patient_code") or "").strip()
@@ -204,6 +207,7 @@ with st.form("visit_save", border=True):
                                     "patient's consent.")
     save = st.form_submit_button("Save visit", type="primary", icon=":material/save:")
 record = visit_state.visit_dict(analysis)
+current_key = visit_state.save_key(visit_date.isoformat())
 if save:
     saved = attempt(
         "saving the visit",
@@ -211,12 +215,13 @@ if save:
             patient, record, visit_date=visit_date, expression=PHOTO_SET, note=note,
             set_photos=[(p.movement, p.rgb) for p in photos] if store_photos else None,
             provenance=services.provenance(analysis.photos[0].result),
-            save_key=visit_state.save_key(visit_date.isoformat()), actor=auth.actor()))
+            save_key=current_key, actor=auth.actor()))
     if saved is not None:
-        st.session_state["visit_saved"] = (int(saved), getattr(saved, "created", True), patient)
+        st.session_state["visit_saved"] = (int(saved), getattr(saved, "created", True), patient, current_key)
 last = st.session_state.get("visit_saved")
-if last and last[2] == patient:
-    visit_id, created, code = last
+# Said only while the set on screen is the one saved (a later correction is a new visit).
+if last and last[2] == patient and last[3] == current_key:
+    visit_id, created, code, _ = last
     if created:
         st.success(f"Saved as visit {visit_id} of patient {plain(code)} ({len(photos)} photo(s)"
                    f"{', photos stored' if store_photos else ', photos not stored'}).", icon=":material/check:")
@@ -225,11 +230,13 @@ if last and last[2] == patient:
                 icon=":material/check:")
     st.page_link("app_pages/records.py", label="Open this patient's record", icon=":material/folder_shared:")
 
-xlsx = attempt("writing the Excel file", visits_to_xlsx,
-               [dict(record, patient=patient or None, visit_date=st.session_state.get("visit_date"))])
-if xlsx is not None:
-    st.download_button("Excel (.xlsx) of this visit", xlsx,
-                       file_name=f"visit-{patient + '-' if patient else ''}{visit_date.isoformat()}.xlsx",
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       icon=":material/table:", key="visit_xlsx", on_click="ignore")
+# Built when the button is pressed, not on every rerun.
+def build_xlsx(record=record, patient=patient, visit_date=visit_date) -> bytes:
+    return visits_to_xlsx([dict(record, patient=patient or None, visit_date=visit_date)])
+
+
+st.download_button("Excel (.xlsx) of this visit", build_xlsx,
+                   file_name=f"visit-{patient + '-' if patient else ''}{visit_date.isoformat()}.xlsx",
+                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                   icon=":material/table:", key="visit_xlsx", on_click="ignore")
 widgets.disclaimer()
