@@ -65,10 +65,10 @@ else:
 photos = visit_state.photos()
 present = {p.movement for p in photos}
 st.subheader("Checklist")
-checklist = st.columns(4)
-for index, movement in enumerate(MOVEMENTS):
-    mark = ":green[:material/check_circle:]" if movement in present else ":orange[:material/radio_button_unchecked:] missing"
-    checklist[index % 4].markdown(f"{mark} {MOVEMENT_TITLES[movement]}")
+# One wrapping line in the set's order (columns would stack out of order on a phone).
+st.markdown(" &nbsp; ".join(
+    f":green[:material/check_circle: {MOVEMENT_TITLES[m]}]" if m in present
+    else f":orange[:material/radio_button_unchecked: {MOVEMENT_TITLES[m]} (missing)]" for m in MOVEMENTS))
 
 if not photos:
     st.info("Add the photos of the visit: upload them together, or take them one by one.", icon=":material/info:")

@@ -85,7 +85,9 @@ def test_visit_saved_corrected_compared_exported_reopened(server, browser, tmp_p
     # Visit 2: the same person without the droop.
     page.get_by_role("button", name="Start a new visit").click()
     wait_text(page, "Add the photos of the visit")
-    page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files([str(rest), str(smile)])
+    fresh = page.locator(".st-key-visit_uploads_1 [data-testid=stFileUploaderDropzoneInput]")  # a new uploader
+    fresh.wait_for(state="attached", timeout=60_000)
+    fresh.set_input_files([str(rest), str(smile)])
     wait_text(page, "Movement from rest")
     page.get_by_role("button", name="Save visit").click()
     wait_text(page, "Saved as visit 2 of patient P-0900")
@@ -115,6 +117,7 @@ def test_visit_saved_corrected_compared_exported_reopened(server, browser, tmp_p
                          ("", "Assess a photo"), ("explorer", "Asymmetry explorer")):
         phone.goto(f"{server}/{path}")
         wait_text(phone, marker)
+        phone.wait_for_timeout(2000)  # the rest of the page draws
         phone.screenshot(path=str(tmp_path / f"{path or 'assess'}_390.png"), full_page=True)
         assert no_sideways_scroll(phone), f"{path} scrolls sideways at 390 px"
     phone.close()
