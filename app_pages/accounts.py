@@ -11,7 +11,7 @@ from ui.errors import attempt
 from ui.text import plain
 
 st.title("Accounts")
-user = auth.require_user()
+user = auth.require_user(announce_demo=False)  # the entry file announced demo mode
 auth.require_admin(user)
 flash = st.session_state.pop("accounts_flash", None)
 if flash:

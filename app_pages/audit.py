@@ -9,7 +9,7 @@ from ui import auth, services
 from ui.errors import attempt
 
 st.title("Audit trail")
-user = auth.require_user()
+user = auth.require_user(announce_demo=False)  # the entry file announced demo mode
 auth.require_admin(user)
 st.caption("Append-only: the database itself refuses to change or delete a line. Times are UTC.")
 

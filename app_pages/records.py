@@ -39,7 +39,7 @@ def _xlsx(patient: str, who: str) -> bytes:
 
 
 st.title("Patient records")
-user = auth.require_user()
+user = auth.require_user(announce_demo=False)  # the entry file announced demo mode
 flash = st.session_state.pop("records_flash", None)
 if flash:
     st.success(flash, icon=":material/check:")

@@ -219,6 +219,8 @@ def test_records_csv_export(env, face_photo):
     at.switch_page("app_pages/records.py").run()
     labels = [button.label for button in at.get("download_button")]
     assert labels == ["CSV of P-7", "Excel of P-7", "CSV of all patients"]
+    # The page checks the sign-in again but does not repeat the entry file's demo warning.
+    assert sum("Sign-in is OFF" in warning.value for warning in at.warning) == 1
     from palsy_core.records import RecordStore, default_db_url
 
     rows = list(csv.DictReader(io.StringIO(RecordStore(default_db_url()).export_csv("P-7"))))

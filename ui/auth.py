@@ -93,9 +93,15 @@ def actor() -> str:
     return user.username if user is not None else "anonymous"
 
 
-def require_user() -> Account:
-    """The signed-in account; otherwise draw the sign-in (or first-run) form and stop the page."""
+def require_user(*, announce_demo: bool = True) -> Account:
+    """The signed-in account; otherwise draw the sign-in (or first-run) form and stop the page.
+
+    With sign-in off, the warning is drawn unless ``announce_demo`` is False: the app's
+    entry file draws it on every page, so a page checking again does not repeat it.
+    """
     if not auth_enabled():
+        if not announce_demo:
+            return _DEMO_USER
         st.warning(
             f"**Sign-in is OFF** ({AUTH_ENV}=off): anyone who can open this page can see and change every "
             "patient record. This setting is for a single-user demo on your own laptop only; never serve "
