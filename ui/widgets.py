@@ -33,11 +33,10 @@ def disclaimer() -> None:
 def simulated_data_warning(model_name: str) -> None:
     """The warning shown wherever an output of a model trained on simulated faces appears."""
     st.warning(
-        f"**Trained on simulated faces, not on real patients.** The output of "
-        f"`{model_name}` is a demonstration of the method, made from a few faces: on a "
-        "face unlike them its probability can be wrong either way, and a low probability "
-        "is no evidence of health. Read the measurements. Do not use it for any clinical "
-        "decision.",
+        f"**Trained on simulated faces, not on real patients.** `{model_name}` learnt from "
+        "photos of healthy volunteers warped to look palsied: on a real patient its output "
+        "can be wrong either way, and a low probability is no evidence of health. Read the "
+        "measurements. Do not use it for any clinical decision.",
         icon=":material/science:",
     )
 
