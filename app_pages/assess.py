@@ -69,7 +69,7 @@ result = assessment.result
 statuses = attempt("checking the installed models", services.model_statuses) or []
 palsy_card = next((s.card for s in statuses if s.key == "palsy"), None)
 # One card above the fold: the verdict, and the palsy probability beside it.
-widgets.headline(result, photo=plain(assessment.name), palsy_card=palsy_card)  # a file name is never Markdown
+widgets.headline(result, photo=assessment.name, palsy_card=palsy_card)
 widgets.photo_warnings(result)
 
 left, right = st.columns([5, 6], gap="large")

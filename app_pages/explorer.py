@@ -14,7 +14,6 @@ from plotly.subplots import make_subplots
 from palsy_core.comparison import REPEAT_BANDS_FILE
 from palsy_core.features import FEATURE_NAMES, FEATURE_REGIONS, SHAPE_FEATURES, deviation_from_symmetry
 from ui import services, widgets
-from ui.text import plain
 from ui.errors import attempt
 
 BANDS_FILE = REPEAT_BANDS_FILE.with_name("feature_bands.json")
@@ -74,7 +73,7 @@ if assessment is None:
         st.stop()
 
 result = assessment.result
-widgets.headline(result, photo=plain(assessment.name))  # a file name is never Markdown
+widgets.headline(result, photo=assessment.name)
 
 features = np.asarray(result.features, dtype=float)
 deviation = deviation_from_symmetry(features)

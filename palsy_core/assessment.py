@@ -29,7 +29,7 @@ Several faces in one photo is a warning, not a refusal: the largest face is anal
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, Mapping, Optional
 
 import numpy as np

@@ -20,6 +20,7 @@ from palsy_core.normal_range import ASSESSABLE_EXPRESSIONS, limits_for
 from palsy_core.report import DISCLAIMER, REGION_LABELS, measurement_rows
 
 from ui.services import ModelStatus
+from ui.text import plain
 
 #: Colours of the gauges' bands: within normal, up to twice the limit, beyond.
 _BANDS = ("#d5f5e3", "#fdebd0", "#fadbd8")
@@ -58,7 +59,8 @@ def headline(result: AnalysisResult, prefix: str = "", photo: str | None = None,
     with what to retake and how. The probability (when a model gave one) sits beside it
     with the model's person-held-out performance from ``palsy_card`` and, for a model
     trained on simulated faces, the simulated-data warning. ``photo`` names the photo, so
-    a headline is never read against the wrong one.
+    a headline is never read against the wrong one (shown as plain text: a file name is
+    never Markdown).
     """
     verdict = result.assessment
     with st.container(key="headline", border=True):
@@ -73,7 +75,7 @@ def headline(result: AnalysisResult, prefix: str = "", photo: str | None = None,
             line = f"Read as a **{verdict.expression.replace('_', ' ')}** photo ({source})."
             if verdict.expression_mismatch and verdict.status != "not_assessable":
                 line += f" {verdict.expression_mismatch}"
-            st.caption(line + (f" Photo: {photo}" if photo else ""))
+            st.caption(line + (f" Photo: {plain(photo)}" if photo else ""))
         if result.palsy is not None:
             with columns[1]:
                 palsy_probability(result, palsy_card)
