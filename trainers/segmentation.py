@@ -368,10 +368,13 @@ def train(args, data: ParsingSet, device: str, log) -> tuple[object, dict]:
             best_state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
             row["kept"] = True
         epoch += 1
-        if epoch == 1 and args.time_limit:
-            # Plan the run from the first epoch's cost (its evaluation included).
-            fits = int(args.time_limit * 60 / max(time.perf_counter() - began, 1e-3))
-            planned = max(1, min(args.epochs, fits))
+        if epoch <= 2 and args.time_limit:
+            # Plan the run from the latest epoch's cost (its evaluation included); the
+            # first epoch also pays one-off set-up, so the plan is made again after the
+            # second.
+            left = args.time_limit * 60 - (time.perf_counter() - began)
+            fits = epoch + int(left / max(time.perf_counter() - start, 1e-3))
+            planned = max(epoch, min(args.epochs, fits))
         log(f"epoch {epoch}/{planned}  loss {sums['total']:.3f}  tune F1 "
             f"{tune['mean_f1_face']:.2f}  FPP {tune['fpp_f1']}  side {tune['side_accuracy']}  "
             f"({row['seconds']} s){'  *' if row.get('kept') else ''}")
