@@ -8,8 +8,11 @@ typed, JSON-serialisable dataclass: numpy in, plain data out, torch and MediaPip
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Optional, Protocol
 
@@ -27,6 +30,12 @@ from .pose import frontalize
 #: face crop internally, so bigger inputs only cost time. Landmarks are mapped back to
 #: the full-resolution photo.
 LANDMARKER_MAX_SIDE = 1280
+#: Threads torch may use while an analysis runs its models (restored after). The models
+#: are small (a few hundred thousand weights, one face per call): on 2 shared cores a
+#: second intra-op thread only spins against the mirror view's landmarker, the other
+#: analyzer and other processes. Measured on this CPU, the face-parsing network took
+#: 930 ms with 2 threads and 9 ms with 1 (benchmarks/bench_analyze.py prints both).
+MODEL_THREADS = 1
 #: JSON key of each task model's prediction in :meth:`AnalysisResult.to_dict`.
 TASK_JSON_KEYS = {"severity": "severity", "parsing": "segmentation"}
 #: What each task model gives, in words.
@@ -198,8 +207,16 @@ class AnalyzerOptions:
 class Analyzer:
     """Reusable analysis pipeline: landmarks, features, measurements, palsy probability.
 
-    Thread-safe (calls are serialised around the landmarker). Close it, or use it as a
-    context manager, to release the MediaPipe graph.
+    One pass per photo: it is decoded once; the mirror view a palsy model averages over
+    (``wants_mirror_view``) is found by a second landmarker on a worker thread while this
+    thread finds the photo's own landmarks and runs the measurements and task models
+    (MediaPipe releases the GIL, so the two detections share the two cores); every task
+    model gets one :class:`~palsy_core.models.AnalyzedFace`, whose aligned crop is made
+    once; the palsy model predicts the photo and its mirror as one batch. While models
+    run, torch uses :data:`MODEL_THREADS` threads.
+
+    Thread-safe (calls are serialised around each landmarker). Close it, or use it as a
+    context manager, to release the MediaPipe graphs.
     """
 
     def __init__(self, options: AnalyzerOptions | None = None):
@@ -210,6 +227,15 @@ class Analyzer:
         ))
         self._palsy_model, self._palsy_warning = _resolve_palsy_model(self.options.palsy_model)
         self._task_models, self._task_warnings = _resolve_task_models(self.options.task_models)
+        # The mirror view's own landmarker and thread (a landmarker serves one call at a
+        # time); only in image mode, where the mirror view is used.
+        self._mirror_landmarker: Optional[FaceLandmarker] = None
+        self._mirror_worker: Optional[ThreadPoolExecutor] = None
+        if (self.options.running_mode == "image"
+                and getattr(self._palsy_model, "wants_mirror_view", False)):
+            self._mirror_landmarker = FaceLandmarker(LandmarkerOptions(
+                model_path=self.options.landmarker_model_path, running_mode="image"))
+            self._mirror_worker = ThreadPoolExecutor(1, thread_name_prefix="mirror-landmarks")
 
     def __enter__(self) -> "Analyzer":
         return self
@@ -218,6 +244,9 @@ class Analyzer:
         self.close()
 
     def close(self) -> None:
+        if self._mirror_worker is not None:
+            self._mirror_worker.shutdown(wait=True)  # no detection left running on it
+            self._mirror_landmarker.close()
         self._landmarker.close()
 
     @property
@@ -271,7 +300,15 @@ class Analyzer:
             source = str(image)
         rgb = load_image(image)
         lap("decode")
-        face = self._detect(rgb, timestamp_ms)
+        landmarker_input, to_photo = self._landmarker_input(rgb)
+        # The mirror view is detected on the worker thread meanwhile (see the class doc).
+        mirror_job = self._start_mirror_view(rgb, landmarker_input, to_photo)
+        try:
+            face = self._detect(landmarker_input, to_photo, timestamp_ms)
+        except BaseException:
+            if mirror_job is not None:
+                mirror_job.cancel()
+            raise
         lap("landmarks")
         features = compute_features(keypoints_51(face.landmarks))
         lap("features")
@@ -286,25 +323,25 @@ class Analyzer:
                          blendshapes=face.blendshapes, stated_expression=stated,
                          faces_found=face.faces_found)
         lap("measurements")
-        palsy = None
-        if self._palsy_model is not None:
-            if getattr(self._palsy_model, "wants_mirror_view", False):
-                mirror_view = self._mirror_view(rgb)
-                lap("mirror_landmarks")
-                palsy = self._palsy_model.predict(rgb, face.landmarks, face.blendshapes,
-                                                  features, mirror_view=mirror_view)
-            else:
-                palsy = self._palsy_model.predict(rgb, face.landmarks, face.blendshapes,
-                                                  features)
-            lap("palsy_model")
-        predictions = {}
-        if self._task_models:
-            from .models import AnalyzedFace
+        predictions, palsy = {}, None
+        with _model_threads():
+            if self._task_models:
+                from .models import AnalyzedFace
 
-            analysed = AnalyzedFace(rgb, face.landmarks, face.blendshapes, features)
-            for task, model in self._task_models.items():
-                predictions[task] = model.predict(analysed)
-                lap(f"{task}_model")
+                analysed = AnalyzedFace(rgb, face.landmarks, face.blendshapes, features)
+                for task, model in self._task_models.items():
+                    predictions[task] = model.predict(analysed)
+                    lap(f"{task}_model")
+            if self._palsy_model is not None:
+                if mirror_job is not None:
+                    mirror_view = mirror_job.result()
+                    lap("mirror_landmarks")  # the wait left after the work above
+                    palsy = self._palsy_model.predict(rgb, face.landmarks, face.blendshapes,
+                                                      features, mirror_view=mirror_view)
+                else:
+                    palsy = self._palsy_model.predict(rgb, face.landmarks, face.blendshapes,
+                                                      features)
+                lap("palsy_model")
         timings["total"] = (time.perf_counter() - start) * 1000.0
         result = AnalysisResult(
             file=source,
@@ -330,38 +367,55 @@ class Analyzer:
             result.predictions["severity"] = attach_recommendations(result)
         return result
 
-    def _mirror_view(self, rgb: np.ndarray) -> Optional[tuple]:
+    def _start_mirror_view(self, photo: np.ndarray, landmarker_input: np.ndarray,
+                           to_photo: Optional[np.ndarray]) -> Optional[Future]:
+        """Find the mirror view on the worker thread; its future gives the view or None."""
+        if self._mirror_worker is None:
+            return None
+        return self._mirror_worker.submit(self._mirror_view, photo, landmarker_input, to_photo)
+
+    def _mirror_view(self, photo: np.ndarray, landmarker_input: np.ndarray,
+                     to_photo: Optional[np.ndarray]) -> Optional[tuple]:
         """The flipped photo with its own landmarks, for models that average over mirrors.
 
         The landmarker is not mirror-symmetric (its points on a flipped photo differ from
         the flipped points by 1-2 px), and asymmetry features magnify that: averaging
         over both detections gives a photo and its mirror image the same probability.
-        None in video mode (the tracker would see a jump) or when no face is found.
+        Image mode only (in video mode the tracker would see a jump); None when no face
+        is found. A big photo is not resized again: the landmarker's copy is flipped.
         """
-        if self.options.running_mode != "image":
-            return None
-        flipped = np.ascontiguousarray(rgb[:, ::-1])
+        flipped = np.ascontiguousarray(landmarker_input[:, ::-1])
         try:
-            face = self._detect(flipped, None)
+            face = self._mirror_landmarker.detect(flipped)
         except NoFaceError:
             return None
+        if to_photo is not None:
+            face.landmarks = face.landmarks * to_photo
+            flipped = np.ascontiguousarray(photo[:, ::-1])
         return (flipped, face.landmarks, face.blendshapes,
                 compute_features(keypoints_51(face.landmarks)))
 
-    def _detect(self, rgb: np.ndarray, timestamp_ms: Optional[int]):
+    @staticmethod
+    def _landmarker_input(rgb: np.ndarray) -> tuple[np.ndarray, Optional[np.ndarray]]:
+        """The photo as the landmarker sees it (at most :data:`LANDMARKER_MAX_SIDE`), made
+        once for both views, and the factors taking its pixels back to the photo's."""
         height, width = rgb.shape[:2]
         factor = LANDMARKER_MAX_SIDE / max(height, width)
         if factor >= 1.0:
-            return self._landmarker.detect(rgb, timestamp_ms)
+            return rgb, None
         import cv2
 
         small = cv2.resize(rgb, (round(width * factor), round(height * factor)),
                            interpolation=cv2.INTER_AREA)
-        face = self._landmarker.detect(small, timestamp_ms)
-        # Map back to full-resolution pixels (pixel centres: x_full = (x + 0.5)/f - 0.5).
         scale = np.array([width / small.shape[1], height / small.shape[0], width / small.shape[1]],
                          dtype=np.float32)
-        face.landmarks = face.landmarks * scale
+        return small, scale
+
+    def _detect(self, landmarker_input: np.ndarray, to_photo: Optional[np.ndarray],
+                timestamp_ms: Optional[int]):
+        face = self._landmarker.detect(landmarker_input, timestamp_ms)
+        if to_photo is not None:
+            face.landmarks = face.landmarks * to_photo
         return face
 
     def _warnings(self, face, measured: FaceMeasurements, verdict: Assessment) -> list[str]:
@@ -408,6 +462,35 @@ def _resolve_task_models(specs: dict[str, Any]) -> tuple[dict[str, Any], list[st
         except ModelNotInstalledError as exc:
             warnings.append(f"{TASK_TITLES[task]} not available: {exc}")
     return models, warnings
+
+
+_threads_lock = threading.Lock()
+_threads_users = 0
+_threads_before: Optional[int] = None
+
+
+@contextmanager
+def _model_threads():
+    """Torch at :data:`MODEL_THREADS` intra-op threads inside the block (a process-wide
+    setting: counted, so concurrent analyses restore it only when the last one leaves).
+    Nothing happens when torch is not loaded (a geometry-only analysis)."""
+    global _threads_users, _threads_before
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    with _threads_lock:
+        if _threads_users == 0:
+            _threads_before = torch.get_num_threads()
+            torch.set_num_threads(min(MODEL_THREADS, _threads_before))
+        _threads_users += 1
+    try:
+        yield
+    finally:
+        with _threads_lock:
+            _threads_users -= 1
+            if _threads_users == 0:
+                torch.set_num_threads(_threads_before)
 
 
 _default_analyzer: Optional[Analyzer] = None

@@ -111,3 +111,69 @@ def test_analysis_matches_the_sequential_golden(golden):
                                    np.array(expected.pop("landmarks")), atol=LANDMARK_TOL_PX,
                                    err_msg=f"{name}: landmarks")
         assert_same(actual, expected, name)
+
+
+def test_importing_palsy_core_loads_no_framework():
+    import subprocess
+
+    code = ("import sys, palsy_core\n"
+            "heavy = [m for m in ('torch', 'keras', 'mediapipe', 'streamlit') if m in sys.modules]\n"
+            "assert not heavy, heavy\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+@pytest.fixture(scope="module")
+def full_analyzer():
+    from palsy_core import Analyzer, AnalyzerOptions
+
+    with Analyzer(AnalyzerOptions(palsy_model="default",
+                                  task_models={"severity": "default", "parsing": "default"})) as a:
+        yield a
+
+
+def test_models_run_on_one_torch_thread_and_the_setting_is_restored(full_analyzer):
+    import torch
+
+    from palsy_core import analysis
+
+    before = torch.get_num_threads()
+    seen = []
+    model = full_analyzer._task_models["severity"]
+    original = model.predict
+    # Read the setting the model runs under (the real model still predicts).
+    model.predict = lambda face: (seen.append(torch.get_num_threads()), original(face))[1]
+    try:
+        full_analyzer.analyze(photos()["grace_hopper"])
+    finally:
+        del model.predict
+    assert seen == [min(analysis.MODEL_THREADS, before)]
+    assert torch.get_num_threads() == before
+
+
+def test_big_photo_resized_once_and_mirror_gives_the_same_probability(full_analyzer):
+    import cv2
+
+    from palsy_core.analysis import LANDMARKER_MAX_SIDE
+
+    hopper = photos()["grace_hopper"]
+    big = cv2.resize(hopper, None, fx=2.5, fy=2.5, interpolation=cv2.INTER_CUBIC)
+    assert max(big.shape) > LANDMARKER_MAX_SIDE
+    result = full_analyzer.analyze(big)
+    mirrored = full_analyzer.analyze(np.ascontiguousarray(big[:, ::-1]))
+    # The mirror view of a photo is the mirrored photo's own view, and the other way round.
+    assert result.palsy.probability == pytest.approx(mirrored.palsy.probability, abs=1e-4)
+    # Landmarks are in the big photo's pixels: 2.5 x those of the small one (the
+    # landmarker sees a resampled photo: single points move by a few pixels).
+    small = full_analyzer.analyze(hopper)
+    offset = result.landmarks[:, :2] - ((small.landmarks[:, :2] + 0.5) * 2.5 - 0.5)
+    assert np.abs(offset.mean(axis=0)).max() < 2.0 and np.median(np.abs(offset)) < 2.0
+    assert {"landmarks", "mirror_landmarks", "palsy_model", "severity_model",
+            "parsing_model"} <= set(result.timings_ms)
+
+
+def test_no_face_leaves_the_analyzer_usable(full_analyzer):
+    from palsy_core import NoFaceError
+
+    with pytest.raises(NoFaceError):
+        full_analyzer.analyze(np.full((400, 400, 3), 128, np.uint8))
+    assert full_analyzer.analyze(photos()["grace_hopper"]).palsy is not None
