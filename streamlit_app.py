@@ -67,6 +67,15 @@ with st.sidebar:
     try:
         for status in services.model_statuses():
             st.caption(widgets.status_badge(status))
+        if services.models_loading():
+            # The models load in the background (ui/services.py): the page is usable now,
+            # and is drawn again as each model arrives, with that model's output.
+            @st.fragment(run_every=0.5)
+            def _rerun_when_a_model_arrives(drawn_with: int = services.models_generation()) -> None:
+                if services.models_generation() != drawn_with:
+                    st.rerun()
+
+            _rerun_when_a_model_arrives()
     except Exception as error:  # the sidebar must never take a page down with it
         show_error(error, "checking the installed models")
 

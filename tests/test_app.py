@@ -79,7 +79,14 @@ def simulated_weights(tmp_path_factory) -> Path:
 
 
 def app(page: str | None = None) -> AppTest:
+    """The app with its models loaded (they load in the background: see
+    test_first_page_before_the_models_arrive for the page drawn before that)."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    from ui import services
+
+    if not services.model_loader().wait(TIMEOUT):
+        raise AssertionError("the models did not load")
     at.run()
     if page:
         at.switch_page(f"app_pages/{page}.py").run()

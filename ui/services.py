@@ -6,8 +6,11 @@ Heavy objects live in ``st.cache_resource`` and are shared by every browser sess
   thread-safe; each analyzer serialises its own calls with a lock, and the pool hands one
   analyzer to one session at a time, so two sessions analyse in parallel on two cores
   and a tenth waits its turn (never shares an analyzer mid-call);
-- the palsy (fusion) model, when installed: prediction only reads the network, so one
-  instance serves every analyzer;
+- the palsy, severity and parsing models, loaded by a background thread that starts
+  with the server (:class:`ModelLoader`): the first page, the verdict and the
+  measurements need no model and do not wait for them (importing torch and Keras takes
+  seconds). Each model joins the pool as it arrives; until then its section says
+  "loading". Prediction only reads a network, so one instance serves every analyzer;
 - the record store (one SQLAlchemy engine per database URL).
 
 Per-session results (the current assessment, the last video) live in a session-scoped
@@ -25,6 +28,7 @@ import logging
 import os
 import queue
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -79,6 +83,9 @@ class ModelStatus:
         What it was trained on, or why it is not installed.
     card : dict or None
         The full model card (``ModelCard.to_dict()``).
+    loading : bool
+        True while the background loader is still reading it (``installed`` is then
+        False and ``detail`` says so).
     """
 
     key: str
@@ -88,6 +95,7 @@ class ModelStatus:
     simulated: bool = False
     detail: str = ""
     card: dict | None = None
+    loading: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,12 +139,36 @@ class AnalyzerPool:
         self._task_models = dict(task_models or {})
         self._idle: queue.LifoQueue[Analyzer] = queue.LifoQueue()
         self._all: list[Analyzer] = []
+        self._models_of: dict[int, int] = {}  # id(analyzer) -> the model generation it holds
+        self._generation = 0
         self._lock = threading.Lock()
 
     @property
     def created(self) -> int:
         """How many analyzers exist (never more than ``size``)."""
         return len(self._all)
+
+    @property
+    def generation(self) -> int:
+        """Counts :meth:`set_models` calls: a result made under another generation lacks
+        (or has other) model outputs."""
+        return self._generation
+
+    def set_models(self, palsy_model: Any = None, task_models: dict | None = None) -> None:
+        """Give analyzers made from now on these models; the ones holding the old models
+        are closed when they are next idle (one in use finishes its analysis first)."""
+        with self._lock:
+            self._palsy_model = palsy_model
+            self._task_models = dict(task_models or {})
+            self._generation += 1
+        stale = []
+        while True:
+            try:
+                stale.append(self._idle.get_nowait())
+            except queue.Empty:
+                break
+        for analyzer in stale:
+            self._retire(analyzer)
 
     @contextmanager
     def lease(self, timeout_s: float = POOL_WAIT_S) -> Iterator[Analyzer]:
@@ -151,25 +183,52 @@ class AnalyzerPool:
         try:
             yield analyzer
         finally:
-            self._idle.put(analyzer)
+            if self._models_of.get(id(analyzer)) == self._generation:
+                self._idle.put(analyzer)
+            else:
+                self._retire(analyzer)
 
     def _take(self, timeout_s: float) -> Analyzer:
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            pass
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                analyzer = self._idle.get_nowait()
+            except queue.Empty:
+                break
+            if self._models_of.get(id(analyzer)) == self._generation:
+                return analyzer
+            self._retire(analyzer)
         with self._lock:
             if len(self._all) < self._size:
-                analyzer = Analyzer(AnalyzerOptions(palsy_model=self._palsy_model,
-                                                    task_models=self._task_models))
-                self._all.append(analyzer)
+                return self._create()
+        while True:
+            try:
+                analyzer = self._idle.get(timeout=max(deadline - time.monotonic(), 0.0))
+            except queue.Empty:
+                raise BusyError(
+                    "The server is busy analysing other photos. Wait a few seconds and try again."
+                ) from None
+            if self._models_of.get(id(analyzer)) == self._generation:
                 return analyzer
-        try:
-            return self._idle.get(timeout=timeout_s)
-        except queue.Empty:
-            raise BusyError(
-                "The server is busy analysing other photos. Wait a few seconds and try again."
-            ) from None
+            self._retire(analyzer)
+            with self._lock:
+                if len(self._all) < self._size:
+                    return self._create()
+
+    def _create(self) -> Analyzer:
+        """A new analyzer with the current models (called with the lock held)."""
+        analyzer = Analyzer(AnalyzerOptions(palsy_model=self._palsy_model,
+                                            task_models=self._task_models))
+        self._all.append(analyzer)
+        self._models_of[id(analyzer)] = self._generation
+        return analyzer
+
+    def _retire(self, analyzer: Analyzer) -> None:
+        with self._lock:
+            if analyzer in self._all:
+                self._all.remove(analyzer)
+            self._models_of.pop(id(analyzer), None)
+        analyzer.close()
 
     def close(self) -> None:
         """Release every analyzer's MediaPipe graph."""
@@ -177,6 +236,7 @@ class AnalyzerPool:
             for analyzer in self._all:
                 analyzer.close()
             self._all.clear()
+            self._models_of.clear()
 
 
 def _weights_dir() -> str:
@@ -185,86 +245,150 @@ def _weights_dir() -> str:
     return str(default_weights_dir())
 
 
-@st.cache_resource(show_spinner="Loading the palsy model...")
-def _load_palsy_model(weights_dir: str) -> tuple[Any, ModelStatus]:
-    title = "Palsy probability (multimodal fusion model)"
-    try:
-        from palsy_core.models import load_palsy_model
+#: What each model gives, in words, by its status key.
+MODEL_TITLES = {
+    "palsy": "Palsy probability (multimodal fusion model)",
+    "severity": "Severity class (mild / moderate / severe, eye / mouth)",
+    "segmentation": "Face parsing and palsy-region segmentation",
+}
+#: Load order: the palsy probability first (it stands beside the verdict), the severity
+#: model (Keras: the slowest import) next.
+_MODEL_KEYS = ("palsy", "severity", "segmentation")
+LOADING_DETAIL = "loading... (the server has just started; this takes a few seconds)"
 
-        predictor = load_palsy_model(weights_dir=weights_dir)
+
+def _load_one(key: str, weights_dir: str) -> tuple[Any, ModelStatus]:
+    """Load one model; a missing one gives its status, never an exception."""
+    title = MODEL_TITLES[key]
+    try:
+        if key == "palsy":
+            from palsy_core.models import load_palsy_model
+
+            predictor = load_palsy_model(weights_dir=weights_dir)
+        else:
+            from palsy_core.models import load_model
+
+            predictor = load_model("parsing" if key == "segmentation" else key,
+                                   weights_dir=weights_dir)
     except ModelNotInstalledError as error:
-        return None, ModelStatus("palsy", title, installed=False, detail=str(error))
+        return None, ModelStatus(key, title, installed=False, detail=str(error))
     card = predictor.card
     return predictor, ModelStatus(
-        "palsy", title, installed=True, name=card.name, simulated=card.trained_on_simulated_data,
+        key, title, installed=True, name=card.name, simulated=card.trained_on_simulated_data,
         detail=card.trained_on, card=card.to_dict(),
     )
 
 
-@st.cache_resource(show_spinner="Loading the face-parsing model...")
-def _load_parsing_model(weights_dir: str) -> tuple[Any, ModelStatus]:
-    title = "Face parsing and palsy-region segmentation"
-    try:
-        from palsy_core.models import load_model
+class ModelLoader:
+    """Loads the app's three models on a background thread, one after the other.
 
-        predictor = load_model("parsing", weights_dir=weights_dir)
-    except ModelNotInstalledError as error:
-        return None, ModelStatus("segmentation", title, installed=False, detail=str(error))
-    card = predictor.card
-    return predictor, ModelStatus(
-        "segmentation", title, installed=True, name=card.name,
-        simulated=card.trained_on_simulated_data, detail=card.trained_on, card=card.to_dict(),
-    )
+    Parameters
+    ----------
+    weights_dir : str
+        The weights folder.
+    on_loaded : callable, optional
+        Called with the loader after each model (e.g. to hand the models to the pool).
+
+    ``status(key)`` and ``predictor(key)`` answer at once: a model still loading has a
+    status with ``loading=True`` and no predictor. ``generation`` counts the models
+    loaded so far, so a page can tell that one arrived since it last drew.
+    """
+
+    def __init__(self, weights_dir: str, on_loaded: Callable[["ModelLoader"], None] | None = None):
+        self.weights_dir = weights_dir
+        self._on_loaded = on_loaded
+        self._loaded: dict[str, tuple[Any, ModelStatus]] = {}
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="model-loader", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        for key in _MODEL_KEYS:
+            try:
+                self._loaded[key] = _load_one(key, self.weights_dir)
+            except Exception as error:  # noqa: BLE001 - one broken model must not stop the others
+                logger.exception("Loading the %s model failed", key)
+                self._loaded[key] = (None, ModelStatus(
+                    key, MODEL_TITLES[key], installed=False,
+                    detail=f"could not be loaded ({type(error).__name__}: {error})"))
+            if self._on_loaded is not None:
+                try:
+                    self._on_loaded(self)
+                except Exception:  # noqa: BLE001
+                    logger.exception("Handing the %s model to the analyzers failed", key)
+        self._done.set()
+
+    @property
+    def generation(self) -> int:
+        return len(self._loaded)
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Block until every model is loaded (or tried); False on timeout."""
+        return self._done.wait(timeout_s)
+
+    def predictor(self, key: str) -> Any:
+        loaded = self._loaded.get(key)
+        return loaded[0] if loaded else None
+
+    def status(self, key: str) -> ModelStatus:
+        loaded = self._loaded.get(key)
+        if loaded is not None:
+            return loaded[1]
+        return ModelStatus(key, MODEL_TITLES[key], installed=False, detail=LOADING_DETAIL,
+                           loading=True)
 
 
-@st.cache_resource(show_spinner="Loading the severity model...")
-def _load_severity_model(weights_dir: str) -> tuple[Any, ModelStatus]:
-    title = "Severity class (mild / moderate / severe, eye / mouth)"
-    try:
-        from palsy_core.models import load_model
+def _weights_dir() -> str:
+    from palsy_core.models import default_weights_dir
 
-        predictor = load_model("severity", weights_dir=weights_dir)
-    except ModelNotInstalledError as error:
-        return None, ModelStatus("severity", title, installed=False, detail=str(error))
-    card = predictor.card
-    return predictor, ModelStatus(
-        "severity", title, installed=True, name=card.name,
-        simulated=card.trained_on_simulated_data, detail=card.trained_on, card=card.to_dict(),
-    )
+    return str(default_weights_dir())
 
 
-def _palsy_model() -> tuple[Any, ModelStatus]:
-    # Keyed by the weights folder ($PALSY_WEIGHTS_DIR), so changing it needs no restart.
-    return _load_palsy_model(_weights_dir())
+def model_loader() -> ModelLoader:
+    """The server's model loader for the current weights folder (started on first use)."""
+    return _server(_weights_dir())[1]
 
 
 def analyzer_pool() -> AnalyzerPool:
     """The server's analyzer pool for the current weights folder (created on first use)."""
-    return _analyzer_pool(_weights_dir())
+    return _server(_weights_dir())[0]
 
 
-@st.cache_resource(show_spinner="Loading the face landmarker...")
-def _analyzer_pool(weights_dir: str) -> AnalyzerPool:
-    predictor, _ = _load_palsy_model(weights_dir)
-    parsing, _ = _load_parsing_model(weights_dir)
-    severity, _ = _load_severity_model(weights_dir)
-    task_models = {task: model for task, model in (("parsing", parsing), ("severity", severity))
-                   if model is not None}
-    pool = AnalyzerPool(POOL_SIZE, predictor, task_models)
+def models_loading() -> bool:
+    """True while the background loader is still reading a model."""
+    return not model_loader().done
+
+
+def models_generation() -> int:
+    """How many models have arrived so far (see :attr:`ModelLoader.generation`)."""
+    return model_loader().generation
+
+
+@st.cache_resource(show_spinner=False)
+def _server(weights_dir: str) -> tuple[AnalyzerPool, ModelLoader]:
+    # Keyed by the weights folder ($PALSY_WEIGHTS_DIR), so changing it needs no restart.
+    pool = AnalyzerPool(POOL_SIZE)
     # Close the MediaPipe graphs before MediaPipe's own executor shuts down: an
     # ``atexit`` hook runs too late (after thread shutdown) and fails noisily.
     threading._register_atexit(pool.close)
-    return pool
+
+    def hand_to_pool(loader: ModelLoader) -> None:
+        task_models = {task: loader.predictor(key)
+                       for task, key in (("parsing", "segmentation"), ("severity", "severity"))
+                       if loader.predictor(key) is not None}
+        pool.set_models(loader.predictor("palsy"), task_models)
+
+    return pool, ModelLoader(weights_dir, on_loaded=hand_to_pool)
 
 
 def model_statuses() -> list[ModelStatus]:
-    """Status of every model the app can show, in display order."""
-    _, palsy = _palsy_model()
-    return [
-        palsy,
-        _load_severity_model(_weights_dir())[1],
-        _load_parsing_model(_weights_dir())[1],
-    ]
+    """Status of every model the app can show, in display order (never waits for one)."""
+    loader = model_loader()
+    return [loader.status(key) for key in _MODEL_KEYS]
 
 
 @st.cache_resource(show_spinner=False)
@@ -305,7 +429,9 @@ def assess(source: bytes | np.ndarray, name: str, mm_per_pixel: float | None,
         ImageError / NoFaceError subclasses with a message for the user; BusyError.
     """
     digest = hashlib.sha256(source if isinstance(source, bytes) else np.ascontiguousarray(source).tobytes())
-    digest.update(repr((mm_per_pixel, expression)).encode())
+    pool = analyzer_pool()
+    # The models' generation too: a model that arrived since adds its output on a rerun.
+    digest.update(repr((mm_per_pixel, expression, pool.generation)).encode())
     key = digest.hexdigest()
     box = session_box()
     current = box.get(_ASSESSMENT_KEY)
@@ -315,7 +441,7 @@ def assess(source: bytes | np.ndarray, name: str, mm_per_pixel: float | None,
     rgb, factor = downscale(load_image(source), MAX_ANALYSIS_SIDE)
     # A known scale was given for the original pixels: the smaller photo has bigger ones.
     scale = mm_per_pixel / factor if mm_per_pixel else mm_per_pixel
-    with analyzer_pool().lease() as analyzer:
+    with pool.lease() as analyzer:
         result = analyzer.analyze(rgb, source=name, mm_per_pixel=scale, expression=expression)
     # A small counter in session_state (the heavy objects are in the box): tests and the
     # benchmark check that a rerun does not analyse the photo again.
@@ -392,7 +518,7 @@ def provenance(result: AnalysisResult) -> dict[str, Any]:
     """What produced an assessment, stored with a saved visit."""
     from palsy_core import __version__
 
-    _, palsy = _palsy_model()
+    palsy = model_loader().status("palsy")
     return {
         "palsy_core": __version__,
         "landmarker": "MediaPipe Face Landmarker (face_landmarker.task)",

@@ -19,6 +19,7 @@ from palsy_core import AnalysisResult, draw_overlay
 from palsy_core.normal_range import ASSESSABLE_EXPRESSIONS, limits_for
 from palsy_core.report import DISCLAIMER, REGION_LABELS, measurement_rows
 
+from ui import services
 from ui.services import ModelStatus
 from ui.text import plain
 
@@ -185,6 +186,11 @@ def parsing_overlay(rgb: np.ndarray, result: AnalysisResult, *, zoom: bool = Tru
     from palsy_core.segmentation import SIMULATED_WARNING, segmentation_overlay
 
     parsed = result.predictions.get("parsing")
+    if parsed is None and any(status.key == "segmentation" and status.loading
+                              for status in services.model_statuses()):
+        st.info("Face parsing: loading... (the server has just started; the overlay appears "
+                "in a few seconds).", icon=":material/hourglass_top:")
+        return
     if parsed is None:
         st.info("Face parsing: no model installed. An administrator installs one with "
                 "`python -m trainers.segmentation ... --promote NAME --make-default`.",
@@ -394,6 +400,8 @@ def model_outputs(result: AnalysisResult, statuses: list[ModelStatus], palsy: bo
                 st.markdown(f"**{status.title}:** paralysed region "
                             f"{'on the subject' + chr(39) + 's ' + side + ' side' if side else 'not found'}; "
                             "the overlay is under the photo (toggle *Face parsing overlay*).")
+            elif status.loading:
+                st.markdown(f"**{status.title}:** :gray[loading...]")
             elif status.installed:
                 st.markdown(f"**{status.title}:** installed, but gave no output for this photo.")
             else:
@@ -441,6 +449,8 @@ def _detected_expression(result: AnalysisResult) -> str:
 
 def status_badge(status: ModelStatus) -> str:
     """One line for the sidebar: model name and state."""
+    if status.loading:
+        return f"{status.title}: *loading...*"
     if not status.installed:
         return f"{status.title}: *not installed*"
     suffix = " - **simulated data**" if status.simulated else ""
@@ -473,6 +483,9 @@ def severity_panel(result: AnalysisResult, status: ModelStatus | None) -> None:
     """
     prediction = result.predictions.get("severity")
     if prediction is None:
+        if status is not None and status.loading:
+            st.markdown("**Severity class:** :gray[loading...]")
+            return
         detail = status.detail if status is not None else ""
         st.markdown(f"**Severity class:** :gray[model not installed]. {detail}")
         return
