@@ -177,3 +177,25 @@ def test_no_face_leaves_the_analyzer_usable(full_analyzer):
     with pytest.raises(NoFaceError):
         full_analyzer.analyze(np.full((400, 400, 3), 128, np.uint8))
     assert full_analyzer.analyze(photos()["grace_hopper"]).palsy is not None
+
+
+def test_parsing_runtime_agrees_with_the_trained_network(full_analyzer):
+    """load_model runs the parsing net channels-last; the outputs are the trained net's."""
+    import torch
+
+    from palsy_core.models import AnalyzedFace, default_weights_dir, load_model, read_task_card
+    from palsy_core.models._parsing import _load
+    from palsy_core.models._tasks import default_model_name, task_weights_dir
+
+    runtime = load_model("parsing")
+    convolutions = [m for m in runtime.net.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convolutions and all(m.weight.is_contiguous(memory_format=torch.channels_last)
+                                for m in convolutions if m.kernel_size != (1, 1))
+    card = read_task_card("parsing", default_model_name("parsing"))
+    trained = _load(task_weights_dir("parsing", default_weights_dir()), card)
+    result = full_analyzer.analyze(photos()["grace_hopper"])
+    face = AnalyzedFace(photos()["grace_hopper"], result.landmarks, result.blendshapes,
+                        result.features)
+    crop = face.crop(runtime.config.input_size)
+    for fast, reference in zip(runtime.predict_crop(crop), trained.predict_crop(crop)):
+        np.testing.assert_allclose(fast, reference, atol=1e-4)

@@ -277,12 +277,17 @@ def load_model(task: str, name: str | None = None,
             f"The {task} model {name!r} needs the architecture {card.architecture!r}, which "
             "this version of palsy_core cannot load.")
     try:
-        return loader(folder, card)
+        predictor = loader(folder, card)
     except ModelNotInstalledError:
         raise
     except Exception as error:  # frameworks raise many types for a bad file
         raise ModelNotInstalledError(
             f"Cannot load the {task} model {name!r}: {type(error).__name__}: {error}") from None
+    if task == "parsing":  # the runtime chosen by measurement (see _runtime.py)
+        from ._runtime import prepare_parsing
+
+        prepare_parsing(predictor)
+    return predictor
 
 
 _TRAINER = {"palsy": "fusion", "severity": "severity", "parsing": "segmentation"}
