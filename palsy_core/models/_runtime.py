@@ -5,8 +5,9 @@ figures again), one face per call:
 
 - every model: one torch intra-op thread while it runs (:data:`palsy_core.analysis.MODEL_THREADS`);
   with two, the parsing network took 930 ms instead of 9 ms on the shared cores;
-- face parsing (convolutions at 160 px): channels-last memory format, 12.0 -> 10.6 ms
-  per crop (p50), outputs equal within 1e-5; dynamic int8 quantisation of its few
+- face parsing (convolutions at 160 px): channels-last memory format, 13.2 -> 12.1 ms
+  per crop (p50, interleaved with the contiguous net on a busy machine; 12.0 -> 10.6 ms
+  measured alone), outputs equal within 1e-5; dynamic int8 quantisation of its few
   linear layers gained nothing (10.9 ms) and moved logits by 0.02, so it is not used;
 - severity (a small geometry MLP in Keras) and the palsy model (a calibrated logistic
   regression): about 2 ms each, called under ``torch.inference_mode``; nothing to gain.
