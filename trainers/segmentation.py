@@ -25,7 +25,8 @@ volunteers' faces, so keep ``--out`` outside the repository) and ``best.pt``.
 Departures from section 4.3 (300 epochs, batch 32, SGD momentum 0.9, 250 px): AdamW
 (lr 2e-3, cosine decay) and 30 epochs on a 160 px crop by default, so the model trains
 in minutes on a shared 2-core CPU; ``--optimizer sgd --epochs 300 --batch-size 32``
-gives the paper's schedule. Augmentation as the paper's (rotation +-10 degrees, scale
+gives the paper's schedule; ``--time-limit MINUTES`` fits the epochs (and the decay) into
+a time budget on a shared machine. Augmentation as the paper's (rotation +-10 degrees, scale
 0.75-1.25 narrowed to 0.9-1.1 because the crop is already aligned), plus mirror images
 (the paralysed side flips with the photo) and a small colour change.
 """
