@@ -70,6 +70,23 @@ def _missing(spec, measured) -> dict:
                                                                                  for w in wanted))
 
 
+def _worst_synkinesis(item, measured, side, excess_of, dead_zone, span, digits):
+    """(side, score, photo, excess) for the photo with the largest unwanted movement.
+
+    ``excess_of(measured, photo, side)`` is the unwanted movement; the score falls from
+    100 linearly over ``span`` beyond the ``dead_zone`` healthy faces show.
+    """
+    photos = [m for m in item["photos"] if m in measured]
+
+    def score_for(s):
+        worst = max(photos, key=lambda p: excess_of(measured, p, s))
+        excess = excess_of(measured, worst, s)
+        over = max(0.0, excess - dead_zone)
+        return max(0.0, 100.0 - 100.0 * over / span), worst, round(excess, digits)
+
+    return _worse(side, score_for)
+
+
 def _worse(side: Optional[str], score_for: Callable[[str], tuple]) -> tuple:
     """Score on the affected side, or on the side that scores worse when none is known."""
     if side is not None:
@@ -222,28 +239,14 @@ def _eface_item(item, measured, movements, side, rest_limits) -> dict:
                      inputs={"photo": movement, "left_mm": round(m.left, 3), "right_mm": round(m.right, 3),
                              "ratio_percent": round(ratio, 1)})
     if method == "eye_narrowing":
-        photos = [m for m in item["photos"] if m in measured]
-
-        def score_for(s):
-            worst = max(photos, key=lambda p: _eye_narrowing(measured, p, s))
-            excess = _eye_narrowing(measured, worst, s)
-            over = max(0.0, excess - item["dead_zone_percent"])
-            return max(0.0, 100.0 - 100.0 * over / item["span_percent"]), worst, round(excess, 1)
-
-        s, score, worst, excess = _worse(side, score_for)
+        s, score, worst, excess = _worst_synkinesis(item, measured, side, _eye_narrowing,
+                                                    item["dead_zone_percent"], item["span_percent"], 1)
         return _item(item, "estimated", score, side=s,
                      inputs={"photo": worst, "excess_narrowing_points": excess,
                              "dead_zone_points": item["dead_zone_percent"]})
     if method == "mouth_movement":
-        photos = [m for m in item["photos"] if m in measured]
-
-        def score_for(s):
-            worst = max(photos, key=lambda p: _mouth_movement(measured, p, s))
-            excess = _mouth_movement(measured, worst, s)
-            over = max(0.0, excess - item["dead_zone_mm"])
-            return max(0.0, 100.0 - 100.0 * over / item["span_mm"]), worst, round(excess, 2)
-
-        s, score, worst, excess = _worse(side, score_for)
+        s, score, worst, excess = _worst_synkinesis(item, measured, side, _mouth_movement,
+                                                    item["dead_zone_mm"], item["span_mm"], 2)
         return _item(item, "estimated", score, side=s,
                      inputs={"photo": worst, "excess_movement_mm": excess, "dead_zone_mm": item["dead_zone_mm"]})
     raise ValueError(f"Unknown grading method {method!r} in the grading map.")
