@@ -31,7 +31,11 @@ session_end.end_session_on_disconnect()
 
 # Nothing below this line runs for a session that is not signed in: no page, no patient
 # list, no photo (see ui/auth.py; PALSY_AUTH=off is the documented laptop-demo switch).
-user = auth.require_user()
+try:
+    user = auth.require_user()
+except BaseException:  # st.stop() after the sign-in page: load the models meanwhile
+    services.start_model_loading()
+    raise
 
 PAGES = [
     st.Page("app_pages/assess.py", title="Assess a photo", icon=":material/photo_camera:", default=True),
@@ -83,3 +87,6 @@ try:
     page.run()
 except Exception as error:  # last line of defence: no traceback ever reaches the page
     show_error(error, f"showing the page {page.title!r}")
+finally:
+    # After the page (also one that stopped early): the model imports would stall it.
+    services.start_model_loading()

@@ -4,9 +4,11 @@ warm), and ten sessions analysing at the same time.
 Run: .venv/bin/python benchmarks/bench_app.py [--repeats N] [--sessions N] [--weights DIR]
 
 Drives `streamlit run` on 127.0.0.1 with Debian's Chromium through Playwright (the time
-until the headline is *rendered in the browser*). Targets (issue 3): headline within 1 s of
-upload (warm), app ready within 8 s of start, ten concurrent sessions all correct.
-Prints numbers; never fails on a slow machine.
+until the headline is *rendered in the browser*). Targets (issue 15): first page usable
+within 4 s of start (the models load in the background meanwhile: the time until the
+sidebar stops saying "loading..." is printed too); headline within 1 s of upload, warm
+(issue 3: ten concurrent sessions all correct). The machine may be shared: p10 is printed
+beside the median. Prints numbers; never fails on a slow machine.
 """
 
 from __future__ import annotations
@@ -116,8 +118,14 @@ def main() -> None:
                 page.goto(url)
                 page.locator("[data-testid=stFileUploaderDropzoneInput]").wait_for(state="attached", timeout=120_000)
                 first_page_s = time.perf_counter() - started
+                ready = health_s + first_page_s
                 print(f"app ready: health endpoint {health_s:.2f} s after start; first page usable "
-                      f"{first_page_s:.2f} s later ({health_s + first_page_s:.2f} s in all; target 8 s)")
+                      f"{first_page_s:.2f} s later ({ready:.2f} s in all) "
+                      f"[target 4 s: {'met' if ready <= 4 else 'MISSED'}]")
+                page.locator("[data-testid=stSidebar]").get_by_text("loading...").first.wait_for(
+                    state="detached", timeout=120_000)
+                print(f"models loaded (sidebar without 'loading...'): "
+                      f"{health_s + time.perf_counter() - started:.2f} s after start")
 
                 cold = upload_and_wait(page, images[0])
                 print(f"upload -> headline, cold (first analysis of the server): {cold * 1000:.0f} ms")
@@ -129,9 +137,11 @@ def main() -> None:
                     page.locator("[data-testid=stFileUploaderDropzoneInput]").wait_for(state="attached")
                     warm.append(upload_and_wait(page, image))
                     page.close()
-                print(f"upload -> headline, warm (new session, server warm): median "
-                      f"{statistics.median(warm) * 1000:.0f} ms, max {max(warm) * 1000:.0f} ms over "
-                      f"{len(warm)} photos (target 1000 ms)")
+                p10 = sorted(warm)[max(len(warm) // 10 - 1, 0)] if len(warm) >= 10 else min(warm)
+                print(f"upload -> headline, warm (new session, server warm): p10 {p10 * 1000:.0f} ms, "
+                      f"median {statistics.median(warm) * 1000:.0f} ms, max {max(warm) * 1000:.0f} ms "
+                      f"over {len(warm)} photos [target median 1000 ms: "
+                      f"{'met' if statistics.median(warm) <= 1 else 'MISSED'}]")
                 page = browser.new_page()
                 page.goto(url)
                 page.locator("[data-testid=stFileUploaderDropzoneInput]").wait_for(state="attached")
@@ -141,6 +151,9 @@ def main() -> None:
                       "(the uploader first clears the old photo: two reruns)")
                 page.close()
 
+                if args.sessions <= 0:
+                    browser.close()
+                    return
                 pages = [browser.new_page() for _ in range(args.sessions)]
                 for session in pages:
                     session.goto(url)

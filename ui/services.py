@@ -9,7 +9,7 @@ Heavy objects live in ``st.cache_resource`` and are shared by every browser sess
 - the palsy, severity and parsing models, loaded by a background thread that starts
   with the server (:class:`ModelLoader`): the first page, the verdict and the
   measurements need no model and do not wait for them (importing torch and Keras takes
-  seconds). Each model joins the pool as it arrives; until then its section says
+  seconds; the loading starts once the first page is drawn). Each model joins the pool as it arrives; until then its section says
   "loading". Prediction only reads a network, so one instance serves every analyzer;
 - the record store (one SQLAlchemy engine per database URL).
 
@@ -294,13 +294,22 @@ class ModelLoader:
     loaded so far, so a page can tell that one arrived since it last drew.
     """
 
-    def __init__(self, weights_dir: str, on_loaded: Callable[["ModelLoader"], None] | None = None):
+    def __init__(self, weights_dir: str, on_loaded: Callable[["ModelLoader"], None] | None = None,
+                 *, start: bool = True):
         self.weights_dir = weights_dir
         self._on_loaded = on_loaded
         self._loaded: dict[str, tuple[Any, ModelStatus]] = {}
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="model-loader", daemon=True)
-        self._thread.start()
+        self._start_lock = threading.Lock()
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        """Start loading (once; later calls do nothing)."""
+        with self._start_lock:
+            if self._thread.ident is None:
+                self._thread.start()
 
     def _run(self) -> None:
         for key in _MODEL_KEYS:
@@ -327,7 +336,9 @@ class ModelLoader:
         return self._done.is_set()
 
     def wait(self, timeout_s: float | None = None) -> bool:
-        """Block until every model is loaded (or tried); False on timeout."""
+        """Start if not started, and block until every model is loaded (or tried); False
+        on timeout."""
+        self.start()
         return self._done.wait(timeout_s)
 
     def predictor(self, key: str) -> Any:
@@ -358,6 +369,15 @@ def analyzer_pool() -> AnalyzerPool:
     return _server(_weights_dir())[0]
 
 
+def start_model_loading() -> None:
+    """Start the background loading of the models (idempotent).
+
+    Called at the end of a script run, once the first page is drawn: importing torch and
+    Keras holds the GIL for long stretches, and would otherwise stall that first page.
+    """
+    model_loader().start()
+
+
 def models_loading() -> bool:
     """True while the background loader is still reading a model."""
     return not model_loader().done
@@ -382,7 +402,7 @@ def _server(weights_dir: str) -> tuple[AnalyzerPool, ModelLoader]:
                        if loader.predictor(key) is not None}
         pool.set_models(loader.predictor("palsy"), task_models)
 
-    return pool, ModelLoader(weights_dir, on_loaded=hand_to_pool)
+    return pool, ModelLoader(weights_dir, on_loaded=hand_to_pool, start=False)
 
 
 def model_statuses() -> list[ModelStatus]:
