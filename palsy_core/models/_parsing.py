@@ -56,6 +56,7 @@ Where the seed is vague, and what we chose
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -72,6 +73,7 @@ from ._tasks import AnalyzedFace, TaskModelCard, register_loader
 
 ARCHITECTURE = "esc_fpnet"
 IGNORE_INDEX = 255
+_ONE_THREAD = threading.Lock()
 #: Crop logits are enlarged this many times before being mapped back to the photo.
 _UPSAMPLE = 2
 #: Input normalisation: (rgb / 255 - 0.5) / 0.25.
@@ -386,9 +388,20 @@ class ParsingPredictor:
         self.config = net.config
 
     def predict_crop(self, crop: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Class logits ``(K, S, S)``, paralysed logit ``(S, S)`` and depth of an aligned crop."""
-        with torch.inference_mode():
-            out = self.net(to_tensor(crop))
+        """Class logits ``(K, S, S)``, paralysed logit ``(S, S)`` and depth of an aligned crop.
+
+        Runs on one CPU thread: this small network takes ~12 ms p50 on one thread but
+        130-380 ms on two when anything else uses the CPU (measured with
+        benchmarks/bench_segmentation.py on the 2-core machine). The lock keeps the
+        set-and-restore of torch's (process-wide) thread count from interleaving.
+        """
+        with _ONE_THREAD, torch.inference_mode():
+            before = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                out = self.net(to_tensor(crop))
+            finally:
+                torch.set_num_threads(before)
         return (out.logits[0].numpy(), out.paralysed_logit[0, 0].numpy(), out.depth[0, 0].numpy())
 
     def predict(self, face: AnalyzedFace) -> FaceParsing:
