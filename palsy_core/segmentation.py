@@ -54,7 +54,9 @@ MIN_HEMIFACE_SHARE = 0.05
 SIMULATED_WARNING = (
     "Face parsing was trained on masks drawn from the landmark mesh and on simulated "
     "palsy (warped photos of healthy volunteers), not on patients: the red region shows "
-    "where the model sees a simulator-like droop, not a diagnosis.")
+    "where the model sees a simulator-like droop, not a diagnosis. It marks a region on "
+    "healthy faces too (on every healthy photo of the people it was tested on): it says "
+    "where a droop would be, never whether there is one. The verdict decides that.")
 
 _MIDLINE = np.flatnonzero(lm.MIRRORED_INDEX == np.arange(len(lm.MIRRORED_INDEX)))
 _MIDLINE = _MIDLINE[_MIDLINE < 468]  # iris centres map to each other, not themselves

@@ -328,6 +328,9 @@ def test_app_overlay_toggle_and_models_card(tmp_path, monkeypatch):
     warnings = "\n".join(str(w.value) for w in at.warning)
     assert "Trained on mesh-drawn masks and simulated palsy, not on patients" in warnings
     assert "Paralysed region" in "\n".join(str(m.value) for m in at.markdown)
+    # The example is within normal: a region the network marks there is said not to be evidence.
+    assert "Within normal asymmetry" in "\n".join(str(s.value) for s in at.success)
+    assert "not evidence of palsy" in "\n".join(str(c.value) for c in at.caption)
     at.switch_page("app_pages/models.py").run()
     assert not at.exception
     assert "seed 004's face-parsing network" in "\n".join(str(m.value) for m in at.markdown)

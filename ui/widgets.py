@@ -209,6 +209,10 @@ def parsing_overlay(rgb: np.ndarray, result: AnalysisResult, *, zoom: bool = Tru
     if summary["affected_side"]:
         st.markdown(f"**Paralysed region** (red hatching): the subject's **{summary['affected_side']}** "
                     f"side, {summary['paralysed_share_of_hemiface']:.0%} of that half of the face.")
+        if result.status != "asymmetry":
+            # The network marks a region on healthy faces too: the measurements decide.
+            st.caption("The measurements do not find an asymmetry beyond normal here, so this region "
+                       "is not evidence of palsy: the model marks one on healthy faces too.")
     else:
         st.markdown("**Paralysed region:** none found (no half of the face looks like the "
                     "simulated palsy the model learned).")
@@ -397,9 +401,11 @@ def model_outputs(result: AnalysisResult, statuses: list[ModelStatus], palsy: bo
                 st.markdown(f"**{status.title}:** shown below, with the next steps.")
             elif status.key == "segmentation" and result.predictions.get("parsing") is not None:
                 side = result.predictions["parsing"].affected_side
+                caveat = (" (not evidence of palsy: the measurements find no asymmetry beyond normal)"
+                          if side and result.status != "asymmetry" else "")
                 st.markdown(f"**{status.title}:** paralysed region "
-                            f"{'on the subject' + chr(39) + 's ' + side + ' side' if side else 'not found'}; "
-                            "the overlay is under the photo (toggle *Face parsing overlay*).")
+                            f"{'on the subject' + chr(39) + 's ' + side + ' side' if side else 'not found'}"
+                            f"{caveat}; the overlay is under the photo (toggle *Face parsing overlay*).")
             elif status.loading:
                 st.markdown(f"**{status.title}:** :gray[loading...]")
             elif status.installed:
