@@ -299,6 +299,7 @@ class ModelLoader:
         self.weights_dir = weights_dir
         self._on_loaded = on_loaded
         self._loaded: dict[str, tuple[Any, ModelStatus]] = {}
+        self._predictors: dict[str, Any] = {}
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="model-loader", daemon=True)
         self._start_lock = threading.Lock()
@@ -314,17 +315,20 @@ class ModelLoader:
     def _run(self) -> None:
         for key in _MODEL_KEYS:
             try:
-                self._loaded[key] = _load_one(key, self.weights_dir)
+                loaded = _load_one(key, self.weights_dir)
             except Exception as error:  # noqa: BLE001 - one broken model must not stop the others
                 logger.exception("Loading the %s model failed", key)
-                self._loaded[key] = (None, ModelStatus(
+                loaded = (None, ModelStatus(
                     key, MODEL_TITLES[key], installed=False,
                     detail=f"could not be loaded ({type(error).__name__}: {error})"))
+            self._predictors[key] = loaded[0]
             if self._on_loaded is not None:
                 try:
                     self._on_loaded(self)
                 except Exception:  # noqa: BLE001
                     logger.exception("Handing the %s model to the analyzers failed", key)
+            # Published last: a page that sees the new status finds the model in the pool.
+            self._loaded[key] = loaded
         self._done.set()
 
     @property
@@ -333,7 +337,8 @@ class ModelLoader:
 
     @property
     def done(self) -> bool:
-        return self._done.is_set()
+        """Every model loaded (or found missing)."""
+        return len(self._loaded) == len(_MODEL_KEYS)
 
     def wait(self, timeout_s: float | None = None) -> bool:
         """Start if not started, and block until every model is loaded (or tried); False
@@ -342,8 +347,7 @@ class ModelLoader:
         return self._done.wait(timeout_s)
 
     def predictor(self, key: str) -> Any:
-        loaded = self._loaded.get(key)
-        return loaded[0] if loaded else None
+        return self._predictors.get(key)
 
     def status(self, key: str) -> ModelStatus:
         loaded = self._loaded.get(key)
