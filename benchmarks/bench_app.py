@@ -5,8 +5,8 @@ Run: .venv/bin/python benchmarks/bench_app.py [--repeats N] [--sessions N] [--we
 
 Drives `streamlit run` on 127.0.0.1 with Debian's Chromium through Playwright (the time
 until the headline is *rendered in the browser*). Targets (issue 15): first page usable
-within 4 s of start (the models load in the background meanwhile: the time until the
-sidebar stops saying "loading..." is printed too); headline within 1 s of upload, warm
+within 4 s of start (the models load in the background meanwhile: the time until a
+reloaded page no longer says "loading..." is printed too); headline within 1 s of upload, warm
 (issue 3: ten concurrent sessions all correct). The machine may be shared: p10 is printed
 beside the median. Prints numbers; never fails on a slow machine.
 """
@@ -122,9 +122,13 @@ def main() -> None:
                 print(f"app ready: health endpoint {health_s:.2f} s after start; first page usable "
                       f"{first_page_s:.2f} s later ({ready:.2f} s in all) "
                       f"[target 4 s: {'met' if ready <= 4 else 'MISSED'}]")
-                page.locator("[data-testid=stSidebar]").get_by_text("loading...").first.wait_for(
-                    state="detached", timeout=120_000)
-                print(f"models loaded (sidebar without 'loading...'): "
+                # The page is not refreshed when a model arrives: look again every 0.5 s.
+                while page.locator("[data-testid=stSidebar]").get_by_text("loading...").count():
+                    time.sleep(0.5)
+                    page.reload()
+                    page.locator("[data-testid=stFileUploaderDropzoneInput]").wait_for(
+                        state="attached", timeout=120_000)
+                print(f"models loaded (a reloaded page without 'loading...'): "
                       f"{health_s + time.perf_counter() - started:.2f} s after start")
 
                 cold = upload_and_wait(page, images[0])
