@@ -33,8 +33,9 @@ LANDMARKER_MAX_SIDE = 1280
 #: Threads torch may use while an analysis runs its models (restored after). The models
 #: are small (a few hundred thousand weights, one face per call): on 2 shared cores a
 #: second intra-op thread only spins against the mirror view's landmarker, the other
-#: analyzer and other processes. Measured on this CPU, the face-parsing network took
-#: 930 ms with 2 threads and 9 ms with 1 (benchmarks/bench_analyze.py prints both).
+#: analyzer and other processes. Measured on this CPU with the cores busy, the
+#: face-parsing network took 930 ms with 2 threads and 9 ms with 1; with them free,
+#: 10.6 and 10.8 ms (benchmarks/bench_analyze.py prints both).
 MODEL_THREADS = 1
 #: JSON key of each task model's prediction in :meth:`AnalysisResult.to_dict`.
 TASK_JSON_KEYS = {"severity": "severity", "parsing": "segmentation"}

@@ -4,7 +4,8 @@ Measured on the 2-core CPU this project targets (benchmarks/bench_analyze.py pri
 figures again), one face per call:
 
 - every model: one torch intra-op thread while it runs (:data:`palsy_core.analysis.MODEL_THREADS`);
-  with two, the parsing network took 930 ms instead of 9 ms on the shared cores;
+  with two, the parsing network took 930 ms instead of 9 ms while other work kept the
+  cores busy, and gained nothing when they were free (10.6 vs 10.8 ms);
 - face parsing (convolutions at 160 px): channels-last memory format, 13.2 -> 12.1 ms
   per crop (p50, interleaved with the contiguous net on a busy machine; 12.0 -> 10.6 ms
   measured alone), outputs equal within 1e-5; dynamic int8 quantisation of its few
