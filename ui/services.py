@@ -239,12 +239,6 @@ class AnalyzerPool:
             self._models_of.clear()
 
 
-def _weights_dir() -> str:
-    from palsy_core.models import default_weights_dir
-
-    return str(default_weights_dir())
-
-
 #: What each model gives, in words, by its status key.
 MODEL_TITLES = {
     "palsy": "Palsy probability (multimodal fusion model)",
