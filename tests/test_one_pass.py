@@ -2,7 +2,8 @@
 
 ``tests/data/one_pass_golden.json`` holds ``AnalysisResult.to_dict()`` (timings left out)
 of four real photos with all three shipped models, written by the sequential pipeline
-before the one-pass rewrite (``PALSY_WRITE_GOLDEN=1`` rewrites it). A model section is
+before the one-pass rewrite (``PALSY_WRITE_GOLDEN=1`` rewrites it; the parsing sections
+were renewed when the default parsing model was retrained). A model section is
 compared only while the installed model is the one the golden was written with (its
 weight file's sha256): a retrained model legitimately changes its own output.
 """
