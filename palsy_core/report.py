@@ -222,22 +222,13 @@ def assessment_pdf(
     bytes
         The PDF file.
     """
-    from fpdf import FPDF
     from fpdf.fonts import FontFace
 
     if patient:
         patient = check_patient_code(patient)  # a name, or a code that would run off the page, is refused
     data = _as_dict(result)
     created = created or dt.datetime.now()
-    pdf = FPDF(format="A4", unit="mm")
-    pdf.set_auto_page_break(False)
-    pdf.set_margins(14, 12, 14)
-    pdf.set_creation_date(created.astimezone(dt.timezone.utc) if created.tzinfo else created)
-    pdf.set_title("Facial asymmetry assessment")
-    pdf.set_creator("palsy_core")
-    family = _set_up_font(pdf)
-    pdf.add_page()
-    width = pdf.epw
+    pdf, family, width = _new_pdf("Facial asymmetry assessment", created, page_breaks=False)
 
     # Title line and identification.
     pdf.set_font(family, "B", 15)
@@ -490,6 +481,24 @@ def _parsing_page(pdf: Any, family: str, parsed: Any, photo: np.ndarray, landmar
                        new_x="LMARGIN", new_y="NEXT")
 
 
+def _new_pdf(title: str, created: dt.datetime, *, page_breaks: bool):
+    """An A4 document with its first page: (pdf, font family, usable width in mm)."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4", unit="mm")
+    if page_breaks:
+        pdf.set_auto_page_break(True, margin=14)
+    else:
+        pdf.set_auto_page_break(False)
+    pdf.set_margins(14, 12, 14)
+    pdf.set_creation_date(created.astimezone(dt.timezone.utc) if created.tzinfo else created)
+    pdf.set_title(title)
+    pdf.set_creator("palsy_core")
+    family = _set_up_font(pdf)
+    pdf.add_page()
+    return pdf, family, pdf.epw
+
+
 def _set_up_font(pdf: Any) -> str:
     # DejaVu prints any Unicode a clinician types; the core Helvetica would only do Latin-1.
     import matplotlib
@@ -572,22 +581,13 @@ def comparison_pdf(
         The PDF file: the statement per region, the photos, then every measure and scale
         item with its change (as many pages as the table needs).
     """
-    from fpdf import FPDF
     from fpdf.fonts import FontFace
 
     if patient:
         patient = check_patient_code(patient)
     data = comparison.to_dict() if hasattr(comparison, "to_dict") else dict(comparison)
     created = created or dt.datetime.now()
-    pdf = FPDF(format="A4", unit="mm")
-    pdf.set_auto_page_break(True, margin=14)
-    pdf.set_margins(14, 12, 14)
-    pdf.set_creation_date(created.astimezone(dt.timezone.utc) if created.tzinfo else created)
-    pdf.set_title("Visit comparison")
-    pdf.set_creator("palsy_core")
-    family = _set_up_font(pdf)
-    pdf.add_page()
-    width = pdf.epw
+    pdf, family, width = _new_pdf("Visit comparison", created, page_breaks=True)
     pdf.set_font(family, "B", 15)
     pdf.cell(width, 8, "Visit comparison", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(family, "", 9)
