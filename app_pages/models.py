@@ -54,7 +54,7 @@ st.dataframe(pd.DataFrame({"Measure": [MEASUREMENT_LABELS.get(name, name) for na
     f"{smile_limits[name]:.2f} {'deg' if name == 'smile_angle' else 'mm'}" for name in rest_limits]}),
     hide_index=True)
 
-st.subheader("Palsy probability: multimodal fusion models")
+st.subheader("Palsy probability models")
 statuses = attempt("checking the installed models", services.model_statuses) or []
 palsy_status = next((status for status in statuses if status.key == "palsy"), None)
 cards = attempt("reading the model cards", services.installed_palsy_cards)

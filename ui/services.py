@@ -241,7 +241,7 @@ class AnalyzerPool:
 
 #: What each model gives, in words, by its status key.
 MODEL_TITLES = {
-    "palsy": "Palsy probability (multimodal fusion model)",
+    "palsy": "Palsy probability",
     "severity": "Severity class (mild / moderate / severe, eye / mouth)",
     "segmentation": "Face parsing and palsy-region segmentation",
 }

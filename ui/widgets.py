@@ -123,7 +123,9 @@ def held_out_performance(card: Mapping[str, Any] | None) -> str:
             name = str(key).lower()
             if any(n in name for n in needles) and not any(t in name for t in ("std", "_ci", "low", "high")):
                 if isinstance(value, (int, float)):
-                    parts.append(f"{label} ({key}) {value:.2f}")
+                    # AUC and F1 are named by their label; a calibration number by its kind.
+                    kind = f" ({name.replace('_', ' ')})" if label == "calibration" else ""
+                    parts.append(f"{label}{kind} {value:.2f}")
                     break
     if not parts:
         return "Person-held-out performance: not measured."
@@ -148,7 +150,7 @@ def palsy_probability(result: AnalysisResult, card: Mapping[str, Any] | None) ->
     """The palsy probability, its model's person-held-out performance, and its warnings."""
     palsy = result.palsy
     st.metric("Palsy probability", f"{palsy.probability:.0%}",
-              help="Probability of facial palsy from the fusion model.")
+              help="Probability of facial palsy from the installed palsy model (see its card on the Models page).")
     st.caption(f"{held_out_performance(card)} Model `{palsy.model}`, trained on {palsy.trained_on}.")
     if result.assessment is not None and result.assessment.status == "not_assessable":
         st.caption("The photo is not assessable: this probability is not reliable either.")
@@ -395,7 +397,7 @@ def model_outputs(result: AnalysisResult, statuses: list[ModelStatus], palsy: bo
                 if palsy.simulated:
                     simulated_data_warning(palsy.model)
                 st.metric(status.title, f"{palsy.probability:.0%}",
-                          help="Probability of facial palsy from the fusion model.")
+                          help="Probability of facial palsy from the installed palsy model (see its card on the Models page).")
                 st.caption(f"Model `{palsy.model}`, trained on {palsy.trained_on}.")
             elif status.key == "severity" and result.predictions.get("severity") is not None:
                 st.markdown(f"**{status.title}:** shown below, with the next steps.")
