@@ -87,3 +87,18 @@ def drooped_face(landmarker, face_photo):
     mouth_width = np.linalg.norm(points[291, :2] - points[61, :2])
     return droop_point(face_photo, corner, shift_px=0.18 * mouth_width,
                        radius_px=0.35 * mouth_width)
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    """A fresh records database and an empty weights folder (no palsy model).
+
+    Sign-in is off (the documented PALSY_AUTH=off demo setting): these tests are about the
+    pages; tests/test_auth.py signs in through the real forms.
+    """
+    monkeypatch.setenv("PALSY_AUTH", "off")
+    monkeypatch.setenv("PALSY_DB_URL", f"sqlite:///{tmp_path / 'records.sqlite3'}")
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    monkeypatch.setenv("PALSY_WEIGHTS_DIR", str(weights))
+    return tmp_path

@@ -19,36 +19,13 @@ from PIL import Image
 from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
+from app_testing import jpeg, texts
+
 from palsy_core.models import FeatureScaler, ModelCard, ModelConfig, build_network, save_model
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
 TIMEOUT = 120  # the first run of a session loads torch and the landmarker
-
-
-def jpeg(rgb: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, format="JPEG", quality=92)
-    return buffer.getvalue()
-
-
-def texts(elements) -> str:
-    return "\n".join(str(element.value) for element in elements)
-
-
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    """A fresh records database and an empty weights folder (no palsy model).
-
-    Sign-in is off (the documented PALSY_AUTH=off demo setting): these tests are about the
-    pages; tests/test_auth.py signs in through the real forms.
-    """
-    monkeypatch.setenv("PALSY_AUTH", "off")
-    monkeypatch.setenv("PALSY_DB_URL", f"sqlite:///{tmp_path / 'records.sqlite3'}")
-    weights = tmp_path / "weights"
-    weights.mkdir()
-    monkeypatch.setenv("PALSY_WEIGHTS_DIR", str(weights))
-    return tmp_path
 
 
 @pytest.fixture(scope="module")

@@ -17,30 +17,12 @@ from openpyxl import load_workbook
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from app_testing import jpeg, texts
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
 TIMEOUT = 180
 LONDON = ROOT.parent / "shared" / "faces" / "london"
-
-
-def jpeg(rgb: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, format="JPEG", quality=92)
-    return buffer.getvalue()
-
-
-def texts(elements) -> str:
-    return "\n".join(str(element.value) for element in elements)
-
-
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.setenv("PALSY_AUTH", "off")
-    monkeypatch.setenv("PALSY_DB_URL", f"sqlite:///{tmp_path / 'records.sqlite3'}")
-    weights = tmp_path / "weights"
-    weights.mkdir()
-    monkeypatch.setenv("PALSY_WEIGHTS_DIR", str(weights))
-    return tmp_path
 
 
 @pytest.fixture(scope="module")
