@@ -18,3 +18,26 @@ def jpeg(rgb: np.ndarray) -> bytes:
 def texts(elements) -> str:
     """The values of AppTest elements, one per line."""
     return "\n".join(str(element.value) for element in elements)
+
+
+def wait_until_healthy(url: str, process, log_path=None, timeout_s: float = 60.0) -> None:
+    """Block until the Streamlit server at ``url`` answers its health check.
+
+    Fails the test (with the tail of ``log_path``, if given) when the process exits or
+    ``timeout_s`` passes first.
+    """
+    import time
+    import urllib.request
+
+    import pytest
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                log = log_path.read_text()[-2000:] if log_path is not None else ""
+                pytest.fail(f"streamlit did not start: {log}")
+            time.sleep(0.25)

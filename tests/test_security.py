@@ -21,6 +21,8 @@ import pytest
 import torch
 from PIL import Image
 
+from app_testing import wait_until_healthy
+
 from palsy_core.errors import ModelNotInstalledError, PatientCodeError
 from palsy_core.models import (ModelCard, ModelConfig, build_network, load_palsy_model, save_model)
 from palsy_core.report import assessment_csv, assessment_pdf
@@ -219,8 +221,6 @@ def _upgrade_status(port: int, host: str) -> str:
 def test_server_refuses_a_foreign_host_header(tmp_path):
     """DNS rebinding: a page on evil.example resolving to 127.0.0.1 gets no session."""
     import socket
-    import time
-    import urllib.request
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -229,15 +229,7 @@ def test_server_refuses_a_foreign_host_header(tmp_path):
     server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port",
                                str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("streamlit did not start")
-                time.sleep(0.25)
+        wait_until_healthy(f"http://127.0.0.1:{port}", server)
         assert _upgrade_status(port, f"127.0.0.1:{port}").split()[1] == "101"
         assert _upgrade_status(port, f"localhost:{port}").split()[1] == "101"
         assert _upgrade_status(port, f"evil.example:{port}").split()[1] == "403"

@@ -12,10 +12,11 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from app_testing import wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -51,15 +52,7 @@ def test_closing_the_tab_shuts_the_session_down(tmp_path):
             cwd=tmp_path, env={**os.environ, "GLOG_minloglevel": "2"}, stdout=log, stderr=subprocess.STDOUT)
         try:
             url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                        break
-                except OSError:
-                    if server.poll() is not None or time.monotonic() > deadline:
-                        pytest.fail(f"streamlit did not start: {log_path.read_text()[-2000:]}")
-                    time.sleep(0.25)
+            wait_until_healthy(url, server, log_path)
             from playwright.sync_api import sync_playwright
 
             with sync_playwright() as playwright:
