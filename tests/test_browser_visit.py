@@ -7,7 +7,6 @@ sideways scrolling.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
