@@ -70,6 +70,15 @@ def _missing(spec, measured) -> dict:
                                                                                  for w in wanted))
 
 
+def _scale_summary(spec: dict, details: dict, side) -> dict:
+    """The keys both scales share: range, total rule, scored side, items by status."""
+    by_status = {status: [k for k, d in details.items() if d["status"] == status]
+                 for status in ("estimated", "needs_clinician", "missing_photo")}
+    return {"range": spec["total_range"], "total_rule": spec["total_rule"], "scored_side": side,
+            "measurable": by_status["estimated"], "needs_clinician": by_status["needs_clinician"],
+            "missing_photo": by_status["missing_photo"]}
+
+
 def _worst_synkinesis(item, measured, side, excess_of, dead_zone, span, digits):
     """(side, score, photo, excess) for the photo with the largest unwanted movement.
 
@@ -187,12 +196,7 @@ def estimate_eface(measured: Mapping[str, Any],
         "item_details": details,
         **groups,
         "total": round(float(np.mean(estimated)), 1) if estimated else None,
-        "range": spec["total_range"],
-        "total_rule": spec["total_rule"],
-        "scored_side": side,
-        "measurable": [k for k, d in details.items() if d["status"] == "estimated"],
-        "needs_clinician": [k for k, d in details.items() if d["status"] == "needs_clinician"],
-        "missing_photo": [k for k, d in details.items() if d["status"] == "missing_photo"],
+        **_scale_summary(spec, details, side),
     }
 
 
@@ -310,12 +314,7 @@ def estimate_sunnybrook(measured: Mapping[str, Any],
         "voluntary": None if voluntary is None else round(voluntary, 1),
         "synkinesis": None if synkinesis is None else round(synkinesis, 1),
         "total": None if total is None else round(total, 1),
-        "range": spec["total_range"],
-        "total_rule": spec["total_rule"],
-        "scored_side": side,
-        "measurable": [k for k, d in details.items() if d["status"] == "estimated"],
-        "needs_clinician": [k for k, d in details.items() if d["status"] == "needs_clinician"],
-        "missing_photo": [k for k, d in details.items() if d["status"] == "missing_photo"],
+        **_scale_summary(spec, details, side),
     }
 
 
