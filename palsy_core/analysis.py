@@ -8,11 +8,9 @@ typed, JSON-serialisable dataclass: numpy in, plain data out, torch and MediaPip
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Optional, Protocol
 
@@ -25,18 +23,12 @@ from .imageio import ImageSource, load_image
 from .landmarks import FaceLandmarker, HeadPose, LandmarkerOptions
 from .measurements import FaceMeasurements, measure_face
 from .pose import frontalize
+from ._threads import model_threads
 
 #: The landmarker sees at most this many pixels on the long side: it works on a 256 px
 #: face crop internally, so bigger inputs only cost time. Landmarks are mapped back to
 #: the full-resolution photo.
 LANDMARKER_MAX_SIDE = 1280
-#: Threads torch may use while an analysis runs its models (restored after). The models
-#: are small (a few hundred thousand weights, one face per call): on 2 shared cores a
-#: second intra-op thread only spins against the mirror view's landmarker, the other
-#: analyzer and other processes. Measured on this CPU with the cores busy, the
-#: face-parsing network took 930 ms with 2 threads and 9 ms with 1; with them free,
-#: 10.6 and 10.8 ms (benchmarks/bench_analyze.py prints both).
-MODEL_THREADS = 1
 #: JSON key of each task model's prediction in :meth:`AnalysisResult.to_dict`.
 TASK_JSON_KEYS = {"severity": "severity", "parsing": "segmentation"}
 #: What each task model gives, in words.
@@ -214,7 +206,7 @@ class Analyzer:
     (MediaPipe releases the GIL, so the two detections share the two cores); every task
     model gets one :class:`~palsy_core.models.AnalyzedFace`, whose aligned crop is made
     once; the palsy model predicts the photo and its mirror as one batch. While models
-    run, torch uses :data:`MODEL_THREADS` threads.
+    run, torch uses :data:`palsy_core._threads.MODEL_THREADS` threads.
 
     Thread-safe (calls are serialised around each landmarker). Close it, or use it as a
     context manager, to release the MediaPipe graphs.
@@ -325,7 +317,7 @@ class Analyzer:
                          faces_found=face.faces_found)
         lap("measurements")
         predictions, palsy = {}, None
-        with _model_threads():
+        with model_threads():
             if self._task_models:
                 from .models import AnalyzedFace
 
@@ -463,35 +455,6 @@ def _resolve_task_models(specs: dict[str, Any]) -> tuple[dict[str, Any], list[st
         except ModelNotInstalledError as exc:
             warnings.append(f"{TASK_TITLES[task]} not available: {exc}")
     return models, warnings
-
-
-_threads_lock = threading.Lock()
-_threads_users = 0
-_threads_before: Optional[int] = None
-
-
-@contextmanager
-def _model_threads():
-    """Torch at :data:`MODEL_THREADS` intra-op threads inside the block (a process-wide
-    setting: counted, so concurrent analyses restore it only when the last one leaves).
-    Nothing happens when torch is not loaded (a geometry-only analysis)."""
-    global _threads_users, _threads_before
-    torch = sys.modules.get("torch")
-    if torch is None:
-        yield
-        return
-    with _threads_lock:
-        if _threads_users == 0:
-            _threads_before = torch.get_num_threads()
-            torch.set_num_threads(min(MODEL_THREADS, _threads_before))
-        _threads_users += 1
-    try:
-        yield
-    finally:
-        with _threads_lock:
-            _threads_users -= 1
-            if _threads_users == 0:
-                torch.set_num_threads(_threads_before)
 
 
 _default_analyzer: Optional[Analyzer] = None

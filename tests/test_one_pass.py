@@ -135,7 +135,7 @@ def full_analyzer():
 def test_models_run_on_one_torch_thread_and_the_setting_is_restored(full_analyzer):
     import torch
 
-    from palsy_core import analysis
+    from palsy_core import _threads
 
     before = torch.get_num_threads()
     seen = []
@@ -147,7 +147,7 @@ def test_models_run_on_one_torch_thread_and_the_setting_is_restored(full_analyze
         full_analyzer.analyze(photos()["grace_hopper"])
     finally:
         del model.predict
-    assert seen == [min(analysis.MODEL_THREADS, before)]
+    assert seen == [min(_threads.MODEL_THREADS, before)]
     assert torch.get_num_threads() == before
 
 

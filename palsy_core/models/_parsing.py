@@ -56,8 +56,7 @@ Where the seed is vague, and what we chose
 from __future__ import annotations
 
 import math
-import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -67,13 +66,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..segmentation import (CLASS_NAMES, FaceParsing, HemifaceShares, affected_side_of,
+from ..segmentation import (CLASS_NAMES, FaceParsing, affected_side_of,
                             lateral_map, pixel_shares)
+from .._threads import model_threads
 from ._tasks import AnalyzedFace, TaskModelCard, register_loader
 
 ARCHITECTURE = "esc_fpnet"
 IGNORE_INDEX = 255
-_ONE_THREAD = threading.Lock()
 #: Crop logits are enlarged this many times before being mapped back to the photo.
 _UPSAMPLE = 2
 #: Input normalisation: (rgb / 255 - 0.5) / 0.25.
@@ -392,16 +391,11 @@ class ParsingPredictor:
 
         Runs on one CPU thread: this small network takes ~12 ms p50 on one thread but
         130-380 ms on two when anything else uses the CPU (measured with
-        benchmarks/bench_segmentation.py on the 2-core machine). The lock keeps the
-        set-and-restore of torch's (process-wide) thread count from interleaving.
+        benchmarks/bench_segmentation.py on the 2-core machine). The same counted setting
+        as the Analyzer's, so calls from two analyses overlap instead of queueing.
         """
-        with _ONE_THREAD, torch.inference_mode():
-            before = torch.get_num_threads()
-            torch.set_num_threads(1)
-            try:
-                out = self.net(to_tensor(crop))
-            finally:
-                torch.set_num_threads(before)
+        with model_threads(), torch.inference_mode():
+            out = self.net(to_tensor(crop))
         return (out.logits[0].numpy(), out.paralysed_logit[0, 0].numpy(), out.depth[0, 0].numpy())
 
     def predict(self, face: AnalyzedFace) -> FaceParsing:

@@ -3,7 +3,7 @@
 Measured on the 2-core CPU this project targets (benchmarks/bench_analyze.py prints the
 figures again), one face per call:
 
-- every model: one torch intra-op thread while it runs (:data:`palsy_core.analysis.MODEL_THREADS`);
+- every model: one torch intra-op thread while it runs (:data:`palsy_core._threads.MODEL_THREADS`);
   with two, the parsing network took 930 ms instead of 9 ms while other work kept the
   cores busy, and gained nothing when they were free (10.6 vs 10.8 ms);
 - face parsing (convolutions at 160 px): channels-last memory format, 13.2 -> 12.1 ms
