@@ -288,7 +288,7 @@ def write_overlays(data: ParsingSet, predicted: np.ndarray, paralysed: np.ndarra
     """Photo | target | prediction PNGs of up to ``count`` samples (palsy cases first)."""
     import cv2
 
-    from palsy_core.segmentation import (CLASS_NAMES, FaceParsing, HemifaceShares,
+    from palsy_core.segmentation import (CLASS_NAMES, FaceParsing,
                                          affected_side_of, lateral_map, pixel_shares,
                                          segmentation_overlay)
 
