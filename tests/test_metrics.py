@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from palsy_core.metrics import average_fold_metrics, binary_metrics
+from trainers.metrics import average_fold_metrics, binary_metrics
 
 
 def test_hand_counted_confusion_matrix():

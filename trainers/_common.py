@@ -502,7 +502,7 @@ class Run:
     def record_fold(self, fold: FoldData, probabilities: np.ndarray, *, seconds: float,
                     training: dict) -> dict:
         """Write ``folds/fold_KK.json`` (metrics at threshold 0.5, predictions)."""
-        from palsy_core.metrics import binary_metrics
+        from trainers.metrics import binary_metrics
 
         y_true = fold.y_test
         y_pred = (np.asarray(probabilities) >= 0.5).astype(np.int64)

@@ -52,9 +52,9 @@ def load_run(run_dir: str | os.PathLike) -> dict:
     Returns
     -------
     dict with ``row`` (data modality, model), ``n_folds``, ``folds`` (records sorted by
-    fold) and ``average`` (:func:`palsy_core.metrics.average_fold_metrics`).
+    fold) and ``average`` (:func:`trainers.metrics.average_fold_metrics`).
     """
-    from palsy_core.metrics import average_fold_metrics
+    from trainers.metrics import average_fold_metrics
 
     run_dir = Path(run_dir)
     config_path = run_dir / "config.json"
@@ -75,7 +75,7 @@ def collect(run_dirs, out_dir: str | os.PathLike) -> list[dict]:
     Runs of the same row are merged fold by fold (folds run as separate jobs); one fold
     present twice is an error.
     """
-    from palsy_core.metrics import average_fold_metrics
+    from trainers.metrics import average_fold_metrics
 
     merged: dict[tuple[str, str], dict] = {}
     for run_dir in run_dirs:
