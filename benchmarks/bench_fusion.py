@@ -66,10 +66,10 @@ def bench_lopo_speed(yfp: Path, ckplus: Path, frames: int, healthy_subjects: int
     """Early-fusion head LOPO from cached embeddings vs recomputing them per epoch."""
     import torch
 
-    from palsy_core.datasets import read_ckplus, read_yfp
+    from trainers.data.datasets import read_ckplus, read_yfp
     from palsy_core.modalities import ModalityStore
     from palsy_core.models import EarlyFusionHead, FeatureScaler, create_model
-    from palsy_core.sampling import lopo_folds
+    from trainers.data.sampling import lopo_folds
 
     torch.manual_seed(0)
     healthy_test = max(1, healthy_subjects // 4)

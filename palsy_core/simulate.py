@@ -36,7 +36,7 @@ from PIL import Image
 
 from . import landmarks as mesh_indices
 from .landmarks import MIRRORED_INDEX, mirror_landmarks
-from .datasets import INTENSITY_OF_SEVERITY, SEVERITY_CLASSES, Sample, yfp_binary_label
+from trainers.data.datasets import INTENSITY_OF_SEVERITY, SEVERITY_CLASSES, Sample, yfp_binary_label
 
 Side = Literal["left", "right"]
 Region = Literal["eye", "mouth", "brow", "full"]
@@ -555,7 +555,7 @@ def write_simulated_class_folders(
     Returns
     -------
     list of Sample
-        Every image written, labelled as :func:`palsy_core.datasets.read_class_folders`
+        Every image written, labelled as :func:`trainers.data.datasets.read_class_folders`
         reads it.
     """
     root = Path(root)

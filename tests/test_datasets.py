@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from palsy_core import load_image
-from palsy_core.datasets import (
+from trainers.data.datasets import (
     DatasetError,
     Sample,
     read_ckplus,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from palsy_core.datasets import SEVERITY_CLASSES
+from palsy_core.models._severity import SEVERITY_CLASSES
 from palsy_core.recommendations import (PRIORITIES, RULES, class_recommendations,
                                         disclaimer, load_statements, recommend,
                                         rule_recommendation)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from palsy_core.datasets import Sample, read_class_folders
-from palsy_core.sampling import group_split, lopo_folds, round_robin_sample
+from trainers.data.datasets import Sample, read_class_folders
+from trainers.data.sampling import group_split, lopo_folds, round_robin_sample
 from palsy_core.simulate import write_simulated_class_folders
 
 

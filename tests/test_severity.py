@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from palsy_core.datasets import SEVERITY_CLASSES
+from palsy_core.models._severity import SEVERITY_CLASSES
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -470,7 +470,7 @@ class Run:
     def final_training_set(self) -> tuple[list, list[str]]:
         """All subjects, ``--train-per-subject`` round-robin samples each: the data of a
         promoted model (its LOPO metrics estimate how this procedure generalises)."""
-        from palsy_core.sampling import round_robin_sample
+        from trainers.data.sampling import round_robin_sample
 
         n = self.args.train_per_subject
         samples = (round_robin_sample(self.palsy, n, seed=self.args.seed)
@@ -575,7 +575,7 @@ def load_samples(args: argparse.Namespace) -> tuple[list, list, dict]:
     slightly affected, and still belong to a patient), as is any subject with a frame
     labelled palsy; the others (CK+, healthy class folders) are the healthy subjects.
     """
-    from palsy_core.datasets import read_ckplus, read_class_folders, read_yfp
+    from trainers.data.datasets import read_ckplus, read_class_folders, read_yfp
 
     readers = [("yfp", args.yfp, read_yfp), ("ckplus", args.ckplus, read_ckplus),
                ("folders", args.folders, read_class_folders)]
@@ -602,7 +602,7 @@ def load_samples(args: argparse.Namespace) -> tuple[list, list, dict]:
 
 def make_folds(args: argparse.Namespace, palsy: list, healthy: list) -> list:
     """LOPO folds (seed 000, section 4.2) or one patient-grouped split."""
-    from palsy_core.sampling import Fold, group_split, lopo_folds, round_robin_sample
+    from trainers.data.sampling import Fold, group_split, lopo_folds, round_robin_sample
 
     if args.protocol == "lopo":
         if not palsy or not healthy:

@@ -75,7 +75,8 @@ class Item:
 
 def read_items(root: Path) -> tuple[list[Item], list[str], str, bool]:
     """``(items, classes, layout, has_person_ids)`` of a class-folder or YFP data set."""
-    from palsy_core.datasets import SEVERITY_CLASSES, read_class_folders, read_yfp
+    from palsy_core.models._severity import SEVERITY_CLASSES
+    from trainers.data.datasets import read_class_folders, read_yfp
 
     root = Path(root)
     if not root.is_dir():

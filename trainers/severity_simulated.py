@@ -55,7 +55,7 @@ def write_dataset(faces_dir: Path, out: Path, *, people: int | None = None, seed
     import cv2
     from PIL import Image
 
-    from palsy_core.datasets import SEVERITY_CLASSES
+    from palsy_core.models._severity import SEVERITY_CLASSES
     from palsy_core.errors import NoFaceError
     from palsy_core.imageio import load_image
     from palsy_core.landmarks import FaceLandmarker, LandmarkerOptions

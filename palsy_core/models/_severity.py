@@ -29,8 +29,11 @@ from typing import Optional
 
 import numpy as np
 
-from ..datasets import SEVERITY_CLASSES
 from ._tasks import AnalyzedFace, TaskModelCard, register_loader
+
+#: The six severity classes of seed 003 (also the folder names of its data set).
+SEVERITY_CLASSES = ("mild_eye", "mild_mouth", "moderate_eye", "moderate_mouth",
+                    "severe_eye", "severe_mouth")
 
 #: The class of a face with no palsy, when a data set has one (YFP's labels do).
 NORMAL_CLASS = "normal"

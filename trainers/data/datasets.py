@@ -23,11 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
 
-from .errors import DatasetError
-
-#: The six severity classes of seed 003, as folder names.
-SEVERITY_CLASSES = ("mild_eye", "mild_mouth", "moderate_eye", "moderate_mouth",
-                    "severe_eye", "severe_mouth")
+from palsy_core.errors import DatasetError
+from palsy_core.models._severity import SEVERITY_CLASSES
 #: Region intensity of each severity: YFP knows only "slight" (0.5) and "strong" (1.0),
 #: and a moderate palsy is already plainly visible at rest, so it counts as strong.
 INTENSITY_OF_SEVERITY = {"mild": 0.5, "moderate": 1.0, "severe": 1.0}
