@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python benchmarks/bench_outside_simulator.py [--model NAME]
 
-The shipped model is trained on cases made by :mod:`palsy_core.simulate` (mesh-based
+The shipped model is trained on cases made by :mod:`trainers.data.simulate` (mesh-based
 piecewise-affine warps, and composites of one person's smile and rest photos) from the
 82 people of the Face Research Lab London Set. A model that learnt the simulator rather
 than asymmetry would separate simulated cases and nothing else. This prints the model's

@@ -162,14 +162,14 @@ def exact_rotation(entries, angles, fraction):
 
 
 def _mesh_triangles():
-    from palsy_core.simulate import _warp_triangles
+    from trainers.data.simulate import _warp_triangles
 
     return _warp_triangles()
 
 
 def render_turn(rgb: np.ndarray, points: np.ndarray, moved: np.ndarray) -> np.ndarray:
     """Warp the photo so its face mesh lands on ``moved`` (far triangles drawn first)."""
-    from palsy_core.simulate import _remap_triangles
+    from trainers.data.simulate import _remap_triangles
 
     triangles = _mesh_triangles()
     depth = moved[triangles, 2].mean(axis=1)          # larger z = further away

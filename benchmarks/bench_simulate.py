@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 from palsy_core import FaceLandmarker  # noqa: E402
-from palsy_core.simulate import simulate_healthy, simulate_palsy, vary_identity  # noqa: E402
+from trainers.data.simulate import simulate_healthy, simulate_palsy, vary_identity  # noqa: E402
 
 
 def face_filling_photo(landmarker: FaceLandmarker) -> np.ndarray:

@@ -10,7 +10,7 @@ stated "rest" and "smile"). Printed:
    :data:`palsy_core.visit.MOVEMENT_SIDE_MIN_DEFICIT` must exceed.
 2. Healthy visits: how often an affected side is named, and the eFACE-style and
    Sunnybrook estimates (percentiles; 100 = normal).
-3. Simulated palsy (:func:`palsy_core.simulate.simulate_palsy`, the subject's right side,
+3. Simulated palsy (:func:`trainers.data.simulate.simulate_palsy`, the subject's right side,
    whole hemiface, the same warp on both photos) at mild / moderate / severe on the first
    ``--sim-people`` people: the side named and the estimates.
 4. Time per visit of two photos.
@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 from palsy_core import Analyzer, AnalyzerOptions, load_image  # noqa: E402
-from palsy_core.simulate import simulate_palsy  # noqa: E402
+from trainers.data.simulate import simulate_palsy  # noqa: E402
 from palsy_core.visit import MOVEMENT_SIDE_MIN_DEFICIT, SIDE_VOTE_MIN_MOVEMENT_MM, analyze_visit  # noqa: E402
 
 

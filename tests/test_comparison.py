@@ -1,7 +1,7 @@
 """Visit comparison (measured repeat-photo bands, one statement per region) and Excel export.
 
 Real landmarker on the Face Research Lab London Set (../shared/faces/london, never copied;
-skipped with the reason when absent), simulated palsy from palsy_core.simulate, and a real
+skipped with the reason when absent), simulated palsy from trainers.data.simulate, and a real
 SQLite record store for the stored-visit shapes.
 """
 
@@ -17,7 +17,7 @@ import pytest
 from palsy_core import analyze_visit, compare_visits, load_image, visits_to_xlsx
 from palsy_core.comparison import band_for, repeat_photo_bands
 from palsy_core.measurements import MEASUREMENT_NAMES
-from palsy_core.simulate import simulate_palsy
+from trainers.data.simulate import simulate_palsy
 
 LONDON = Path(__file__).resolve().parents[2] / "shared" / "faces" / "london"
 REST, SMILE = LONDON / "neutral" / "001_03.jpg", LONDON / "smiling" / "001_08.jpg"

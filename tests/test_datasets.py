@@ -17,7 +17,7 @@ from trainers.data.datasets import (
     yfp_binary_label,
 )
 from palsy_core.errors import PalsyError
-from palsy_core.simulate import (
+from trainers.data.simulate import (
     write_simulated_ckplus,
     write_simulated_class_folders,
     write_simulated_yfp,

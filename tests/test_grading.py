@@ -1,7 +1,7 @@
 """eFACE-style and Sunnybrook estimates: the documented mapping, healthy faces, simulated palsy.
 
 Real landmarker on the Face Research Lab London Set (../shared/faces/london, never copied;
-skipped with the reason when absent) and palsy_core.simulate's palsy of the subject's right
+skipped with the reason when absent) and trainers.data.simulate's palsy of the subject's right
 side on a rest + smile pair.
 """
 
@@ -13,7 +13,7 @@ import pytest
 
 from palsy_core import analyze_visit, load_image
 from palsy_core.grading import grading_map
-from palsy_core.simulate import simulate_palsy
+from trainers.data.simulate import simulate_palsy
 
 LONDON = Path(__file__).resolve().parents[2] / "shared" / "faces" / "london"
 REST, SMILE = LONDON / "neutral" / "001_03.jpg", LONDON / "smiling" / "001_08.jpg"

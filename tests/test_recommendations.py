@@ -80,7 +80,7 @@ def test_forehead_sparing_fires_on_central_palsy_not_on_peripheral(london_faces,
     simulated brow drop is ~1.5 mm), so the test asks for most cases, not all: the rule
     fires on at least 9 of 12 central palsies and at most 4 of 12 peripheral ones.
     """
-    from palsy_core.simulate import simulate_palsy
+    from trainers.data.simulate import simulate_palsy
 
     fired = {"central": [], "peripheral": []}
     for rgb, points in london_faces:

@@ -9,7 +9,7 @@ import pytest
 
 from trainers.data.datasets import Sample, read_class_folders
 from trainers.data.sampling import group_split, lopo_folds, round_robin_sample
-from palsy_core.simulate import write_simulated_class_folders
+from trainers.data.simulate import write_simulated_class_folders
 
 
 def yfp_subject(name: str, counts: dict[tuple[float, float], int]) -> list[Sample]:

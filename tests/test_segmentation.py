@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from palsy_core import simulate
+from trainers.data import simulate
 from palsy_core.drawing import face_alignment
 from palsy_core.landmarks import mirror_landmarks
 from palsy_core.models import AnalyzedFace, load_model, read_task_card

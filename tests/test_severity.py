@@ -71,7 +71,7 @@ def class_folders(tmp_path_factory):
     from skimage import data
 
     from palsy_core.landmarks import FaceLandmarker
-    from palsy_core.simulate import simulate_healthy, vary_identity, write_simulated_class_folders
+    from trainers.data.simulate import simulate_healthy, vary_identity, write_simulated_class_folders
 
     root = tmp_path_factory.mktemp("severity_set")
     rgb = data.astronaut()
@@ -175,7 +175,7 @@ def test_trainer_reads_the_yfp_layout_grades_as_classes(tmp_path):
     from skimage import data
 
     from palsy_core.landmarks import FaceLandmarker
-    from palsy_core.simulate import write_simulated_yfp
+    from trainers.data.simulate import write_simulated_yfp
     from trainers.severity import read_items, yfp_class
 
     rgb = data.astronaut()

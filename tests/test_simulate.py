@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from palsy_core import landmarks as mesh
-from palsy_core.simulate import (
+from trainers.data.simulate import (
     MIRRORED_INDEX,
     SimulatedCase,
     mirror_landmarks,
@@ -296,7 +296,7 @@ def _seam_roughness(image: np.ndarray, case: SimulatedCase, columns: int = 4) ->
 @pytest.mark.parametrize("side", ["left", "right"])
 def test_composite_palsy_is_seen_on_its_resting_side(landmarker, london_pair, side):
     from palsy_core import measure_face
-    from palsy_core.simulate import composite_palsy
+    from trainers.data.simulate import composite_palsy
 
     case = composite_palsy(*london_pair, side=side)
     assert (case.palsy, case.side, case.region) == (1, side, "mouth")
@@ -312,7 +312,7 @@ def test_composite_palsy_is_seen_on_its_resting_side(landmarker, london_pair, si
 
 @needs_london
 def test_composite_seam_is_no_hard_edge(london_pair):
-    from palsy_core.simulate import composite_palsy
+    from trainers.data.simulate import composite_palsy
 
     rest = london_pair[0]
     case = composite_palsy(*london_pair, side="left")
@@ -325,7 +325,7 @@ def test_composite_seam_is_no_hard_edge(london_pair):
 
 @needs_london
 def test_mirrored_composite_swaps_the_side(london_pair):
-    from palsy_core.simulate import composite_palsy
+    from trainers.data.simulate import composite_palsy
 
     rest, rest_points, smile, smile_points = london_pair
     case = composite_palsy(rest, rest_points, smile, smile_points, side="left")
@@ -342,7 +342,7 @@ def test_mirrored_composite_swaps_the_side(london_pair):
 
 
 def test_composite_refuses_mismatched_photos(astronaut, astronaut_landmarks):
-    from palsy_core.simulate import composite_palsy
+    from trainers.data.simulate import composite_palsy
 
     with pytest.raises(ValueError, match="same size"):
         composite_palsy(astronaut, astronaut_landmarks, astronaut[:400], astronaut_landmarks,
@@ -353,7 +353,7 @@ def test_composite_refuses_mismatched_photos(astronaut, astronaut_landmarks):
 
 
 def test_jitter_photo_moves_landmarks_with_the_face(landmarker, astronaut, astronaut_landmarks):
-    from palsy_core.simulate import jitter_photo
+    from trainers.data.simulate import jitter_photo
 
     image, points = jitter_photo(astronaut, astronaut_landmarks, seed=5)
     assert image.shape == astronaut.shape and not np.array_equal(image, astronaut)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from palsy_core import MOVEMENTS, NoFaceError, analyze_visit, detect_movement, visit_from_results
-from palsy_core.simulate import simulate_palsy
+from trainers.data.simulate import simulate_palsy
 from palsy_core.visit import normalize_movement
 
 LONDON = Path(__file__).resolve().parents[2] / "shared" / "faces" / "london"

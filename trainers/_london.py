@@ -5,16 +5,16 @@ smiling) gives, at :data:`WORK_SIZE` px:
 
 - real healthy faces: the two unaltered photos (``kind`` "real") and their mirror
   images ("mirror"), so a model sees real healthy asymmetry;
-- simulated healthy faces: :func:`palsy_core.simulate.simulate_healthy` of each photo
+- simulated healthy faces: :func:`trainers.data.simulate.simulate_healthy` of each photo
   ("healthy_sim"), so a warp is no cue to palsy;
-- simulated palsy: :data:`PALSY_PER_PHOTO` :func:`~palsy_core.simulate.simulate_palsy`
+- simulated palsy: :data:`PALSY_PER_PHOTO` :func:`~trainers.data.simulate.simulate_palsy`
   cases per photo ("palsy_sim"; side, region, severity band and pattern drawn per
   case, two cases per severity band);
-- composite palsy: :func:`~palsy_core.simulate.composite_palsy` of the person's rest and
+- composite palsy: :func:`~trainers.data.simulate.composite_palsy` of the person's rest and
   smile photos, each side ("composite").
 
 Every synthetic image (all but "real") loses some detail or tilts a little half of the
-time, whatever its label (:func:`~palsy_core.simulate.jitter_photo`). The landmarker then
+time, whatever its label (:func:`~trainers.data.simulate.jitter_photo`). The landmarker then
 runs on every image, as the app runs it on a photo: a model learns from what MediaPipe
 finds, not from the simulator's own landmarks. The images are never written anywhere;
 only landmarks, blendshapes, head pose, the 224 px aligned face crop, and the landmarks
@@ -178,7 +178,7 @@ def make_person_faces(rest_rgb: np.ndarray, smile_rgb: np.ndarray, landmarker, *
     side, region and severity; images on which the landmarker finds no face are skipped.
     """
     from palsy_core.errors import NoFaceError
-    from palsy_core.simulate import (composite_palsy, jitter_photo, simulate_healthy,
+    from trainers.data.simulate import (composite_palsy, jitter_photo, simulate_healthy,
                                      simulate_palsy)
 
     rng = np.random.default_rng(person_seed(person, seed))
@@ -233,7 +233,7 @@ def make_person_faces(rest_rgb: np.ndarray, smile_rgb: np.ndarray, landmarker, *
 
 
 def recipe_key(seed: int) -> str:
-    from palsy_core.simulate import SIMULATOR_VERSION
+    from trainers.data.simulate import SIMULATOR_VERSION
 
     text = json.dumps([RECIPE_VERSION, SIMULATOR_VERSION, WORK_SIZE, PALSY_PER_PHOTO,
                        SEVERITY_BANDS, REGION_CHANCES, seed], sort_keys=True)

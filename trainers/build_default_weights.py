@@ -117,7 +117,7 @@ def make_simulated_dataset(root: Path, *, palsy_subjects: int, healthy_subjects:
     Reused when ``root`` already holds a set made with the same arguments by the same
     simulator version; a set made here with other ones is replaced.
     """
-    from palsy_core.simulate import (SIMULATOR_VERSION, write_simulated_ckplus,
+    from trainers.data.simulate import (SIMULATOR_VERSION, write_simulated_ckplus,
                                      write_simulated_yfp)
 
     root = Path(root)

@@ -117,7 +117,7 @@ def build_mesh_set(faces: Path, out: Path, *, size: int = 160, tune: int = 10, t
 
     ``limit``: only the first people (sorted), for tests.
     """
-    from palsy_core import simulate
+    from trainers.data import simulate
     from palsy_core.landmarks import FaceLandmarker
 
     pairs = london_pairs(faces)[:limit] if limit else london_pairs(faces)

@@ -3,7 +3,7 @@
 From every person of a folder in the London Set layout (``neutral/NNN_03.jpg`` at rest,
 ``smiling/NNN_08.jpg`` smiling; 82 consenting adults, CC-BY 4.0) it writes, for each of
 the two photos, the unaltered photo as ``normal`` and one simulated palsy per severity
-class (:func:`palsy_core.simulate.simulate_palsy`, peripheral pattern, a random side,
+class (:func:`trainers.data.simulate.simulate_palsy`, peripheral pattern, a random side,
 the strength drawn inside the class's band)::
 
     python -m trainers.severity_simulated --faces ../shared/faces/london \\
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-#: Strength band of each severity, as :func:`palsy_core.simulate.write_simulated_class_folders`
+#: Strength band of each severity, as :func:`trainers.data.simulate.write_simulated_class_folders`
 #: draws them (the simulator calls up to 0.4 mild, up to 0.7 moderate).
 SEVERITY_BANDS = {"mild": (0.2, 0.4), "moderate": (0.45, 0.7), "severe": (0.75, 1.0)}
 #: The London photos are 1350 px; the landmarker works on a 256 px face crop and the
@@ -59,7 +59,7 @@ def write_dataset(faces_dir: Path, out: Path, *, people: int | None = None, seed
     from palsy_core.errors import NoFaceError
     from palsy_core.imageio import load_image
     from palsy_core.landmarks import FaceLandmarker, LandmarkerOptions
-    from palsy_core.simulate import SIDES, simulate_palsy
+    from trainers.data.simulate import SIDES, simulate_palsy
 
     ids = london_people(faces_dir)[:people]
     rng = np.random.default_rng(seed)

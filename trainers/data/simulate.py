@@ -34,9 +34,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from . import landmarks as mesh_indices
-from .landmarks import MIRRORED_INDEX, mirror_landmarks
-from trainers.data.datasets import INTENSITY_OF_SEVERITY, SEVERITY_CLASSES, Sample, yfp_binary_label
+from palsy_core import landmarks as mesh_indices
+from palsy_core.landmarks import MIRRORED_INDEX, mirror_landmarks
+from .datasets import INTENSITY_OF_SEVERITY, SEVERITY_CLASSES, Sample, yfp_binary_label
 
 Side = Literal["left", "right"]
 Region = Literal["eye", "mouth", "brow", "full"]
