@@ -67,7 +67,7 @@ def bench_lopo_speed(yfp: Path, ckplus: Path, frames: int, healthy_subjects: int
     import torch
 
     from trainers.data.datasets import read_ckplus, read_yfp
-    from palsy_core.modalities import ModalityStore
+    from trainers.data.cache import ModalityStore
     from palsy_core.models import EarlyFusionHead, FeatureScaler, create_model
     from trainers.data.sampling import lopo_folds
 

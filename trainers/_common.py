@@ -350,7 +350,7 @@ class Run:
     """
 
     def __init__(self, args: argparse.Namespace, config, settings: dict):
-        from palsy_core.modalities import ModalityStore
+        from trainers.data.cache import ModalityStore
 
         self.args = args
         self.mirror = bool(getattr(args, "mirror", False))
@@ -482,7 +482,7 @@ class Run:
         """With ``--mirror``, each training image is followed by its mirror image."""
         if not self.mirror:
             return samples, digests, skipped
-        from palsy_core.modalities import mirrored_digest
+        from trainers.data.cache import mirrored_digest
 
         return (samples + samples, digests + [mirrored_digest(d) for d in digests], skipped)
 
@@ -493,7 +493,7 @@ class Run:
         probabilities = np.asarray(predict_digests(digests))
         if not self.mirror:
             return probabilities
-        from palsy_core.modalities import mirrored_digest
+        from trainers.data.cache import mirrored_digest
 
         mirrored = np.asarray(predict_digests([mirrored_digest(d) for d in digests]))
         return (probabilities + mirrored) / 2

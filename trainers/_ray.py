@@ -120,7 +120,7 @@ def run_folds_on_ray(run: "Run", options: RayOptions,
     # One landmarker pass over every image, here, before the tasks start.
     folds = list(run.iter_folds(bar=False))
     if warm is not None:
-        from palsy_core.modalities import mirrored_digest
+        from trainers.data.cache import mirrored_digest
 
         digests = {d for f in folds for d in (*f.train_digests, *f.test_digests)}
         if run.mirror:

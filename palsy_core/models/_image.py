@@ -5,7 +5,7 @@ Every classifier is ``frozen`` -> ``tuned`` -> ``head``:
 
 - ``frozen``: the backbone layers the paper freezes. Their output depends only on the
   image and the backbone checkpoint, so trainers compute it once per image and cache it
-  (:mod:`palsy_core.modalities`); training epochs then start from the cached tensor.
+  (:mod:`trainers.data.cache`); training epochs then start from the cached tensor.
 - ``tuned``: the layers the paper fine-tunes, ending in a pooled feature vector.
   ResNet50: ``layer4``; FasterViT-0: the final level; MLP-Mixer: the final block.
   EfficientNet-Lite0 (not in the paper): nothing, the whole backbone stays frozen.
