@@ -84,28 +84,28 @@ def display_path(path: Path | str) -> str:
 
 
 def _csv_row(record: dict) -> dict:
+    """One CSV row of a record: column names are the flattened result's paths, shortened."""
     from .features import FEATURE_NAMES
+    from .flatten import flatten_result
     from .measurements import MEASUREMENT_NAMES
+    from .vocabulary import REGIONS
 
-    assessment = record.get("assessment") or {}
-    row = {"file": record["file"], "ok": record["ok"], "error": record["error"] or "",
-           "status": assessment.get("status", ""),
-           "not_assessable_reasons": " ".join(r["code"] for r in assessment.get("reasons", [])),
-           "affected_side": record["affected_side"] or "",
-           "expression": record["expression"] or "",
-           "palsy_probability": (record["palsy"] or {}).get("probability", ""),
-           "severity_class": (record.get("severity") or {}).get("class", "")}
-    features = record["features"] or [""] * len(FEATURE_NAMES)
+    values = flatten_result(record)
+    row = {"file": values["file"], "ok": values["ok"], "error": values["error"] or "",
+           "status": values.get("assessment.status", ""),
+           "not_assessable_reasons": " ".join(r["code"] for r in values.get("assessment.reasons", [])),
+           "affected_side": values["affected_side"] or "",
+           "expression": values["expression"] or "",
+           "palsy_probability": values.get("palsy.probability", ""),
+           "severity_class": values.get("severity.class", "")}
+    features = values["features"] or [""] * len(FEATURE_NAMES)
     row.update({f"f{i}_{name}": value for i, (name, value) in enumerate(zip(FEATURE_NAMES, features))})
-    measurements = record["measurements"] or {}
     for name in MEASUREMENT_NAMES:
-        m = measurements.get(name, {})
         for key in ("left", "right", "difference", "percent_difference"):
-            row[f"{name}_{key}"] = m.get(key, "")
-    for region in ("brow", "eye", "mouth"):
-        r = (record["region_asymmetry"] or {}).get(region, {})
-        row[f"{region}_asymmetry_score"] = r.get("score", "")
-        row[f"{region}_weaker_side"] = r.get("weaker_side") or ""
+            row[f"{name}_{key}"] = values.get(f"measurements.{name}.{key}", "")
+    for region in REGIONS:
+        row[f"{region}_asymmetry_score"] = values.get(f"region_asymmetry.{region}.score", "")
+        row[f"{region}_weaker_side"] = values.get(f"region_asymmetry.{region}.weaker_side") or ""
     return row
 
 

@@ -72,6 +72,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 from sqlalchemy.pool import StaticPool
 
 from palsy_core.errors import PalsyError, PatientCodeError
+from palsy_core.flatten import flatten_result, numeric_values
 from palsy_core.safe_text import check_patient_code, csv_text
 
 __all__ = [
@@ -188,37 +189,20 @@ def flatten_measurements(assessment: Mapping[str, Any]) -> dict[str, float]:
         as the measurement module reports them), ``"region_asymmetry.mouth"``,
         ``"head_pose.yaw"`` (degrees). Missing values (None, NaN) are left out.
     """
-    flat: dict[str, float] = {}
-    if "photos" in assessment:  # a photo set: its rest photo (else its first) is the trend's
-        photos = [p for p in assessment.get("photos") or [] if isinstance(p, Mapping)]
-        main = next((p for p in photos if p.get("movement") == "rest"), photos[0] if photos else {})
-        for section in ("measurements", "region_asymmetry", "head_pose"):
-            if section in main:
-                _flatten_into(flat, section, main[section])
-        for scale, totals in (("efACE", ("static", "dynamic", "synkinesis", "total")),
-                              ("sunnybrook", ("resting", "voluntary", "synkinesis", "total"))):
-            for key in totals:
-                _flatten_into(flat, f"{scale}.{key}", (assessment.get(scale) or {}).get(key))
-        for movement, measure in (assessment.get("movements") or {}).items():
-            if isinstance(measure, Mapping):
-                _flatten_into(flat, f"movements.{movement}.ratio_percent", measure.get("ratio_percent"))
-        return flat
-    for section in ("measurements", "region_asymmetry", "head_pose"):
-        if section in assessment:
-            _flatten_into(flat, section, assessment[section])
-    return flat
-
-
-def _flatten_into(flat: dict[str, float], prefix: str, value: Any) -> None:
-    if isinstance(value, bool) or value is None:
-        return
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        number = float(value)
-        if np.isfinite(number):
-            flat[prefix] = number
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            _flatten_into(flat, f"{prefix}.{key}", item)
+    sections = ("measurements", "region_asymmetry", "head_pose")
+    if "photos" not in assessment:
+        return numeric_values(flatten_result(assessment, sections))
+    # A photo set: its rest photo (else its first) is the trend's.
+    photos = [p for p in assessment.get("photos") or [] if isinstance(p, Mapping)]
+    main = next((p for p in photos if p.get("movement") == "rest"), photos[0] if photos else {})
+    values = {section: main[section] for section in sections if section in main}
+    for scale, totals in (("efACE", ("static", "dynamic", "synkinesis", "total")),
+                          ("sunnybrook", ("resting", "voluntary", "synkinesis", "total"))):
+        values[scale] = {key: (assessment.get(scale) or {}).get(key) for key in totals}
+    values["movements"] = {movement: {"ratio_percent": measure.get("ratio_percent")}
+                           for movement, measure in (assessment.get("movements") or {}).items()
+                           if isinstance(measure, Mapping)}
+    return numeric_values(flatten_result(values))
 
 
 class _Base(DeclarativeBase):

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from .flatten import flatten_result
 from .safe_text import check_patient_code, csv_text
 
 __all__ = [
@@ -74,9 +75,8 @@ def measurement_rows(result: Any) -> list[dict[str, Any]]:
         ``unit``: mm, or deg for the smile angle), ``percent_difference`` (% of the
         larger side), ``unit``, ``description``. Left and right are the subject's.
     """
-    data = _as_dict(result)
     rows = []
-    for key, m in (data.get("measurements") or {}).items():
+    for key, m in _items(_as_dict(result), "measurements"):
         rows.append({
             "key": key,
             "measure": MEASUREMENT_LABELS.get(key, key.replace("_", " ").capitalize()),
@@ -112,6 +112,8 @@ def assessment_csv(result: Any, *, patient: str | None = None, visit_date: dt.da
     if patient:
         patient = check_patient_code(patient)  # the same rule as the records: no names, no 330-char codes
     data = _as_dict(result)
+    values = flatten_result(data, ("file", "assessment", "headline", "affected_side", "expression",
+                                   "mm_per_pixel", "scale_source"), depth=2)
     rows: list[dict[str, Any]] = []
 
     def info(name: str, value: Any, unit: str = "", note: str = "") -> None:
@@ -121,15 +123,15 @@ def assessment_csv(result: Any, *, patient: str | None = None, visit_date: dt.da
         info("patient", patient)
     if visit_date:
         info("visit_date", visit_date.isoformat())
-    info("source", data.get("file") or "")
-    verdict = data.get("assessment") or {}
-    info("status", verdict.get("status", ""), "", "within_normal | asymmetry | not_assessable")
-    if verdict.get("reasons"):
-        info("not_assessable_reasons", " ".join(r["code"] for r in verdict["reasons"]))
-    info("headline", data.get("headline", ""))
-    info("affected_side", data.get("affected_side") or "none")
-    info("expression_detected", verdict.get("detected_expression") or data.get("expression", ""))
-    info("mm_per_pixel", _round(data.get("mm_per_pixel"), 5), "mm/px", f"scale from {data.get('scale_source', '')}")
+    info("source", values.get("file") or "")
+    info("status", values.get("assessment.status", ""), "", "within_normal | asymmetry | not_assessable")
+    if values.get("assessment.reasons"):
+        info("not_assessable_reasons", " ".join(r["code"] for r in values["assessment.reasons"]))
+    info("headline", values.get("headline", ""))
+    info("affected_side", values.get("affected_side") or "none")
+    info("expression_detected", values.get("assessment.detected_expression") or values.get("expression", ""))
+    info("mm_per_pixel", _round(values.get("mm_per_pixel"), 5), "mm/px",
+         f"scale from {values.get('scale_source', '')}")
     palsy = data.get("palsy")
     if palsy:
         info("palsy_probability", _round(palsy["probability"], 4), "", _model_note(palsy))
@@ -141,13 +143,13 @@ def assessment_csv(result: Any, *, patient: str | None = None, visit_date: dt.da
             "difference": row["difference"], "percent_difference": row["percent_difference"],
             "unit": row["unit"],
         })
-    for region, r in (data.get("region_asymmetry") or {}).items():
+    for region, r in _items(data, "region_asymmetry"):
         note = f"weaker side: {r['weaker_side']}" if r.get("weaker_side") else "within normal asymmetry"
         rows.append({
             "section": "region", "name": region, "difference": r["difference"], "value": r["score"],
             "unit": "score", "note": f"{note}; decided by {r['measure']}; normal limit {r['normal_limit']}",
         })
-    for axis, value in (data.get("head_pose") or {}).items():
+    for axis, value in _items(data, "head_pose"):
         rows.append({"section": "head_pose", "name": axis, "value": value, "unit": "deg"})
     for index, warning in enumerate(data.get("warnings") or []):
         rows.append({"section": "warning", "name": f"warning_{index + 1}", "note": warning})
@@ -533,6 +535,13 @@ def _as_dict(result: Any) -> Mapping[str, Any]:
     if isinstance(result, Mapping):
         return result
     return result.to_dict()
+
+
+def _items(data: Mapping[str, Any], section: str) -> list[tuple[str, Any]]:
+    """``(name, value)`` of each item of one section of the flattened result (none when the
+    section is missing or None)."""
+    return [(path.partition(".")[2], value)
+            for path, value in flatten_result(data, (section,), depth=2).items() if "." in path]
 
 
 def _model_note(palsy: Mapping[str, Any]) -> str:

@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from palsy_core.errors import NoFaceError, PalsyError, VideoError
+from palsy_core.flatten import region_scores
 from palsy_core.visit import detect_movement
 
 __all__ = [
@@ -289,7 +290,8 @@ def _analyze_path(
                     result = None
                 analyze_s += perf_counter() - started
                 if result is not None:
-                    scores = {region: float(r.score) for region, r in result.region_asymmetry.items()}
+                    scores = region_scores({"region_asymmetry": {
+                        region: r.to_dict() for region, r in result.region_asymmetry.items()}})
                     rows.append(scores)
                     times.append(time_s)
                     sides.append(result.affected_side)
