@@ -1,6 +1,7 @@
-"""One flattener behind every CSV: the CLI's, the report's and the records' tables of the
-one-pass golden results are what they were before the flattener (tests/data/csv_golden.json,
-written by the code before it); the vocabulary is the one the results speak."""
+"""One flattener behind every CSV: the CLI's, the report's and the records' tables of real
+results are what they were before the flattener. tests/data/csv_golden.json holds the
+results (the one-pass golden's four photos, landmarks left out) and the tables the code
+before the flattener made of them; the vocabulary is the one the results speak."""
 
 from __future__ import annotations
 
@@ -17,9 +18,8 @@ from palsy_core.flatten import flatten_result, numeric_values, region_scores
 from palsy_core.records import flatten_measurements
 from palsy_core.report import assessment_csv
 
-DATA = Path(__file__).resolve().parent / "data"
-PHOTOS = json.loads((DATA / "one_pass_golden.json").read_text())["photos"]
-GOLDEN = json.loads((DATA / "csv_golden.json").read_text())
+GOLDEN = json.loads((Path(__file__).resolve().parent / "data" / "csv_golden.json").read_text())
+PHOTOS = GOLDEN["results"]
 
 
 def _records() -> list[dict]:
