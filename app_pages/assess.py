@@ -7,6 +7,7 @@ import datetime as dt
 
 import streamlit as st
 
+from palsy_core.imageio import IMAGE_SUFFIXES
 from palsy_core.records import EXPRESSIONS
 from palsy_core.report import assessment_csv, assessment_pdf
 from palsy_core.safe_text import check_patient_code, is_patient_code
@@ -14,7 +15,7 @@ from ui import auth, services, widgets
 from ui.errors import attempt
 from ui.text import plain
 
-PHOTO_TYPES = ["jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff"]
+PHOTO_TYPES = [suffix.lstrip(".") for suffix in IMAGE_SUFFIXES]
 SOURCES = ("Upload a photo", "Take a photo", "Example photo")
 LAYERS = ("Zoom to face", "Contours", "Axes", "Landmarks")
 

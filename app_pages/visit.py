@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from palsy_core.export_xlsx import visits_to_xlsx
+from palsy_core.imageio import IMAGE_SUFFIXES
 from palsy_core.records import PHOTO_SET
 from palsy_core.safe_text import check_patient_code, is_patient_code
 from palsy_core.visit import MOVEMENT_PROMPTS, MOVEMENT_TITLES, MOVEMENTS, VERDICT_MOVEMENTS, detect_movement
@@ -24,7 +25,7 @@ from ui.errors import attempt
 from ui.landmark_editor import landmark_editor
 from ui.text import plain
 
-PHOTO_TYPES = ["jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff"]
+PHOTO_TYPES = [suffix.lstrip(".") for suffix in IMAGE_SUFFIXES]
 MODES = ("Upload several photos", "Take them one by one")
 ESTIMATE_WARNING = ("**Estimates from photographs, not a clinician's grading.** Each item follows one "
                     "documented mapping from measurements (sources below); items a photograph cannot "

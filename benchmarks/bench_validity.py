@@ -272,8 +272,9 @@ def _verdict(entry: dict, key: str) -> str:
 
 # -- a user's labelled folders --------------------------------------------------------------
 def _images(folder: Path) -> list[Path]:
-    suffixes = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in suffixes)
+    from palsy_core.imageio import IMAGE_SUFFIXES
+
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 def _side_labels(paths, pattern, labels_csv) -> dict[Path, str]:

@@ -19,11 +19,11 @@ import sys
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
+from .imageio import IMAGE_SUFFIXES
+
 #: Exit statuses (documented in the README).
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
-#: File types picked up when a directory is walked (explicit file arguments are always tried).
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
 #: Keys every JSON line carries, in this order, whether the input succeeded or not.
 _EMPTY_RESULT = {
@@ -38,7 +38,8 @@ EXPRESSION_CHOICES = ("detect", "rest", "smile", "brow_raise", "eyes_closed")
 
 
 def iter_inputs(paths: Iterable[str]) -> Iterator[Path]:
-    """Expand the arguments: files as given, directories walked in sorted order."""
+    """Expand the arguments: files as given (always tried), directories walked in sorted
+    order for the :data:`~palsy_core.imageio.IMAGE_SUFFIXES` file types."""
     for arg in paths:
         path = Path(arg)
         if path.is_dir():

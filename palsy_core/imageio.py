@@ -30,6 +30,10 @@ from .errors import (
 
 ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, np.ndarray]
 
+#: File types read as photos (lower case): what a walked folder yields and an upload
+#: accepts, for the CLI, the app, the trainers and the benchmarks alike.
+IMAGE_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
 #: Largest photo we decode, in pixels (width x height). 50 MP covers every phone and
 #: DSLR photo; larger files are almost always decompression bombs or scans.
 MAX_PIXELS = 50_000_000

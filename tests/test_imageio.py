@@ -17,7 +17,7 @@ from palsy_core import (
     load_image,
 )
 from palsy_core.errors import FileTooLargeError, ImageError, UnreadableFileError
-from palsy_core.imageio import MAX_FILE_BYTES, downscale
+from palsy_core.imageio import IMAGE_SUFFIXES, MAX_FILE_BYTES, downscale
 
 
 def _encode(img: Image.Image, fmt: str, **kwargs) -> bytes:
@@ -39,6 +39,17 @@ def test_common_formats_decode_to_rgb(photo, astronaut, fmt, kwargs, tolerance):
     rgb = load_image(_encode(photo, fmt, **kwargs))
     assert rgb.dtype == np.uint8 and rgb.shape == astronaut.shape
     assert np.abs(rgb.astype(int) - astronaut).mean() <= tolerance
+
+
+def test_every_listed_suffix_is_a_format_that_loads_and_a_walk_finds(tmp_path, astronaut):
+    from palsy_core.cli import iter_inputs
+
+    small = Image.fromarray(astronaut).resize((96, 96))
+    for suffix in IMAGE_SUFFIXES:
+        small.save(tmp_path / f"photo{suffix.upper()}")  # upper-case names are walked too
+        assert load_image(tmp_path / f"photo{suffix.upper()}").shape == (96, 96, 3)
+    (tmp_path / "notes.txt").write_text("not walked")
+    assert len(list(iter_inputs([str(tmp_path)]))) == len(IMAGE_SUFFIXES)
 
 
 def test_path_input(tmp_path, photo, astronaut):

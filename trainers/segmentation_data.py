@@ -36,6 +36,8 @@ from typing import Iterator, Optional
 import cv2
 import numpy as np
 
+from palsy_core.imageio import IMAGE_SUFFIXES
+
 #: Photos are scaled to this long side before simulation and cropping (the crop is
 #: 160 px: more resolution only slows the simulator).
 WORK_SIDE = 512
@@ -45,7 +47,6 @@ SET_VERSION = 1
 #: 7 upper lip, 8 inner mouth, 9 lower lip (mouth), 10 hair (background: not a class here).
 LAPA_TO_CLASSES = np.array([0, 1, 2, 2, 3, 3, 1, 4, 4, 4, 0], dtype=np.uint8)
 SPLITS = ("train", "tune", "test")
-_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 
 
 @dataclass
@@ -95,11 +96,11 @@ def london_pairs(faces: Path) -> list[tuple[str, Optional[Path], Optional[Path]]
     from a flat folder of faces (each file its own person)."""
     neutral, smiling = faces / "neutral", faces / "smiling"
     if neutral.is_dir():
-        rest = {p.name.split("_")[0]: p for p in neutral.iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES}
+        rest = {p.name.split("_")[0]: p for p in neutral.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES}
         smile = ({p.name.split("_")[0]: p for p in smiling.iterdir()
-                  if p.suffix.lower() in _IMAGE_SUFFIXES} if smiling.is_dir() else {})
+                  if p.suffix.lower() in IMAGE_SUFFIXES} if smiling.is_dir() else {})
         return [(pid, rest.get(pid), smile.get(pid)) for pid in sorted(set(rest) | set(smile))]
-    photos = sorted(p for p in faces.iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES)
+    photos = sorted(p for p in faces.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     return [(p.stem, p, None) for p in photos]
 
 
@@ -260,7 +261,7 @@ def read_labelled_folders(root: Path, *, size: int = 160, seed: int = 0,
     rng = np.random.default_rng(seed)
     with FaceLandmarker() as landmarker:
         for split, folder in parts:
-            images = sorted(p for p in (folder / "images").iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES)
+            images = sorted(p for p in (folder / "images").iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
             for number, path in enumerate(images):
                 label_path = folder / "labels" / (path.stem + ".png")
                 if not label_path.is_file():

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Literal, Optional
 
 from palsy_core.errors import DatasetError
+from palsy_core.imageio import IMAGE_SUFFIXES
 from palsy_core.models._severity import SEVERITY_CLASSES
 #: Region intensity of each severity: YFP knows only "slight" (0.5) and "strong" (1.0),
 #: and a moderate palsy is already plainly visible at rest, so it counts as strong.
@@ -31,7 +32,6 @@ INTENSITY_OF_SEVERITY = {"mild": 0.5, "moderate": 1.0, "severe": 1.0}
 #: YFP label words and the region intensity each stands for.
 YFP_INTENSITY = {"normal": 0.0, "slightpalsy": 0.5, "strongpalsy": 1.0}
 
-IMAGE_SUFFIXES = (".bmp", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
 _HEALTHY_CLASS_NAMES = {"normal", "healthy", "control", "controls", "none"}
 _YFP_LABEL = re.compile(r"^\s*(normal|slightpalsy|strongpalsy)[\s_-]*(eyes?|mouth)\s*$",
                         re.IGNORECASE)
