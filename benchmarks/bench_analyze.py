@@ -30,7 +30,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 #: The variants, by name: AnalyzerOptions keyword arguments (None: the bare landmarker).
@@ -53,18 +52,6 @@ with Analyzer(AnalyzerOptions(palsy_model="default",
     a.analyze(photo)
 print(time.perf_counter() - t0 - t_photo)
 """
-
-
-def photo_set() -> list[np.ndarray]:
-    """Five 512 px face photos: the astronaut, mirrored, a face close-up, rotated, darker."""
-    import cv2
-    from skimage import data
-
-    astronaut = data.astronaut()
-    closeup = cv2.resize(astronaut[20:300, 90:370], (512, 512), interpolation=cv2.INTER_CUBIC)
-    rotated = cv2.warpAffine(closeup, cv2.getRotationMatrix2D((256, 256), 8, 1.0), (512, 512),
-                             borderMode=cv2.BORDER_REFLECT)
-    return [astronaut, astronaut[:, ::-1].copy(), closeup, rotated, (closeup * 0.6).astype(np.uint8)]
 
 
 def percentiles(values: list[float]) -> tuple[float, float, float]:
@@ -124,8 +111,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from palsy_core import Analyzer, AnalyzerOptions, FaceLandmarker, LandmarkerOptions
+    from palsy_core.examples import astronaut_photo_set
 
-    photos = photo_set()
+    photos = astronaut_photo_set()
     runners, closers = {}, []
     for name, options in VARIANTS.items():
         if options is None:

@@ -28,7 +28,6 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from palsy_core import landmarks as lm  # noqa: E402
 from palsy_core.measurements import measure_face  # noqa: E402

@@ -35,13 +35,9 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import sys
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 

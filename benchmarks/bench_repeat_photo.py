@@ -44,7 +44,6 @@ import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 from palsy_core import Analyzer, AnalyzerOptions  # noqa: E402

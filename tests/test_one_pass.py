@@ -34,12 +34,11 @@ def photos() -> dict[str, np.ndarray]:
     import matplotlib.cbook
     from PIL import Image
 
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from bench_analyze import photo_set
+    from palsy_core.examples import astronaut_photo_set
 
     with Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg")) as photo:
         hopper = np.asarray(photo.convert("RGB"))
-    astronaut, mirrored, closeup, rotated, _ = photo_set()
+    astronaut, mirrored, closeup, rotated, _ = astronaut_photo_set()
     return {"grace_hopper": hopper, "astronaut": astronaut, "astronaut_mirrored": mirrored,
             "closeup": closeup, "rotated": rotated}
 

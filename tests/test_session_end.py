@@ -26,9 +26,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 # A minimal page that installs the hook, as streamlit_app.py does, and reports shutdowns.
+# The server runs in the repository root, as the app does (`python -m` puts it on the path).
 SCRIPT = """
-import logging, sys
-sys.path.insert(0, {root!r})
+import logging
 import streamlit as st
 from ui import session_end
 logging.basicConfig(level=logging.WARNING)
@@ -40,7 +40,7 @@ st.write("session", st.context.headers.get("host", "?"))
 
 def test_closing_the_tab_shuts_the_session_down(tmp_path):
     script = tmp_path / "page.py"
-    script.write_text(SCRIPT.format(root=str(ROOT)))
+    script.write_text(SCRIPT)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -49,7 +49,7 @@ def test_closing_the_tab_shuts_the_session_down(tmp_path):
         server = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true"],
-            cwd=tmp_path, env={**os.environ, "GLOG_minloglevel": "2"}, stdout=log, stderr=subprocess.STDOUT)
+            cwd=ROOT, env={**os.environ, "GLOG_minloglevel": "2"}, stdout=log, stderr=subprocess.STDOUT)
         try:
             url = f"http://127.0.0.1:{port}"
             wait_until_healthy(url, server, log_path)

@@ -229,11 +229,20 @@ def build_network(config: ModelConfig, *, checkpoint: str | os.PathLike | None =
 
 # -- weight files and cards --------------------------------------------------------------------
 def default_weights_dir() -> Path:
-    """``$PALSY_WEIGHTS_DIR``, else the ``weights/`` folder of this repository."""
+    """``$PALSY_WEIGHTS_DIR``, else the repository's ``weights/`` beside ``palsy_core``.
+
+    A checkout or an editable install (``pip install -e .``) has that folder; any other
+    install has to name one.
+    """
     env = os.environ.get(WEIGHTS_ENV)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "weights"
+    folder = Path(__file__).resolve().parents[2] / "weights"
+    if not folder.is_dir():
+        raise ModelNotInstalledError(
+            f"weights not found: set {WEIGHTS_ENV} to the weights folder (palsy_core was not "
+            f"installed from a checkout, so there is no {folder})")
+    return folder
 
 
 def git_commit() -> str:
