@@ -2,10 +2,11 @@
 
 Three states, never more confident than the photo allows:
 
-- ``"within_normal"``: every region's left-right difference is within the normal limits
-  measured on healthy people for the photo's expression (:mod:`palsy_core.normal_range`).
-- ``"asymmetry"``: at least one region that decides the side is beyond its limit;
-  ``affected_side`` says which of the subject's sides looks weaker.
+- ``"within_normal"``: the regions' left-right differences, taken together, are within
+  the normal limit measured on healthy people for the photo's expression
+  (:class:`palsy_core.normal_range.CombinedLimit`).
+- ``"asymmetry"``: they are beyond it; ``affected_side`` says which of the subject's
+  sides looks weaker.
 - ``"not_assessable"``: the photo cannot support either answer; each reason says what to
   retake and how. Measurements are still reported, but not read as a verdict.
 
@@ -25,6 +26,17 @@ Jones 2017, CC-BY 4.0, https://doi.org/10.6084/m9.figshare.5047666.v5):
   above every eyes-open London photo.
 
 Several faces in one photo is a warning, not a refusal: the largest face is analysed.
+
+Why one combined limit rather than one per measure: a palsy weakens one side in several
+regions at once, while healthy asymmetries are partly correlated (a wider eye comes with
+a higher brow; a mouth corner's height with its excursion). The combined score scales each
+deciding measure's signed difference by its healthy spread and discounts what the healthy
+correlation explains, so one limit per expression replaces three or four that each had
+their own chance to misfire. Person-held-out on the London Set (5 folds,
+benchmarks/bench_validity.py) it keeps more healthy photos within normal than the
+per-measure rule it replaces; the per-measure limits remain, to explain a verdict region by
+region in millimetres. The side is the one the measure with the largest share of the score
+points to.
 """
 
 from __future__ import annotations
@@ -37,7 +49,8 @@ import numpy as np
 from .landmarks import HeadPose
 from .measurements import EXPRESSIONS, FaceMeasurements
 from .normal_range import (ASSESSABLE_EXPRESSIONS, EXPRESSION_THRESHOLDS, MAX_RELIABLE_PITCH,
-                           MAX_RELIABLE_YAW, REGION_MEASURES, verdict_regions)
+                           MAX_RELIABLE_YAW, REGION_MEASURES, CombinedLimit,
+                           load_normal_limits, signed_differences, verdict_regions)
 
 Status = Literal["within_normal", "asymmetry", "not_assessable"]
 STATUSES: tuple[str, ...] = ("within_normal", "asymmetry", "not_assessable")
@@ -91,9 +104,17 @@ class RegionFinding:
     weaker_side : {"left", "right"} or None
         The subject's side that looks weaker; None within the limit.
     beyond_limit : bool
+        Beyond its own limit (the verdict reads the combined score; see the module).
     decides_side : bool
         False for the eye in a smile (both eyes narrow; the mouth decides).
     note : str
+    share : float or None
+        The region's share of the combined score (its measures' sum, see
+        :meth:`palsy_core.normal_range.CombinedLimit.contributions`); None when it does
+        not decide or the photo is not assessable.
+    points_to : {"left", "right"} or None
+        The side the region's measure with the largest share points to, when its share
+        is positive (it pushes the face towards asymmetry); else None.
     """
 
     name: str
@@ -104,12 +125,16 @@ class RegionFinding:
     beyond_limit: bool
     decides_side: bool = True
     note: str = ""
+    share: Optional[float] = None
+    points_to: Optional[str] = None
 
     def to_dict(self) -> dict:
         return {"name": self.name, "measure": self.measure,
                 "difference_mm": self.difference_mm, "limit_mm": round(self.limit_mm, 3),
                 "weaker_side": self.weaker_side, "beyond_limit": self.beyond_limit,
-                "decides_side": self.decides_side, "note": self.note}
+                "decides_side": self.decides_side, "note": self.note,
+                "share": None if self.share is None else round(self.share, 3),
+                "points_to": self.points_to}
 
 
 @dataclass(frozen=True)
@@ -135,6 +160,9 @@ class Assessment:
         What the blendshapes show.
     expression_mismatch : str or None
         One line when the stated expression and the face disagree.
+    combined_score, combined_limit : float or None
+        The regions' combined score and its normal limit for the expression
+        (:class:`palsy_core.normal_range.CombinedLimit`); None when not assessable.
     """
 
     status: Status
@@ -146,6 +174,8 @@ class Assessment:
     expression_source: Literal["stated", "detected"] = "detected"
     detected_expression: str = "rest"
     expression_mismatch: Optional[str] = None
+    combined_score: Optional[float] = None
+    combined_limit: Optional[float] = None
 
     def __post_init__(self):
         if self.status not in STATUSES:
@@ -154,26 +184,52 @@ class Assessment:
             raise ValueError("affected_side is set exactly when the status is 'asymmetry'.")
 
     @property
+    def supporting_regions(self) -> tuple[RegionFinding, ...]:
+        """The deciding regions that push towards the affected side, largest share first
+        (empty unless the status is "asymmetry")."""
+        if self.status != "asymmetry":
+            return ()
+        return tuple(sorted((r for r in self.regions
+                             if r.decides_side and r.points_to == self.affected_side),
+                            key=lambda r: -(r.share or 0.0)))
+
+    @property
+    def beyond_alone(self) -> tuple[RegionFinding, ...]:
+        """Deciding regions beyond their own limit on a photo within normal: the reason a
+        region gauge may pass 1 while the verdict, reading them together, does not."""
+        if self.status != "within_normal":
+            return ()
+        return tuple(r for r in self.regions if r.beyond_limit and r.decides_side)
+
+    @property
     def worst_region(self) -> Optional[RegionFinding]:
-        """The region furthest beyond its limit among those that decide the side."""
-        beyond = [r for r in self.regions if r.beyond_limit and r.decides_side]
-        return max(beyond, key=lambda r: r.difference_mm / r.limit_mm) if beyond else None
+        """The region with the largest share of the combined score among those that push
+        towards the affected side; None unless the status is "asymmetry"."""
+        supporting = self.supporting_regions
+        return supporting[0] if supporting else None
 
     def headline(self) -> str:
         """One sentence for a person: the status and what it rests on, or what to retake."""
         if self.status == "not_assessable":
             return "Not assessable: " + " ".join(r.message for r in self.reasons)
         if self.status == "within_normal":
+            alone = self.beyond_alone
+            if alone:
+                return (f"Within normal asymmetry for a {self.expression.replace('_', ' ')} "
+                        f"photo: the {' and '.join(r.name for r in alone)} alone "
+                        f"{'is' if len(alone) == 1 else 'are'} beyond {'its' if len(alone) == 1 else 'their'} "
+                        "own limit, but taken together the regions are within what healthy "
+                        "people show.")
             return (f"Within normal asymmetry for a {self.expression.replace('_', ' ')} photo: "
                     "every region is within the limits of healthy people.")
         worst = self.worst_region
-        others = [r.name for r in self.regions
-                  if r.beyond_limit and r.decides_side and r is not worst
-                  and r.weaker_side == self.affected_side]
-        also = f"; also {', '.join(others)}" if others else ""
+        others = [r.name for r in self.supporting_regions if r is not worst]
+        also = f"; {' and '.join(others)} point the same way" if others else ""
+        together = (f"; together {self.combined_score / self.combined_limit:.1f} times the "
+                    "normal limit" if others and self.combined_score is not None else "")
         return (f"The subject's {self.affected_side} side looks weaker: {worst.name} "
                 f"{_measure_words(worst.measure)} differs by {worst.difference_mm:.1f} mm "
-                f"(normal up to {worst.limit_mm:.1f} mm){also}.")
+                f"(normal up to {worst.limit_mm:.1f} mm){also}{together}.")
 
     def to_dict(self) -> dict:
         return {
@@ -186,6 +242,10 @@ class Assessment:
             "expression_source": self.expression_source,
             "detected_expression": self.detected_expression,
             "expression_mismatch": self.expression_mismatch,
+            "combined_score": (None if self.combined_score is None
+                               else round(self.combined_score, 3)),
+            "combined_limit": (None if self.combined_limit is None
+                               else round(self.combined_limit, 3)),
         }
 
 
@@ -326,27 +386,58 @@ def assess(
             f"{faces_found} faces in the photo: the largest one was analysed. Crop the photo "
             "to one face to be sure the right person is measured.")),)
 
-    regions = _findings(face, expression)
     if reasons:
-        return Assessment("not_assessable", None, regions, tuple(reasons), warnings,
-                          expression, "stated" if stated else "detected", detected, mismatch)
-    side = face.affected_side
-    deciding = [r for r in regions if r.beyond_limit and r.decides_side]
-    status: Status = "asymmetry" if deciding and side is not None else "within_normal"
-    return Assessment(status, side if status == "asymmetry" else None, regions, (), warnings,
-                      expression, "stated" if stated else "detected", detected, mismatch)
+        return Assessment("not_assessable", None, _findings(face, expression), tuple(reasons),
+                          warnings, expression, "stated" if stated else "detected", detected,
+                          mismatch)
+    combined = load_normal_limits().combined_for(expression)
+    status, side, score = combined_verdict(face, combined)
+    return Assessment(status, side, _findings(face, expression, combined), (), warnings,
+                      expression, "stated" if stated else "detected", detected, mismatch,
+                      combined_score=score, combined_limit=combined.limit)
 
 
-def _findings(face: FaceMeasurements, expression: str) -> tuple[RegionFinding, ...]:
+def combined_verdict(face: FaceMeasurements,
+                     combined: CombinedLimit) -> tuple[Status, Optional[str], float]:
+    """``(status, affected_side, score)`` of assessable measurements under ``combined``.
+
+    "asymmetry" when the combined score is above the limit and the measures point to a
+    side; the side is the one the measure with the largest share of the score points to.
+    """
+    signed = _signed(face, combined)
+    score = combined.score(signed)
+    side = combined.weaker_side(signed) if score > combined.limit else None
+    return ("asymmetry" if side else "within_normal"), side, score
+
+
+def _signed(face: FaceMeasurements, combined: CombinedLimit) -> dict[str, float]:
+    ms = face.measurements
+    return signed_differences({m: ms[m].left for m in combined.measures},
+                              {m: ms[m].right for m in combined.measures}, combined.measures)
+
+
+def _findings(face: FaceMeasurements, expression: str,
+              combined: Optional[CombinedLimit] = None) -> tuple[RegionFinding, ...]:
     deciding = verdict_regions(expression)  # e.g. not the eye in a smile: both eyes narrow
+    shares = signed = {}
+    if combined is not None:
+        signed = _signed(face, combined)
+        shares = combined.contributions(signed)
     out = []
     for name in REGION_MEASURES:
         region = face.regions.get(name)
         if region is None:
             continue
         decides = name in deciding
+        own = [m for m in deciding.get(name, ()) if m in shares]
+        share = float(sum(shares[m] for m in own)) if own else None
+        points_to = None
+        if share is not None and share > 0:
+            top = signed[max(own, key=lambda m: shares[m])]
+            points_to = None if top == 0 else ("left" if top > 0 else "right")
         out.append(RegionFinding(
             name=name, measure=region.measure, difference_mm=float(region.difference),
             limit_mm=float(region.normal_limit), weaker_side=region.weaker_side,
-            beyond_limit=not region.within_normal, decides_side=decides, note=region.note))
+            beyond_limit=not region.within_normal, decides_side=decides, note=region.note,
+            share=share, points_to=points_to))
     return tuple(out)

@@ -75,7 +75,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 import numpy as np
 
 #: Version of the data file's layout; :func:`load_normal_limits` refuses other versions.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 #: The limits shipped with the package (found next to this module, wherever installed).
 DEFAULT_LIMITS_FILE = Path(__file__).resolve().parent / "data" / "normal_limits.json"
 #: Expressions with measured limits; photos showing anything else cannot be assessed.
@@ -92,6 +92,17 @@ REGION_MEASURES: dict[str, tuple[str, ...]] = {
 NON_DECIDING_REGIONS: dict[str, tuple[str, ...]] = {"smile": ("eye",)}
 #: Column suffix of a measure's ``|left - right|`` in a measurement table.
 DIFFERENCE_SUFFIX = "_difference"
+#: Whether the smaller per-side value marks the weaker side, per verdict measure: a weak
+#: brow sits lower, a weak eye closes less (its fissure is wider), a weak mouth corner
+#: sits lower and moves out less.
+SMALLER_IS_WEAKER: dict[str, bool] = {"brow_height": True, "palpebral_fissure_height": False,
+                                      "commissure_height": True, "commissure_excursion": True}
+#: Weight of the identity in the healthy correlation matrix of the combined score
+#: (``(1 - s) R + s I``): with 82 people a 4 x 4 matrix is estimated well enough, but its
+#: smallest eigenvalues are not, and an unshrunk inverse lets one near-collinear pair of
+#: measures dominate. 0.1 kept held-out specificity at the same sensitivity
+#: (benchmarks/bench_validity.py; 0.0 and 0.2 were tried).
+COMBINED_SHRINKAGE = 0.1
 
 #: Blendshape level above which we treat the photo as showing that expression.
 EXPRESSION_THRESHOLDS: dict[str, float] = {
@@ -139,6 +150,98 @@ class MeasureLimit:
     unit: str
 
 
+def signed_difference(measure: str, left: float, right: float) -> float:
+    """A verdict measure's left-right difference, signed so that "+" means the subject's
+    left side looks weaker (:data:`SMALLER_IS_WEAKER`); same unit as the measure."""
+    return float(right - left) if SMALLER_IS_WEAKER[measure] else float(left - right)
+
+
+@dataclass(frozen=True)
+class CombinedLimit:
+    """One limit on the verdict measures taken together, for one expression.
+
+    Each measure's signed difference (:func:`signed_difference`, "+" = left looks weaker)
+    is divided by its healthy root-mean-square, giving ``z``; the combined score is the
+    squared Mahalanobis length ``z' R^-1 z`` with ``R`` the healthy correlation of the
+    ``z`` shrunk towards the identity (:data:`COMBINED_SHRINKAGE`). Healthy asymmetries
+    that come together (the eye's fissure and the brow, the mouth corner's height and
+    excursion) are discounted, so one limit replaces three or four that each had their
+    own chance to misfire. Fitted on each healthy photo and its mirror image: healthy
+    asymmetry has no preferred side, so a mirrored photo scores the same and its side
+    mirrors.
+
+    Attributes
+    ----------
+    measures : tuple of str
+        The verdict measures of the expression, in the order of ``rms`` and
+        ``correlation``.
+    rms : tuple of float
+        Healthy root-mean-square signed difference of each measure (mm).
+    correlation : tuple of tuples of float
+        The shrunk healthy correlation matrix.
+    shrinkage : float
+    percentile : float
+        Which percentile of the healthy scores ``limit`` is (0-100).
+    limit : float
+        The score above which a photo is outside normal (dimensionless).
+    ci_low, ci_high : float
+        Bootstrap 95 % interval of ``limit`` (people resampled, the whole fit repeated).
+    n : int
+        Healthy photos it was fitted on.
+    """
+
+    measures: tuple[str, ...]
+    rms: tuple[float, ...]
+    correlation: tuple[tuple[float, ...], ...]
+    shrinkage: float
+    percentile: float
+    limit: float
+    ci_low: float
+    ci_high: float
+    n: int
+
+    def _z(self, signed: Mapping[str, float]) -> np.ndarray:
+        return np.array([float(signed[m]) for m in self.measures]) / np.asarray(self.rms)
+
+    def contributions(self, signed: Mapping[str, float]) -> dict[str, float]:
+        """Each measure's share of :meth:`score` (``z_k (R^-1 z)_k``; they sum to it).
+
+        A measure with a large positive share pushes the face outside normal; a negative
+        share means the healthy correlation expected it to go along and it did not."""
+        z = self._z(signed)
+        pulled = np.linalg.solve(np.asarray(self.correlation), z)
+        return {m: float(v) for m, v in zip(self.measures, z * pulled)}
+
+    def score(self, signed: Mapping[str, float]) -> float:
+        """The combined score of ``{measure: signed difference}`` (NaN if one is missing)."""
+        if any(not math.isfinite(float(signed.get(m, math.nan))) for m in self.measures):
+            return math.nan
+        return float(sum(self.contributions(signed).values()))
+
+    def weaker_side(self, signed: Mapping[str, float]) -> Optional[str]:
+        """The side the measure with the largest share points to, or None for an all-zero
+        difference."""
+        shares = self.contributions(signed)
+        top = max(self.measures, key=lambda m: shares[m])
+        value = float(signed[top])
+        return None if value == 0.0 else ("left" if value > 0 else "right")
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["measures"] = list(self.measures)
+        out["rms"] = list(self.rms)
+        out["correlation"] = [list(row) for row in self.correlation]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "CombinedLimit":
+        data = dict(data)
+        data["measures"] = tuple(data["measures"])
+        data["rms"] = tuple(float(v) for v in data["rms"])
+        data["correlation"] = tuple(tuple(float(v) for v in row) for row in data["correlation"])
+        return cls(**data)
+
+
 @dataclass(frozen=True)
 class NormalLimits:
     """Normal limits per expression and measure, with where they come from.
@@ -175,6 +278,7 @@ class NormalLimits:
     bootstrap: dict[str, Any] = field(default_factory=dict)
     validation: dict[str, Any] = field(default_factory=dict)
     notes: str = ""
+    combined: dict[str, "CombinedLimit"] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
     @property
@@ -197,6 +301,7 @@ class NormalLimits:
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["limits"] = {e: {m: asdict(v) for m, v in ms.items()} for e, ms in self.limits.items()}
+        out["combined"] = {e: c.to_dict() for e, c in self.combined.items()}
         # Version first, so a reader sees the layout before anything else.
         return {"format_version": out.pop("format_version"), **out}
 
@@ -209,8 +314,23 @@ class NormalLimits:
                              "with python -m trainers.normal_range.")
         limits = {e: {m: MeasureLimit(**v) for m, v in ms.items()}
                   for e, ms in data["limits"].items()}
-        rest = {k: v for k, v in data.items() if k not in ("limits", "format_version")}
-        return cls(limits=limits, format_version=version, **rest)
+        combined = {e: CombinedLimit.from_dict(c) for e, c in data.get("combined", {}).items()}
+        rest = {k: v for k, v in data.items()
+                if k not in ("limits", "format_version", "combined")}
+        return cls(limits=limits, combined=combined, format_version=version, **rest)
+
+    def combined_for(self, expression: str) -> "CombinedLimit":
+        """The combined-score limit of one expression.
+
+        Raises
+        ------
+        KeyError
+            When there is none for ``expression``.
+        """
+        if expression not in self.combined:
+            raise KeyError(f"No combined normal limit for {expression!r} photos; there are "
+                           f"for {', '.join(self.combined) or 'none'}.")
+        return self.combined[expression]
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the data file (JSON, stable key order, one trailing newline)."""
@@ -256,6 +376,84 @@ def verdict_regions(expression: str) -> dict[str, tuple[str, ...]]:
     return {region: names for region, names in REGION_MEASURES.items() if region not in skip}
 
 
+def verdict_measures(expression: str) -> tuple[str, ...]:
+    """The measures of :func:`verdict_regions`, in region order."""
+    return tuple(n for names in verdict_regions(expression).values() for n in names)
+
+
+def signed_differences(left: Mapping[str, float], right: Mapping[str, float],
+                       measures: Sequence[str]) -> dict[str, float]:
+    """``{measure: signed_difference}`` from per-side values."""
+    return {m: signed_difference(m, left[m], right[m]) for m in measures}
+
+
+def _combined_fit(signed: np.ndarray, percentile: float, shrinkage: float):
+    """(rms, correlation, limit) of healthy signed differences (photos x measures)."""
+    rms = np.sqrt(np.mean(signed ** 2, axis=0))
+    z = signed / rms
+    correlation = (1.0 - shrinkage) * (z.T @ z) / len(z) + shrinkage * np.eye(z.shape[1])
+    scores = np.einsum("ij,ij->i", z, np.linalg.solve(correlation, z.T).T)
+    return rms, correlation, float(np.percentile(scores, percentile))
+
+
+def fit_combined_limit(
+    rows: Iterable[Mapping[str, Any]] | Any,
+    expression: str,
+    percentile: float,
+    *,
+    measures: Optional[Sequence[str]] = None,
+    shrinkage: float = COMBINED_SHRINKAGE,
+    n_bootstrap: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> CombinedLimit:
+    """The :class:`CombinedLimit` of one expression from healthy photos.
+
+    Parameters
+    ----------
+    rows : iterable of mappings, or a pandas DataFrame
+        One row per photo with ``person``, ``expression``, ``<measure>_left`` and
+        ``<measure>_right``; photos missing a measure are left out.
+    expression : str
+    percentile : float
+        0-100, of the healthy photos' scores (numpy's linear interpolation).
+    measures : sequence of str, optional
+        Default :func:`verdict_measures` of ``expression``.
+    shrinkage, n_bootstrap, confidence, seed
+        As in :func:`fit_normal_limits`; the bootstrap resamples people and refits the
+        whole rule, so the interval includes the spread of the correlation.
+    """
+    if not 0.0 <= percentile <= 100.0:
+        raise ValueError(f"percentile must be within 0-100, got {percentile}.")
+    if hasattr(rows, "to_dict"):
+        rows = rows.to_dict("records")
+    measures = tuple(measures or verdict_measures(expression))
+    chosen = [r for r in rows if r["expression"] == expression]
+    signed = np.array([[signed_difference(m, float(r[f"{m}_left"]), float(r[f"{m}_right"]))
+                        for m in measures] for r in chosen]).reshape(-1, len(measures))
+    ok = np.isfinite(signed).all(axis=1)
+    if not ok.any():
+        raise ValueError(f"No {expression!r} photos with every one of {', '.join(measures)}.")
+    signed = signed[ok]
+    person = np.array([r["person"] for r, good in zip(chosen, ok) if good])
+    rms, correlation, limit = _combined_fit(signed, percentile, shrinkage)
+    low = high = limit
+    if n_bootstrap > 0:
+        people = sorted(set(person))
+        rows_of = [np.flatnonzero(person == p) for p in people]
+        rng = np.random.default_rng(seed)
+        stats = [_combined_fit(signed[np.concatenate([rows_of[i] for i in draw])],
+                               percentile, shrinkage)[2]
+                 for draw in rng.integers(0, len(people), size=(n_bootstrap, len(people)))]
+        alpha = (1.0 - confidence) / 2
+        low, high = (float(v) for v in np.quantile(stats, [alpha, 1.0 - alpha]))
+    return CombinedLimit(
+        measures=measures, rms=tuple(float(v) for v in rms),
+        correlation=tuple(tuple(float(v) for v in row) for row in correlation),
+        shrinkage=float(shrinkage), percentile=float(percentile), limit=limit,
+        ci_low=low, ci_high=high, n=int(len(signed)))
+
+
 def outside_regions(differences: Mapping[str, float], limits: Mapping[str, float],
                     regions: Optional[Mapping[str, Sequence[str]]] = None) -> list[str]:
     """Regions whose measure exceeds its limit, in region order.
@@ -278,6 +476,7 @@ def fit_normal_limits(
     n_bootstrap: int = 2000,
     confidence: float = 0.95,
     seed: int = 0,
+    combined_percentile: Optional[Mapping[str, float]] = None,
     **provenance: Any,
 ) -> NormalLimits:
     """Limits = a percentile of each measure's ``|left - right|`` over healthy people.
@@ -299,6 +498,9 @@ def fit_normal_limits(
         Resamples of people for the interval (0: the interval is the point itself).
     confidence : float
     seed : int
+    combined_percentile : dict of expression to float, optional
+        Also fit the :class:`CombinedLimit` of these expressions at these percentiles
+        (rows then need ``<measure>_left`` / ``_right`` of the verdict measures).
     **provenance
         Stored as given: ``dataset``, ``created``, ``git_commit``, ``landmarker_sha256``,
         ``measured_as``, ``validation``, ``notes``.
@@ -357,8 +559,11 @@ def fit_normal_limits(
                 limit=point, ci_low=low, ci_high=high,
                 n=len({r["person"] for r, good in zip(chosen, ok) if good}),
                 unit=unit_of(name))
+    combined = {e: fit_combined_limit(rows, e, p, n_bootstrap=n_bootstrap,
+                                      confidence=confidence, seed=seed)
+                for e, p in (combined_percentile or {}).items()}
     return NormalLimits(
-        limits=limits, percentile=percentiles, n_people=len(people_all),
+        limits=limits, percentile=percentiles, n_people=len(people_all), combined=combined,
         bootstrap={"resamples": int(n_bootstrap), "confidence": confidence, "seed": seed,
                    "resampled": "people", "interpolation": "linear"},
         **provenance)

@@ -15,7 +15,8 @@ from palsy_core.measurements import MEASUREMENT_NAMES, measure_face
 from palsy_core.pose import frontalize
 from palsy_core.normal_range import (
     ASSESSABLE_EXPRESSIONS, DEFAULT_LIMITS_FILE, FORMAT_VERSION, REGION_MEASURES,
-    fit_normal_limits, limits_for, load_normal_limits, outside_regions,
+    fit_combined_limit, fit_normal_limits, limits_for, load_normal_limits, outside_regions,
+    signed_difference, verdict_measures,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,6 +50,73 @@ def test_data_file_has_rest_and_smile_limits_for_every_measure():
         assert result["rate"] <= limits.validation["target_outside"] == 0.05
         assert result["ci95"][0] <= result["rate"] <= result["ci95"][1]
     assert load_normal_limits() is load_normal_limits()  # read once
+
+
+def test_data_file_has_a_combined_limit_per_expression_validated_held_out():
+    limits = load_normal_limits()
+    for expression in ASSESSABLE_EXPRESSIONS:
+        combined = limits.combined_for(expression)
+        assert combined.measures == verdict_measures(expression)
+        assert combined.n == limits.n_people  # one photo per person and expression
+        assert 0 < combined.percentile <= 100
+        assert 0 < combined.ci_low <= combined.limit <= combined.ci_high
+        assert np.allclose(np.asarray(combined.correlation), np.asarray(combined.correlation).T)
+        held_out = limits.validation["combined"][expression]
+        assert held_out["rate"] <= limits.validation["target_outside"]
+    with pytest.raises(KeyError, match="brow_raise"):
+        limits.combined_for("brow_raise")
+
+
+def _signed_rows(signed: np.ndarray, measures, expression="rest") -> list[dict]:
+    """Rows whose right side is 10 mm and left side makes the given signed differences."""
+    rows = []
+    for i, values in enumerate(signed):
+        row = {"person": f"p{i}", "expression": expression}
+        for m, v in zip(measures, values):
+            # signed = right - left when smaller is weaker, else left - right
+            left = 10.0 - v if signed_difference(m, 0.0, 1.0) > 0 else 10.0 + v
+            row.update({f"{m}_left": left, f"{m}_right": 10.0})
+        rows.append(row)
+    return rows
+
+
+def test_combined_limit_is_the_stated_percentile_of_healthy_scores():
+    measures = verdict_measures("rest")
+    rng = np.random.default_rng(3)
+    signed = rng.normal(size=(60, len(measures))) * [0.8, 0.3, 1.0, 2.5]
+    rows = _signed_rows(signed, measures)
+    fitted = fit_combined_limit(rows, "rest", 95, n_bootstrap=0)
+    assert [signed_difference(m, rows[0][f"{m}_left"], rows[0][f"{m}_right"])
+            for m in measures] == pytest.approx(signed[0])
+    # By hand: z = signed / RMS, R = 0.9 corr(z) + 0.1 I (uncentred), score = z' R^-1 z.
+    z = signed / np.sqrt((signed ** 2).mean(axis=0))
+    r = 0.9 * (z.T @ z) / len(z) + 0.1 * np.eye(len(measures))
+    scores = np.einsum("ij,ij->i", z, np.linalg.solve(r, z.T).T)
+    assert fitted.limit == pytest.approx(np.percentile(scores, 95))
+    one = dict(zip(measures, signed[7]))
+    assert fitted.score(one) == pytest.approx(scores[7])
+    assert sum(fitted.contributions(one).values()) == pytest.approx(scores[7])
+    # Mirror images: the same score, the other side; the fit does not change.
+    mirrored = {m: -v for m, v in one.items()}
+    assert fitted.score(mirrored) == pytest.approx(fitted.score(one))
+    assert {fitted.weaker_side(one), fitted.weaker_side(mirrored)} == {"left", "right"}
+    refit = fit_combined_limit(_signed_rows(-signed, measures), "rest", 95, n_bootstrap=0)
+    assert refit.limit == pytest.approx(fitted.limit)
+    # Scale: millimetres times a constant change no score.
+    scaled = fit_combined_limit(_signed_rows(3 * signed, measures), "rest", 95, n_bootstrap=0)
+    assert scaled.limit == pytest.approx(fitted.limit)
+    assert scaled.score({m: 3 * v for m, v in one.items()}) == pytest.approx(fitted.score(one))
+
+
+def test_combined_bootstrap_interval_holds_the_estimate():
+    measures = verdict_measures("smile")
+    rng = np.random.default_rng(4)
+    rows = _signed_rows(rng.normal(size=(40, len(measures))), measures, "smile")
+    fitted = fit_combined_limit(rows, "smile", 90, n_bootstrap=200, seed=1)
+    assert fitted.ci_low <= fitted.limit <= fitted.ci_high and fitted.ci_low < fitted.ci_high
+    assert fitted.n == 40
+    with pytest.raises(ValueError, match="percentile"):
+        fit_combined_limit(rows, "smile", 120)
 
 
 def test_expressions_without_limits_are_refused_by_name():

@@ -49,7 +49,8 @@ from palsy_core.measurements import MEASUREMENT_NAMES, measure_face
 from palsy_core.pose import frontalize
 from palsy_core.normal_range import (
     ASSESSABLE_EXPRESSIONS, DEFAULT_LIMITS_FILE, DIFFERENCE_SUFFIX, NormalLimits,
-    fit_normal_limits, outside_regions, verdict_regions,
+    fit_combined_limit, fit_normal_limits, outside_regions, signed_differences,
+    verdict_measures, verdict_regions,
 )
 
 DATASET_CITATION = ("DeBruine, L., & Jones, B. (2017). Face Research Lab London Set "
@@ -289,6 +290,57 @@ def choose_percentile(table, grid: Sequence[float],
     return {e: chosen.get(e, grid[-1]) for e in ASSESSABLE_EXPRESSIONS}, search
 
 
+def leave_one_person_out_combined(table, percentile: dict[str, float],
+                                  expressions: Sequence[str] = ASSESSABLE_EXPRESSIONS) -> dict:
+    """How often a held-out healthy person's photo scores above the combined limit
+    (:class:`palsy_core.normal_range.CombinedLimit`) fitted on everyone else.
+
+    Returns the same layout as :func:`leave_one_person_out` (without ``by_region``)."""
+    rows = table.to_dict("records")
+    people = sorted({r["person"] for r in rows})
+    outside = {e: {} for e in expressions}
+    for e in expressions:
+        measures = verdict_measures(e)
+        for person in people:
+            mine = [r for r in rows if r["person"] == person and r["expression"] == e]
+            if not mine:
+                continue
+            limit = fit_combined_limit([r for r in rows if r["person"] != person], e,
+                                       percentile[e], n_bootstrap=0)
+            outside[e][person] = any(
+                limit.score(signed_differences({m: r[f"{m}_left"] for m in measures},
+                                               {m: r[f"{m}_right"] for m in measures},
+                                               measures)) > limit.limit for r in mine)
+
+    def summary(flags: list[bool]) -> dict:
+        k, n = int(sum(flags)), len(flags)
+        low, high = exact_interval(k, n)
+        return {"outside": k, "n": n, "rate": k / n, "ci95": [low, high]}
+
+    out = {e: summary(list(outside[e].values())) for e in expressions}
+    out["any_photo"] = summary([any(outside[e].get(p, False) for e in expressions)
+                                for p in people])
+    out["all_photos"] = summary([flag for e in expressions for flag in outside[e].values()])
+    return out
+
+
+def choose_combined_percentile(table, grid: Sequence[float],
+                               target_outside: float) -> tuple[dict[str, float], list]:
+    """As :func:`choose_percentile`, for the combined limit."""
+    search, chosen = [], {}
+    for percentile in grid:
+        result = leave_one_person_out_combined(
+            table, {e: percentile for e in ASSESSABLE_EXPRESSIONS})
+        rates = {e: result[e]["rate"] for e in ASSESSABLE_EXPRESSIONS}
+        search.append((percentile, rates))
+        for e, rate in rates.items():
+            if rate <= target_outside:
+                chosen.setdefault(e, percentile)
+        if len(chosen) == len(rates):
+            break
+    return {e: chosen.get(e, grid[-1]) for e in ASSESSABLE_EXPRESSIONS}, search
+
+
 def _git_commit() -> str:
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
@@ -322,6 +374,17 @@ def build_limits(table, *, grid: Sequence[float] = DEFAULT_GRID, target_outside:
                           "limits fitted without the held-out person")
     if not isinstance(percentile, dict):
         percentile = {e: float(percentile) for e in ASSESSABLE_EXPRESSIONS}
+    combined_percentile, combined_search = choose_combined_percentile(table, grid,
+                                                                      target_outside)
+    combined = leave_one_person_out_combined(table, combined_percentile)
+    combined["percentile_search"] = [{"percentile": p, "outside_rate": r}
+                                     for p, r in combined_search]
+    combined["rule"] = ("the verdict: a photo is outside when its combined score (the verdict "
+                        "measures' signed differences, scaled by their healthy RMS, squared "
+                        "Mahalanobis length under the shrunk healthy correlation) exceeds the "
+                        "combined limit for its expression; fitted without the held-out "
+                        "person")
+    validation["combined"] = combined
     notes = ("Percentile " + ", ".join(f"{p:g} ({e})" for e, p in percentile.items())
              + f": {how}. Held out, "
              + ", ".join(f"{validation[e]['outside']} of {validation[e]['n']} {e} photos"
@@ -330,9 +393,16 @@ def build_limits(table, *, grid: Sequence[float] = DEFAULT_GRID, target_outside:
              "Three or four measures each get a chance to cross, so the percentile lands near the "
              "largest healthy difference; with this many people the held-out rate's interval "
              "is wide, and a bootstrap interval of so high a percentile cannot reach above "
-             "the largest difference observed: read its upper end as a floor.")
+             "the largest difference observed: read its upper end as a floor. "
+             "The verdict itself reads one combined limit per expression (key 'combined'), at "
+             "percentile " + ", ".join(f"{p:g} ({e})" for e, p in combined_percentile.items())
+             + " of the healthy combined scores, chosen the same way: held out, "
+             + ", ".join(f"{combined[e]['outside']} of {combined[e]['n']} {e} photos"
+                         for e in ASSESSABLE_EXPRESSIONS)
+             + " fall outside; the per-measure limits explain it region by region.")
     return fit_normal_limits(
         table, percentile, n_bootstrap=n_bootstrap, seed=seed,
+        combined_percentile=combined_percentile,
         dataset=DATASET_CITATION, created=dt.date.today().isoformat(),
         git_commit=_git_commit(), landmarker_sha256=landmarker_hash,
         measured_as=MEASURED_AS,
@@ -390,6 +460,12 @@ def format_limits(limits: NormalLimits) -> str:
             r = v[key]
             lines.append(f"held-out outside, {key:10s}: {r['outside']}/{r['n']} = {r['rate']:.1%} "
                          f"(95% CI {r['ci95'][0]:.1%}-{r['ci95'][1]:.1%})")
+    for e, c in limits.combined.items():
+        r = v.get("combined", {}).get(e)
+        held = (f"; held-out outside {r['outside']}/{r['n']} = {r['rate']:.1%} (95% CI "
+                f"{r['ci95'][0]:.1%}-{r['ci95'][1]:.1%})" if r else "")
+        lines.append(f"combined limit, {e:5s}: {c.limit:.2f} [{c.ci_low:.2f}, {c.ci_high:.2f}] "
+                     f"= p{c.percentile:g} of {c.n} photos over {', '.join(c.measures)}{held}")
     return "\n".join(lines)
 
 

@@ -92,16 +92,23 @@ def _status_body(verdict) -> str:
     if verdict.status == "not_assessable":
         return "\n".join(f"- {reason.message}" for reason in verdict.reasons)
     if verdict.status == "within_normal":
+        alone = getattr(verdict, "beyond_alone", ())
+        if alone:  # a region gauge passes 1: say why the verdict still reads normal
+            return (f"The {' and '.join(REGION_LABELS.get(r.name, r.name).lower() for r in alone)} "
+                    "alone differs by more than its own limit, but taken together the regions "
+                    "are within the left-right differences of healthy people photographed the "
+                    f"same way ({verdict.expression.replace('_', ' ')}).")
         return ("Every region is within the left-right differences of healthy people "
                 f"photographed the same way ({verdict.expression.replace('_', ' ')}).")
-    worst = verdict.worst_region
     lines = []
-    for region in sorted((r for r in verdict.regions if r.beyond_limit and r.decides_side),
-                         key=lambda r: r is not worst):
+    for region in verdict.supporting_regions:
         lines.append(f"- {REGION_LABELS.get(region.name, region.name)}: "
                      f"{region.measure.replace('_', ' ')} differs by **{region.difference_mm:.1f} mm** "
-                     f"(normal up to {region.limit_mm:.1f} mm), weaker on the subject's "
-                     f"{region.weaker_side}")
+                     f"(normal up to {region.limit_mm:.1f} mm on its own), points to the subject's "
+                     f"{region.points_to}")
+    if verdict.combined_score is not None and len(lines) > 1:
+        lines.append(f"- together: {verdict.combined_score / verdict.combined_limit:.1f} times "
+                     "the normal limit of healthy people")
     return "\n".join(lines)
 
 
