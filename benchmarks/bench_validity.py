@@ -21,10 +21,13 @@ the held-out people only:
 - the palsy probability's ROC AUC on those photos, beside the plain largest region score's.
 
 Every figure has a 95 % interval from resampling people (bootstrap). The verdict under
-refitted limits follows the rule of :func:`palsy_core.assessment.assess` (regions beyond
-their limit decide; the most outside one names the weaker side; the eye does not decide
-in a smile); with the shipped limits it is checked to agree with ``assess`` itself on
-every photo, and the agreement is printed. Photos are made at the trainers' working size
+refitted limits is :func:`palsy_core.assessment.combined_verdict` (one combined limit per
+expression on the regions' signed differences, the side from the measure with the largest
+share), the rule :func:`palsy_core.assessment.assess` reads; with the shipped limits it is
+checked to agree with ``assess`` itself on every photo, and the agreement is printed.
+Beside it, the rule it replaced (any region measure beyond its own limit; the most
+outside one names the side), refitted the same way, so the two are compared on the same
+people. ``--verdict-only`` skips the palsy model's training (the AUCs). Photos are made at the trainers' working size
 (675 px) and never written anywhere.
 
 With ``--palsy DIR --healthy DIR`` it runs the whole analysis (:class:`palsy_core.Analyzer`
@@ -48,7 +51,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 TARGETS = {
@@ -59,16 +61,11 @@ TARGETS = {
 }
 #: A stated "smile" for a composite: the patient was asked to smile.
 _STATED = {"rest": "rest", "smile": "smile", "composite": "smile"}
-#: Whether a smaller per-side value marks the weaker side, per deciding measure
-#: (palsy_core.measurements: a weak brow sits lower, a weak eye closes less, a weak
-#: mouth corner sits lower and moves out less).
-_SMALLER_IS_WEAKER = {"brow_height": True, "palpebral_fissure_height": False,
-                      "commissure_height": True, "commissure_excursion": True}
 
-
-def verdict_with_limits(measured, expression: str, limits: dict[str, float]):
-    """(status, side) of assessable measurements under ``limits`` (assess's rule)."""
-    from palsy_core.normal_range import verdict_regions
+def per_measure_verdict(measured, expression: str, limits: dict[str, float]):
+    """(status, side) under the rule the combined limit replaced: any deciding measure
+    beyond its own limit; the most outside one names the weaker side."""
+    from palsy_core.normal_range import SMALLER_IS_WEAKER, verdict_regions
 
     best = None
     for region, names in verdict_regions(expression).items():
@@ -81,7 +78,7 @@ def verdict_with_limits(measured, expression: str, limits: dict[str, float]):
         return "within_normal", None
     m = best[1]
     left_smaller = m.left < m.right
-    side = "left" if left_smaller == _SMALLER_IS_WEAKER[m.name] else "right"
+    side = "left" if left_smaller == SMALLER_IS_WEAKER[m.name] else "right"
     return "asymmetry", side
 
 
@@ -102,8 +99,10 @@ def _limit_rows(rows, index):
         expression = str(rows.source[i])
         measured, _ = _measure(rows.landmarks[i], rows.blendshape_dict(i), expression)
         row = {"person": str(rows.person[i]), "expression": expression}
-        row.update({f"{n}_difference": measured.measurements[n].difference
-                    for n in MEASUREMENT_NAMES})
+        for n in MEASUREMENT_NAMES:
+            m = measured.measurements[n]
+            row.update({f"{n}_difference": m.difference, f"{n}_left": m.left,
+                        f"{n}_right": m.right})
         out.append(row)
     return out
 
@@ -145,11 +144,9 @@ def _target(key: str) -> str:
 
 def london(args) -> dict:
     """The person-held-out figures on the London Set (see the module notes)."""
-    from palsy_core.assessment import assess
-    from palsy_core.models._geometry import GEOMETRY_HIDDEN
-    from palsy_core.normal_range import fit_normal_limits, limits_for, load_normal_limits
-    from trainers._geometry_training import (TEST_KINDS, cross_validate, geometry_matrix,
-                                             largest_region_score)
+    from palsy_core.assessment import assess, combined_verdict
+    from palsy_core.normal_range import fit_normal_limits, load_normal_limits
+    from trainers._geometry_training import TEST_KINDS, largest_region_score
     from trainers._london import LONDON_CITATION, build_rows, london_people, person_folds
 
     started = time.perf_counter()
@@ -158,20 +155,28 @@ def london(args) -> dict:
     folds = person_folds(people, args.folds, seed=args.seed)
     shipped = load_normal_limits()
     percentile = dict(shipped.percentile)
+    combined_percentile = {e: c.percentile for e, c in shipped.combined.items()}
     test = np.flatnonzero(np.isin(rows.kind, TEST_KINDS))
 
-    # Probability: each fold's model never saw its held-out people.
-    x = geometry_matrix(rows)
-    probability, _, _ = cross_validate(x, rows, folds, GEOMETRY_HIDDEN, seed=args.seed,
-                                       x_mirror=geometry_matrix(rows, mirror=True))
+    probability = None
+    if not args.verdict_only:
+        from palsy_core.models._geometry import GEOMETRY_HIDDEN
+        from trainers._geometry_training import cross_validate, geometry_matrix
+
+        # Probability: each fold's model never saw its held-out people.
+        probability, _, _ = cross_validate(geometry_matrix(rows), rows, folds, GEOMETRY_HIDDEN,
+                                           seed=args.seed,
+                                           x_mirror=geometry_matrix(rows, mirror=True))
     plain = largest_region_score(rows)
 
-    status = np.empty(len(rows), dtype=object)
-    side = np.empty(len(rows), dtype=object)
+    rules = ("combined", "per_measure")
+    status = {r: np.empty(len(rows), dtype=object) for r in rules}
+    side = {r: np.empty(len(rows), dtype=object) for r in rules}
     agree = total = 0
     for fold_people in folds:
         train = np.flatnonzero(~np.isin(rows.person, fold_people) & (rows.kind == "real"))
-        limits = fit_normal_limits(_limit_rows(rows, train), percentile, n_bootstrap=0)
+        limits = fit_normal_limits(_limit_rows(rows, train), percentile, n_bootstrap=0,
+                                   combined_percentile=combined_percentile)
         for i in test[np.isin(rows.person[test], fold_people)]:
             expression = _STATED[str(rows.source[i])]
             blendshapes = rows.blendshape_dict(i)
@@ -179,15 +184,18 @@ def london(args) -> dict:
             ipd_px = measured.interpupillary_distance_mm / measured.mm_per_pixel
             verdict = assess(measured, head_pose=pose, pupil_distance_px=ipd_px,
                              blendshapes=blendshapes, stated_expression=expression)
-            # The shipped limits: our rule must give assess's own verdict.
-            if verdict.status != "not_assessable":
-                total += 1
-                mine = verdict_with_limits(measured, expression, limits_for(expression))
-                agree += mine == (verdict.status, verdict.affected_side)
-                status[i], side[i] = verdict_with_limits(measured, expression,
-                                                         limits.limits_for(expression))
-            else:
-                status[i], side[i] = "not_assessable", None
+            if verdict.status == "not_assessable":
+                for r in rules:
+                    status[r][i], side[r][i] = "not_assessable", None
+                continue
+            # The shipped limits: the rule must give assess's own verdict.
+            total += 1
+            agree += (combined_verdict(measured, shipped.combined_for(expression))[:2]
+                      == (verdict.status, verdict.affected_side))
+            status["combined"][i], side["combined"][i], _ = combined_verdict(
+                measured, limits.combined_for(expression))
+            status["per_measure"][i], side["per_measure"][i] = per_measure_verdict(
+                measured, expression, limits.limits_for(expression))
 
     healthy = test[rows.kind[test] == "real"]
     palsied = test[rows.palsy[test] == 1]
@@ -195,7 +203,29 @@ def london(args) -> dict:
     n = args.bootstrap
     out = {"dataset": LONDON_CITATION, "people": len(people), "folds": args.folds,
            "seconds": time.perf_counter() - started,
-           "agreement_with_assess": (agree, total)}
+           "agreement_with_assess": (agree, total),
+           "combined_percentile": combined_percentile, "percentile": percentile}
+    for rule in rules:
+        out[rule] = _verdict_figures(rows, status[rule], side[rule], healthy, palsied, n)
+    scored = np.concatenate([healthy, palsied])
+    if probability is not None:
+        out["auc_probability"] = _auc(rows.palsy[scored], probability[scored], groups[scored], n)
+    out["auc_plain_region_score"] = _auc(rows.palsy[scored], plain[scored], groups[scored], n)
+    for name in ("composite", "mild", "moderate", "severe"):
+        keep = (rows.kind[palsied] == "composite" if name == "composite"
+                else (rows.kind[palsied] == "palsy_sim") & (rows.severity[palsied] == name))
+        sub = np.concatenate([healthy, palsied[keep]])
+        if probability is not None:
+            out[f"auc_probability_{name}"] = _auc(rows.palsy[sub], probability[sub],
+                                                  groups[sub], n)
+        out[f"auc_plain_{name}"] = _auc(rows.palsy[sub], plain[sub], groups[sub], n)
+    return out
+
+
+def _verdict_figures(rows, status, side, healthy, palsied, n) -> dict:
+    """Specificity, sensitivity (on the simulated side) and their breakdowns of one rule."""
+    groups = rows.person
+    out = {}
     assessable_healthy = healthy[status[healthy] != "not_assessable"]
     out["specificity"] = _rate(status[healthy] == "within_normal", groups[healthy], n)
     out["specificity_assessable"] = _rate(status[assessable_healthy] == "within_normal",
@@ -209,58 +239,70 @@ def london(args) -> dict:
     out["sensitivity"] = _rate(correct[palsied], groups[palsied], n)
     out["asymmetric_any_side"] = _rate(status[palsied] == "asymmetry", groups[palsied], n)
     out["not_assessable_palsy"] = _rate(status[palsied] == "not_assessable", groups[palsied], n)
-    for name, mask in (("mild", rows.severity == "mild"), ("moderate", rows.severity == "moderate"),
-                       ("severe", rows.severity == "severe")):
-        subset = palsied[(rows.kind[palsied] == "palsy_sim") & mask[palsied]]
+    simulated = palsied[rows.kind[palsied] == "palsy_sim"]
+    for name in ("mild", "moderate", "severe"):
+        subset = simulated[rows.severity[simulated] == name]
         out[f"sensitivity_{name}"] = _rate(correct[subset], groups[subset], n)
     for region in ("full", "mouth", "eye", "brow"):
-        subset = palsied[(rows.kind[palsied] == "palsy_sim") & (rows.region[palsied] == region)]
+        subset = simulated[rows.region[simulated] == region]
         out[f"sensitivity_region_{region}"] = _rate(correct[subset], groups[subset], n)
     subset = palsied[rows.kind[palsied] == "composite"]
     out["sensitivity_composite"] = _rate(correct[subset], groups[subset], n)
-    scored = np.concatenate([healthy, palsied])
-    out["auc_probability"] = _auc(rows.palsy[scored], probability[scored], groups[scored], n)
-    out["auc_plain_region_score"] = _auc(rows.palsy[scored], plain[scored], groups[scored], n)
-    for name in ("composite", "mild", "moderate", "severe"):
-        keep = (rows.kind[palsied] == "composite" if name == "composite"
-                else (rows.kind[palsied] == "palsy_sim") & (rows.severity[palsied] == name))
-        sub = np.concatenate([healthy, palsied[keep]])
-        out[f"auc_probability_{name}"] = _auc(rows.palsy[sub], probability[sub], groups[sub], n)
-        out[f"auc_plain_{name}"] = _auc(rows.palsy[sub], plain[sub], groups[sub], n)
     return out
+
+
+#: The breakdown lines of each rule, in print order.
+_BREAKDOWN = ("mild", "moderate", "severe", "region_full", "region_mouth", "region_eye",
+              "region_brow", "composite")
 
 
 def print_london(out: dict) -> None:
     agree, total = out["agreement_with_assess"]
+    new, old = out["combined"], out["per_measure"]
     print(f"London Set, person-held-out: {out['people']} people, {out['folds']} folds by person "
           f"({out['seconds']:.0f} s). {out['dataset']}")
-    print(f"Verdict rule vs palsy_core.assessment.assess with the shipped limits: agrees on "
-          f"{agree} of {total} assessable photos.")
-    print("\nHealthy people (unaltered photos, limits refitted without them):")
-    print(_line("within normal (all photos)", out["specificity"], _target("specificity")))
-    print(_line("  at rest", out["specificity_rest"]))
-    print(_line("  smiling", out["specificity_smile"]))
-    print(_line("within normal (assessable photos)", out["specificity_assessable"]))
-    print(_line("not assessable", out["not_assessable_healthy"], _target("not_assessable")))
+    print("Verdict: one combined limit per expression (percentile "
+          + ", ".join(f"{p:g} {e}" for e, p in out["combined_percentile"].items())
+          + "), refitted without the held-out people; it agrees with "
+          f"palsy_core.assessment.assess under the shipped limits on {agree} of {total} "
+          "assessable photos. Beside it ('before'), the per-measure rule it replaced "
+          "(percentile " + ", ".join(f"{p:g} {e}" for e, p in out["percentile"].items())
+          + "), refitted the same way.")
+    print("\nHealthy people (unaltered photos):                               verdict | before")
+    for label, key, target in (("within normal (all photos)", "specificity", "specificity"),
+                               ("  at rest", "specificity_rest", ""),
+                               ("  smiling", "specificity_smile", ""),
+                               ("within normal (assessable photos)", "specificity_assessable", ""),
+                               ("not assessable", "not_assessable_healthy", "not_assessable")):
+        print(_line(label, new[key], _target(target) if target else ""))
+        print(_line("    before", old[key]))
     print("\nSimulated palsy from held-out people (asymmetric, on the simulated side):")
-    print(_line("all (warped + composite)", out["sensitivity"], _target("sensitivity")))
-    print(_line("  asymmetric, either side", out["asymmetric_any_side"]))
-    for key in ("mild", "moderate", "severe", "region_full", "region_mouth", "region_eye",
-                "region_brow", "composite"):
-        print(_line(f"  {key.replace('_', ' ')}", out[f"sensitivity_{key}"]))
-    print(_line("  not assessable", out["not_assessable_palsy"]))
+    print(_line("all (warped + composite)", new["sensitivity"], _target("sensitivity")))
+    print(_line("    before", old["sensitivity"]))
+    print(_line("  asymmetric, either side", new["asymmetric_any_side"]))
+    print(_line("    before", old["asymmetric_any_side"]))
+    for key in _BREAKDOWN:
+        print(_line(f"  {key.replace('_', ' ')}", new[f"sensitivity_{key}"]))
+        print(_line("    before", old[f"sensitivity_{key}"]))
+    print(_line("  not assessable", new["not_assessable_palsy"]))
     print("\nPalsy probability vs the plain largest region score (ROC AUC, same photos):")
-    print(_line("probability", out["auc_probability"], _target("auc")))
+    if "auc_probability" in out:
+        print(_line("probability", out["auc_probability"], _target("auc")))
     print(_line("plain largest region score", out["auc_plain_region_score"]))
     for key in ("mild", "moderate", "severe", "composite"):
-        print(_line(f"  {key}: probability", out[f"auc_probability_{key}"]))
+        if f"auc_probability_{key}" in out:
+            print(_line(f"  {key}: probability", out[f"auc_probability_{key}"]))
         print(_line(f"  {key}: plain region score", out[f"auc_plain_{key}"]))
-    beats = out["auc_probability"]["auc"] > out["auc_plain_region_score"]["auc"]
-    print(f"\nTargets: healthy within normal {_verdict(out['specificity'], 'specificity')}; "
-          f"sensitivity {_verdict(out['sensitivity'], 'sensitivity')}; not assessable "
-          f"{_verdict(out['not_assessable_healthy'], 'not_assessable')}; probability AUC "
-          f"{_verdict(out['auc_probability'], 'auc')} and "
-          f"{'above' if beats else 'NOT above'} the plain region score's.")
+    auc = ""
+    if "auc_probability" in out:
+        beats = out["auc_probability"]["auc"] > out["auc_plain_region_score"]["auc"]
+        auc = (f"; probability AUC {_verdict(out['auc_probability'], 'auc')} and "
+               f"{'above' if beats else 'NOT above'} the plain region score's")
+    print(f"\nTargets: healthy within normal {_verdict(new['specificity'], 'specificity')} "
+          f"(before {old['specificity']['rate']:.3f}); sensitivity "
+          f"{_verdict(new['sensitivity'], 'sensitivity')} (before "
+          f"{old['sensitivity']['rate']:.3f}); not assessable "
+          f"{_verdict(new['not_assessable_healthy'], 'not_assessable')}{auc}.")
 
 
 def _verdict(entry: dict, key: str) -> str:
@@ -378,6 +420,8 @@ def main(argv=None) -> int:
     parser.add_argument("--labels", type=Path, help="CSV with columns file,side")
     parser.add_argument("--expression", help="the expression the photos show (default: detected)")
     parser.add_argument("--model", help="palsy model name (default: the shipped default)")
+    parser.add_argument("--verdict-only", action="store_true",
+                        help="London part: skip the palsy model's training and its AUCs")
     parser.add_argument("--with-london", action="store_true",
                         help="with --palsy/--healthy: run the London part too")
     args = parser.parse_args(argv)
