@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything the tests need (on a bare machine too) and run them.
-# Usage: bash tests/run.sh [pytest args...]
+# Usage: bash tests/run.sh [pytest args...]   (the fast subset: bash tests/run.sh -m "not slow")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,7 +8,8 @@ python="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+# The pinned set and the project itself, editable (palsy_core finds weights/ in this checkout).
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -e .
 
 # The browser test drives Debian's chromium through Playwright (no browser download).
 if ! command -v chromium >/dev/null 2>&1; then
