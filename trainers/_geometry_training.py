@@ -42,6 +42,79 @@ def geometry_matrix(rows: FaceRows, *, mirror: bool = False) -> np.ndarray:
     return np.stack([vector(i) for i in range(len(rows))])
 
 
+#: Each region's key measure and whether the weaker side's value is the smaller one (as
+#: :mod:`palsy_core.measurements` scores the regions: the weak brow and mouth corner sit
+#: lower, the weak eye is open wider).
+KEY_MEASURES = {"brow": ("brow_height", True), "eye": ("palpebral_fissure_height", False),
+                "mouth": ("commissure_height", True)}
+
+
+def weakness_towards(left: float, right: float, side: str, smaller_is_weaker: bool) -> float:
+    """How much weaker ``side`` reads than the other side, in the measure's unit."""
+    own, other = (left, right) if side == "left" else (right, left)
+    return other - own if smaller_is_weaker else own - other
+
+
+def simulated_shift(rows: FaceRows) -> dict:
+    """How far the simulated palsy moved each region's key measure, as the landmarker saw it.
+
+    For every "palsy_sim" row of a region alone (a "full" palsy may be central, which
+    spares the brow): the key measure's weakness
+    towards the labelled side minus the same on the same person's unaltered photo of the
+    same expression (so the person's own asymmetry cancels), measured on the landmarks
+    with the head's turn undone, as the model's inputs are. Beside it, the spread (SD) of
+    the signed left-right difference over the unaltered photos: the healthy variation a
+    single photo has to beat. A shift well under one healthy SD cannot be told from a
+    healthy face by any model reading these landmarks.
+
+    Returns
+    -------
+    dict
+        ``{region: {"measure", "healthy_sd", "bands": {severity: {"n", "median", "q25",
+        "q75", "share_above_healthy_sd"}}}}``, millimetres.
+    """
+    from palsy_core import measure_face
+    from palsy_core.pose import frontalize
+
+    def measures(i):
+        points, _ = frontalize(np.asarray(rows.landmarks[i], np.float64), axes="yaw")
+        return measure_face(points, rows.blendshape_dict(i)).measurements
+
+    real = {(rows.person[i], rows.source[i]): i for i in np.flatnonzero(rows.kind == "real")}
+    measured = {}
+
+    def get(i):
+        if i not in measured:
+            measured[i] = measures(i)
+        return measured[i]
+
+    out = {}
+    for region, (name, smaller_is_weaker) in KEY_MEASURES.items():
+        healthy = [get(i)[name].left - get(i)[name].right for i in real.values()]
+        healthy_sd = float(np.std(healthy))
+        bands = {}
+        for severity in sorted(set(rows.severity[rows.kind == "palsy_sim"])):
+            shifts = []
+            for i in np.flatnonzero((rows.kind == "palsy_sim") & (rows.severity == severity)
+                                    & (rows.region == region)):
+                reference = real.get((rows.person[i], rows.source[i]))
+                if reference is None:
+                    continue
+                case, base = get(i)[name], get(reference)[name]
+                shifts.append(weakness_towards(case.left, case.right, rows.side[i],
+                                               smaller_is_weaker)
+                              - weakness_towards(base.left, base.right, rows.side[i],
+                                                 smaller_is_weaker))
+            if shifts:
+                q25, median, q75 = np.percentile(shifts, [25, 50, 75])
+                bands[str(severity)] = {
+                    "n": len(shifts), "median": float(median), "q25": float(q25),
+                    "q75": float(q75),
+                    "share_above_healthy_sd": float(np.mean(np.array(shifts) > healthy_sd))}
+        out[region] = {"measure": name, "healthy_sd": healthy_sd, "bands": bands}
+    return out
+
+
 def largest_region_score(rows: FaceRows) -> np.ndarray:
     """The plain baseline: max of RegionAsymmetry.score over brow, eye and mouth."""
     from palsy_core import measure_face

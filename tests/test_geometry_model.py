@@ -1,0 +1,70 @@
+"""The geometry palsy model's training aids: what the landmarker saw of a simulated palsy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from palsy_core import landmarks as lm
+from palsy_core import measure_face
+from trainers._geometry_training import simulated_shift, weakness_towards
+from trainers._london import FaceRows
+
+
+def test_weakness_towards_reads_each_side_and_direction():
+    # Brow: the weak one sits lower (smaller); eye: the weak one is open wider (larger).
+    assert weakness_towards(10.0, 12.0, "left", smaller_is_weaker=True) == 2.0
+    assert weakness_towards(10.0, 12.0, "right", smaller_is_weaker=True) == -2.0
+    assert weakness_towards(10.0, 12.0, "right", smaller_is_weaker=False) == 2.0
+
+
+def _rows(faces) -> FaceRows:
+    """FaceRows of (person, kind, side, region, severity, landmarks, blendshapes)."""
+    names = tuple(faces[0][-1])
+    n = len(faces)
+    column = lambda k: np.array([f[k] for f in faces])  # noqa: E731
+    points = np.stack([f[5] for f in faces]).astype(np.float32)
+    shapes = np.array([[f[6][name] for name in names] for f in faces], np.float32)
+    return FaceRows(person=column(0), source=np.array(["rest"] * n), kind=column(1),
+                    palsy=np.array([int(f[1] == "palsy_sim") for f in faces]),
+                    side=column(2), region=column(3), severity=column(4), landmarks=points,
+                    blendshapes=shapes, blendshape_names=names,
+                    head_pose=np.zeros((n, 3), np.float32),
+                    crops=np.zeros((n, 1, 1, 3), np.uint8), mirror_landmarks=points,
+                    mirror_blendshapes=shapes)
+
+
+def test_simulated_shift_measures_a_known_brow_drop_on_either_side(landmarker, face_photo):
+    """A real face's left brow moved down 6 px, and the mirror image of that (the right
+    brow down): both read as the same drop towards the labelled side, in mm, against
+    each person's own unaltered photo; an eye and mouth that did not move read ~0."""
+    face = landmarker.detect(face_photo)
+    width = face_photo.shape[1]
+    drop_px = 6.0
+    drooped = face.landmarks.copy()
+    drooped[list(lm.LEFT_BROW_LOWER), 1] += drop_px
+    mirrored = lm.mirror_landmarks(face.landmarks, width)
+    mirrored_drooped = lm.mirror_landmarks(drooped, width)
+    shapes = face.blendshapes
+    rows = _rows([
+        ("A", "real", "", "", "", face.landmarks, shapes),
+        ("A", "palsy_sim", "left", "brow", "mild", drooped, shapes),
+        ("B", "real", "", "", "", mirrored, shapes),
+        ("B", "palsy_sim", "right", "brow", "mild", mirrored_drooped, shapes),
+        ("A", "palsy_sim", "left", "eye", "mild", face.landmarks, shapes),
+        ("B", "palsy_sim", "right", "mouth", "mild", mirrored, shapes),
+    ])
+    shift = simulated_shift(rows)
+
+    mm_per_px = measure_face(face.landmarks).mm_per_pixel
+    brow = shift["brow"]["bands"]["mild"]
+    assert brow["n"] == 2
+    assert brow["q25"] == pytest.approx(drop_px * mm_per_px, rel=0.1)
+    assert brow["q75"] == pytest.approx(drop_px * mm_per_px, rel=0.1)
+    assert shift["eye"]["bands"]["mild"]["median"] == pytest.approx(0.0, abs=1e-6)
+    assert shift["mouth"]["bands"]["mild"]["median"] == pytest.approx(0.0, abs=0.05)
+    # A face and its mirror differ only in sign: healthy spread of |L - R| about its mean.
+    left_right = measure_face(face.landmarks).measurements["brow_height"]
+    assert shift["brow"]["healthy_sd"] == pytest.approx(abs(left_right.left - left_right.right),
+                                                        abs=0.05)
+    assert shift["brow"]["measure"] == "brow_height"
