@@ -171,7 +171,7 @@ def build_london(args) -> int:
 
     from ._geometry_training import (CALIBRATION_FRACTION, EPOCHS, LEARNING_RATE, TEST_KINDS,
                                      WEIGHT_DECAY, cross_validate, geometry_matrix,
-                                     largest_region_score, train_calibrated)
+                                     largest_region_score, simulated_shift, train_calibrated)
     from ._london import (LONDON_CITATION, PALSY_PER_PHOTO, REGION_CHANCES, SEVERITY_BANDS,
                           WORK_SIZE, build_rows, london_people, person_folds)
     from ._person_eval import summarise
@@ -222,6 +222,8 @@ def build_london(args) -> int:
               f"({summaries[GEOMETRY_HIDDEN][0]}); change GEOMETRY_HIDDEN to ship it.")
     name, summary = summaries[GEOMETRY_HIDDEN]
     _print_london_summary(name, summary)
+    shift = simulated_shift(rows)
+    _print_simulated_shift(shift)
 
     model = train_calibrated(x, rows, people, GEOMETRY_HIDDEN, x_mirror=x_mirror, seed=args.seed)
     net = PalsyNet("fnn", structured=model.net)
@@ -284,6 +286,7 @@ def build_london(args) -> int:
         metrics={
             "person_held_out": headline,
             "person_held_out_detail": summary,
+            "simulated_shift_mm": shift,
             "architecture_comparison": {
                 summaries[h][0]: {"roc_auc": summaries[h][1]["roc_auc"]["pooled"],
                                   "roc_auc_fold_sd": summaries[h][1]["roc_auc"]["per_fold"]["std"]}
@@ -324,6 +327,18 @@ def _print_london_summary(name: str, summary: dict) -> None:
         if b["n"]:
             print(f"    {b['low']:.1f}-{b['high']:.1f}: {b['n']:4d}  {b['mean_probability']:.3f}  "
                   f"{b['fraction_palsy']:.3f}")
+
+
+def _print_simulated_shift(shift: dict) -> None:
+    print("\nWhat the landmarker saw of the simulated palsy: the key measure's shift towards "
+          "the palsied side against the same person's unaltered photo, median [quartiles], "
+          "beside the SD of that left-right difference over healthy photos:")
+    for region, entry in shift.items():
+        bands = "  ".join(f"{band} {b['median']:+.2f} [{b['q25']:+.2f}, {b['q75']:+.2f}] "
+                          f"({b['share_above_healthy_sd']:.0%} > 1 SD)"
+                          for band, b in entry["bands"].items())
+        print(f"  {region:5s} {entry['measure']:24s} healthy SD {entry['healthy_sd']:.2f} mm | "
+              f"{bands}")
 
 
 def main(argv=None) -> int:
