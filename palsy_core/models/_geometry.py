@@ -25,6 +25,23 @@ to 0.551: they had learnt "processed photo", not palsy. Added to the geometry th
 that control from 0.841 to 0.833 (the left-right difference of the crop's and its mirror's
 features: 0.828). So the shipped model reads geometry only.
 
+What else was tried (same 5 person folds, both mirror views, pooled held-out AUC on
+simulated and composite palsy vs the unaltered photos; this vector: 0.873; the plain
+largest region score: 0.849): signed differences aligned to the side the largest region
+names, each divided by its measured normal limit for the photo's expression, 0.868 (with
+the aligned blendshape differences but no magnitudes, 0.810); without the blendshape
+differences 0.872; the magnitudes divided by the normal limits added 0.873; separate
+weights for rest and smile photos 0.866; one hidden layer of 8, 0.851; the left-right
+displacement of all 225 mirrored landmark pairs, projected on a per-region side direction
+(ridge, fitted on the training people) with its magnitude added, 0.882 (paired by-person
+bootstrap of the gain: +0.009, 95 % CI 0.002-0.016), not shipped for so small a gain.
+What caps every one of them is in the data, not the classifier
+(``benchmarks/bench_palsy_signal.py``): MediaPipe recovers about half of a simulated brow
+drop and a fifth of a widened eye, so a mild simulated brow palsy moves the measured brow
+0.45 mm (median) and a mild eye palsy the fissure 0.22 mm, under the healthy spread
+between people (SD 0.77 mm and 0.28 mm); brow-only cases score AUC 0.65, eye-only 0.76,
+mouth 0.94.
+
 Every input is a magnitude, so a face and its mirror image give the same vector (up to
 the landmarker's own 1-2 px asymmetry) and the model cannot learn which side a training
 face leans to. The trainer standardises the vector against *healthy* faces only (the
