@@ -56,6 +56,32 @@ measured from the pupils' midline, so a face turned by a few degrees or a mouth 
 eyes' midline widens it (its left-right difference still correlates with the
 landmarker's yaw after the turn is undone: r = 0.39 at rest, 0.46 in a smile).
 
+The verdict reads the measures together (file key ``combined``)
+----------------------------------------------------------------
+The per-measure limits explain a verdict region by region; the verdict itself
+(:mod:`palsy_core.assessment`) reads one :class:`CombinedLimit` per expression: each
+deciding measure's signed difference ("+" = the subject's left looks weaker) over its
+healthy root-mean-square, combined as a squared Mahalanobis length under the healthy
+correlation (shrunk by :data:`COMBINED_SHRINKAGE` towards the identity), fitted on each
+photo and its mirror image. Its limit is a percentile of the healthy scores chosen the same
+way, by leave-one-person-out: 99.5 at rest (limit 9.17, bootstrap 8.22-11.75) and 96.5 in
+a smile (8.27, 5.78-10.33); held out, 4 of 82 rest and 4 of 82 smile photos fall outside
+(4.9 %, exact 95 % CI 1.3-12.0 % each) -- the same count as the per-measure rule on these
+measurements. On people held out in 5 folds (``benchmarks/bench_validity.py``, landmarks
+of the 675 px working photos) it keeps 96.3 % of healthy photos within normal (95 % CI
+92.7-99.4 %) where the per-measure rule kept 93.3 %, and finds simulated palsy on the
+right side as often (54.0 % vs 54.4 %).
+
+Tried and not kept (same benchmark): removing the landmarker's yaw, pitch and roll from
+each measure's signed difference by a regression fitted on the healthy training people
+lowered the per-measure rule's held-out specificity to 87.8 % (the fit does not carry to
+new people); adding the eye's
+MRD1/MRD2 or the lip heights and smile angle to the combined measures, or dropping the
+excursion, raised sensitivity only by lowering specificity below 95 %; a plain sum of the
+signed z (side-consistent evidence without the correlation) lost sensitivity, because the
+simulator's palsies and the composites do not move every region to the same side (a
+composite's resting half has the higher brow).
+
 Limits describe healthy adults photographed frontally in a studio by one landmarker
 model: other cameras, poses or populations may need their own (rerun the command on
 healthy photos of your clinic, or pass ``--out`` and point :func:`load_normal_limits` at
