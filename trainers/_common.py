@@ -25,13 +25,14 @@ import sys
 import time
 import uuid
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
 from ._ray import RayOptions, add_ray_arguments
+from ._run import Promotion, TrainingError, run_record_promote, settings_from_args
 
 # -- the paper's hyper-parameters (seed 000, section 3.2) ----------------------------------
 
@@ -159,21 +160,68 @@ def add_image_arguments(p: argparse.ArgumentParser, *, prefix: str = "") -> None
                    help="network input side in pixels (224 in the paper)")
 
 
+@dataclass(frozen=True)
+class TrainConfig:
+    """One palsy-trainer run: every flag of :func:`common_parser` (see its help for each).
+
+    Trainers extend it with their own flags; ``main`` builds it with :meth:`from_args`
+    and everything below takes it. ``trainer``: the module a Ray worker rebuilds the run
+    with; ``command``: the command line, for ``config.json``.
+    """
+
+    out: Path
+    trainer: str = ""
+    command: tuple[str, ...] = ()
+    yfp: Path | None = None
+    ckplus: Path | None = None
+    folders: Path | None = None
+    cache: Path | None = None
+    protocol: str = "lopo"
+    fold: int | None = None
+    train_per_subject: int = 50
+    test_per_palsy_subject: int = 50
+    healthy_train_subjects: int = 20
+    healthy_test_subjects: int = 20
+    test_per_healthy_subject: int = 2
+    test_fraction: float = 0.2
+    epochs: int | None = None
+    lr: float | None = None
+    batch_size: int | None = None
+    patience: int | None = None
+    optimizer: str | None = None
+    mirror: bool = False
+    seed: int = 0
+    device: str = "auto"
+    progress: bool = True
+    promotion: Promotion = field(default_factory=Promotion)
+    ray: RayOptions | None = None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace):
+        """The settings of parsed flags (from :func:`parse_args`)."""
+        return settings_from_args(cls, args, command=tuple(args.command),
+                                  progress=not args.no_progress,
+                                  promotion=Promotion.from_args(args),
+                                  ray=RayOptions.from_args(args))
+
+
 def parse_args(parser: argparse.ArgumentParser, argv, module: str) -> argparse.Namespace:
-    """Parse ``argv`` (default: the command line) and remember the command for config.json."""
+    """Parse ``argv`` (default: the command line) and remember the trainer module and the
+    command for config.json."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.trainer = module
     args.command = ["python", "-m", module, *argv]
     return args
 
 
-def hyper_from_args(args: argparse.Namespace, paper: Hyper) -> Hyper:
+def hyper_from_settings(config: TrainConfig, paper: Hyper) -> Hyper:
     """The paper's settings with any command-line overrides applied."""
-    patience = paper.patience if args.patience is None else (args.patience or None)
-    return Hyper(optimizer=args.optimizer or paper.optimizer,
-                 lr=paper.lr if args.lr is None else args.lr,
-                 batch_size=args.batch_size or paper.batch_size,
-                 epochs=paper.epochs if args.epochs is None else args.epochs,
+    patience = paper.patience if config.patience is None else (config.patience or None)
+    return Hyper(optimizer=config.optimizer or paper.optimizer,
+                 lr=paper.lr if config.lr is None else config.lr,
+                 batch_size=config.batch_size or paper.batch_size,
+                 epochs=paper.epochs if config.epochs is None else config.epochs,
                  patience=patience)
 
 
@@ -183,7 +231,7 @@ def resolve_device(name: str) -> str:
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("error: --device cuda, but torch sees no CUDA device.")
+        raise TrainingError("--device cuda, but torch sees no CUDA device.")
     return name
 
 
@@ -336,36 +384,49 @@ class FoldData:
         return np.array([s.palsy for s in self.test], dtype=np.int64)
 
 
+@dataclass
+class FinalModel:
+    """A model trained on every subject (:meth:`Run.final_training_set`) to promote.
+
+    ``training``: what its stages report (epochs run, final loss...), by stage name.
+    """
+
+    net: object
+    training: dict
+    scaler: object = None
+    blendshape_names: list[str] | None = None
+
+
 class Run:
     """One trainer invocation: data, folds, cache, outputs in the run directory.
 
     Parameters
     ----------
-    args : argparse.Namespace
-        From :func:`common_parser` (plus the trainer's own flags).
-    config : palsy_core.models.ModelConfig
+    config : TrainConfig
+        The run's settings (a trainer's subclass, with its own flags).
+    model_config : palsy_core.models.ModelConfig
         The model being evaluated: names its Table 1 row.
     settings : dict
         Trainer-specific settings (hyper-parameters of each stage...) for config.json.
     """
 
-    def __init__(self, args: argparse.Namespace, config, settings: dict):
+    def __init__(self, config: TrainConfig, model_config, settings: dict):
         from trainers.data.cache import ModalityStore
 
-        self.args = args
-        self.mirror = bool(getattr(args, "mirror", False))
-        self.config = dataclasses.replace(config, mirror_average=self.mirror)
-        self.device = resolve_device(args.device)
-        self.progress = not args.no_progress
-        self.out = Path(args.out)
-        self.store = ModalityStore(args.cache)
+        self.config = config
+        self.mirror = config.mirror
+        self.model_config = dataclasses.replace(model_config, mirror_average=self.mirror)
+        self.device = resolve_device(config.device)
+        self.progress = config.progress
+        self.out = Path(config.out)
+        self.store = ModalityStore(config.cache)
         self._digest_of: dict[str, str | None] = {}
         self._skip_reason: dict[str, str] = {}
-        self.palsy, self.healthy, self.data_summary = load_samples(args)
-        self.folds = make_folds(args, self.palsy, self.healthy)
-        if args.fold is not None and not 0 <= args.fold < len(self.folds):
-            raise SystemExit(f"error: --fold {args.fold} is out of range: this data set has "
-                             f"{len(self.folds)} folds (0..{len(self.folds) - 1}).")
+        self.palsy, self.healthy, self.data_summary = load_samples(config)
+        self.folds = make_folds(config, self.palsy, self.healthy)
+        if config.fold is not None and not 0 <= config.fold < len(self.folds):
+            raise TrainingError(f"--fold {config.fold} is out of range: this data set has "
+                                f"{len(self.folds)} folds (0..{len(self.folds) - 1}).")
         self.settings = settings
         self._write_config()
 
@@ -373,15 +434,15 @@ class Run:
     def _write_config(self) -> None:
         from palsy_core.models._registry import git_commit
 
-        data_modality, model = self.config.table_row()
+        data_modality, model = self.model_config.table_row()
         config = {
             "table_row": {"data_modality": data_modality, "model": model},
-            "model_config": self.config.to_dict(),
+            "model_config": self.model_config.to_dict(),
             "settings": self.settings,
             "protocol": self.protocol_summary(),
             "data": self.data_summary,
             "n_folds": len(self.folds),
-            "seed": self.args.seed,
+            "seed": self.config.seed,
             "git_commit": git_commit(),
         }
         self.out.mkdir(parents=True, exist_ok=True)
@@ -390,14 +451,14 @@ class Run:
             old = json.loads(path.read_text())
             keep = ("table_row", "model_config", "settings", "protocol", "n_folds", "seed")
             if any(old.get(k) != json.loads(json.dumps(config[k])) for k in keep):
-                raise SystemExit(
-                    f"error: {self.out} holds a run with other settings (config.json differs). "
+                raise TrainingError(
+                    f"{self.out} holds a run with other settings (config.json differs). "
                     "Use a new --out directory, or the same flags to add folds to it.")
-        config["command"] = getattr(self.args, "command", sys.argv)
+        config["command"] = list(self.config.command) or sys.argv
         _write_json(path, config)
 
     def protocol_summary(self) -> dict:
-        a = self.args
+        a = self.config
         out = {"protocol": a.protocol, "train_per_subject": a.train_per_subject}
         if a.protocol == "lopo":
             out.update(test_per_palsy_subject=a.test_per_palsy_subject,
@@ -432,7 +493,7 @@ class Run:
         (``bar``: a progress bar over the folds, with ``progress``)."""
         from tqdm.auto import tqdm
 
-        chosen = self.folds if self.args.fold is None else [self.folds[self.args.fold]]
+        chosen = self.folds if self.config.fold is None else [self.folds[self.config.fold]]
         union = {str(s.path): s for f in chosen for s in (*f.train, *f.test)}
         self.with_faces(list(union.values()))  # one extraction pass with one progress bar
         for fold in tqdm(chosen, desc="folds", unit="fold",
@@ -451,14 +512,33 @@ class Run:
         fold, so a fold gives the same record wherever it runs. ``warm(digests)`` fills
         shared caches (frozen backbone features) before Ray tasks start.
         """
-        options = RayOptions.from_args(self.args)
-        if options is not None:
+        if self.config.ray is not None:
             from ._ray import run_folds_on_ray
 
-            run_folds_on_ray(self, options, warm)
+            run_folds_on_ray(self, self.config.ray, warm)
             return
         for fold in self.iter_folds():
             self.run_fold(fold, train_fold)
+
+    def execute(self, train_fold: Callable[[FoldData], tuple[np.ndarray, dict]],
+                train_final: Callable[[list[str], np.ndarray], FinalModel], *,
+                warm: Callable[[list[str]], None] | None = None) -> Path:
+        """The run: every fold trained, tested and recorded (:meth:`run_folds`), Table 1
+        written (:meth:`finish`), then with a promotion ``train_final(digests, labels)``
+        on :meth:`final_training_set` installed (:meth:`promote`). Returns the table."""
+        def promote(_table: Path) -> Path:
+            samples, digests = self.final_training_set()
+            final = train_final(digests, np.array([s.palsy for s in samples]))
+            return self.promote(final.net, scaler=final.scaler,
+                                blendshape_names=final.blendshape_names,
+                                training={"samples": len(samples), **final.training})
+
+        promotion = self.config.promotion
+        table, _ = run_record_promote(lambda: self.run_folds(train_fold, warm=warm),
+                                      lambda _: self.finish(),
+                                      promote if promotion.name else None,
+                                      make_default=promotion.make_default)
+        return table
 
     def run_fold(self, fold: FoldData,
                  train_fold: Callable[[FoldData], tuple[np.ndarray, dict]]) -> dict:
@@ -472,9 +552,9 @@ class Run:
         promoted model (its LOPO metrics estimate how this procedure generalises)."""
         from trainers.data.sampling import round_robin_sample
 
-        n = self.args.train_per_subject
-        samples = (round_robin_sample(self.palsy, n, seed=self.args.seed)
-                   + round_robin_sample(self.healthy, n, seed=self.args.seed))
+        n = self.config.train_per_subject
+        samples = (round_robin_sample(self.palsy, n, seed=self.config.seed)
+                   + round_robin_sample(self.healthy, n, seed=self.config.seed))
         kept, digests, _ = self._with_mirrors(*self.with_faces(samples))
         return kept, digests
 
@@ -510,7 +590,7 @@ class Run:
         record = {
             "fold": fold.index,
             "test_subject": fold.test_subject,
-            "table_row": dict(zip(("data_modality", "model"), self.config.table_row())),
+            "table_row": dict(zip(("data_modality", "model"), self.model_config.table_row())),
             "metrics": metrics,
             "n_train": len(fold.train),
             "mirror_images_in_train": self.mirror,
@@ -545,17 +625,17 @@ class Run:
 
         from .collect import load_run
 
-        a = self.args
+        a, promotion = self.config, self.config.promotion
         runs = load_run(self.out)
         metrics = {"lopo_average" if a.protocol == "lopo" else "split": runs["average"],
                    "folds_evaluated": len(runs["folds"]), "n_folds": len(self.folds),
                    "run_dir": str(self.out)}
-        note = a.training_data_note or (
-            "simulated palsy cases (not real patients)" if a.simulated_data else
+        note = promotion.training_data_note or (
+            "simulated palsy cases (not real patients)" if promotion.simulated_data else
             "data sets: " + ", ".join(sorted(self.data_summary["datasets"])))
         card = ModelCard(
-            name=a.promote, config=self.config, trained_on=note,
-            trained_on_simulated_data=bool(a.simulated_data),
+            name=promotion.name, config=self.model_config, trained_on=note,
+            trained_on_simulated_data=promotion.simulated_data,
             training_data={**self.data_summary, "final_training": training},
             protocol={**self.protocol_summary(), "settings": self.settings, "seed": a.seed,
                       "mirror_images": self.mirror},
@@ -563,12 +643,12 @@ class Run:
             intended_use=("Research and demonstration of the seed-000 fusion pipeline; "
                           "not a medical device and not a diagnosis."
                           + (" Trained on simulated data: not a clinical model."
-                             if a.simulated_data else "")),
+                             if promotion.simulated_data else "")),
             feature_scaler=scaler, blendshape_names=blendshape_names)
-        return save_model(net, card, a.weights_dir, make_default=a.make_default)
+        return save_model(net, card, promotion.weights_dir, make_default=promotion.make_default)
 
 
-def load_samples(args: argparse.Namespace) -> tuple[list, list, dict]:
+def load_samples(config: TrainConfig) -> tuple[list, list, dict]:
     """Palsy-patient samples, healthy-subject samples, and a summary of what was read.
 
     Every YFP subject is a patient (some of their frames are labelled Normal, or only
@@ -577,12 +657,12 @@ def load_samples(args: argparse.Namespace) -> tuple[list, list, dict]:
     """
     from trainers.data.datasets import read_ckplus, read_class_folders, read_yfp
 
-    readers = [("yfp", args.yfp, read_yfp), ("ckplus", args.ckplus, read_ckplus),
-               ("folders", args.folders, read_class_folders)]
+    readers = [("yfp", config.yfp, read_yfp), ("ckplus", config.ckplus, read_ckplus),
+               ("folders", config.folders, read_class_folders)]
     chosen = [(name, root, reader) for name, root, reader in readers if root is not None]
     if not chosen:
-        raise SystemExit("error: give at least one data set: --yfp DIR, --ckplus DIR, "
-                         "--folders DIR.")
+        raise TrainingError("give at least one data set: --yfp DIR, --ckplus DIR, "
+                            "--folders DIR.")
     samples, summary = [], {"datasets": {}}
     for name, root, reader in chosen:
         report = reader(root)
@@ -600,22 +680,23 @@ def load_samples(args: argparse.Namespace) -> tuple[list, list, dict]:
     return palsy, healthy, summary
 
 
-def make_folds(args: argparse.Namespace, palsy: list, healthy: list) -> list:
+def make_folds(config: TrainConfig, palsy: list, healthy: list) -> list:
     """LOPO folds (seed 000, section 4.2) or one patient-grouped split."""
     from trainers.data.sampling import Fold, group_split, lopo_folds, round_robin_sample
 
-    if args.protocol == "lopo":
+    if config.protocol == "lopo":
         if not palsy or not healthy:
-            raise SystemExit("error: --protocol lopo needs palsy patients (--yfp or palsy "
-                             "class folders) and healthy subjects (--ckplus or a healthy class).")
-        return lopo_folds(palsy, healthy, train_per_subject=args.train_per_subject,
-                          test_per_palsy_subject=args.test_per_palsy_subject,
-                          healthy_train_subjects=args.healthy_train_subjects,
-                          healthy_test_subjects=args.healthy_test_subjects,
-                          test_per_healthy_subject=args.test_per_healthy_subject,
-                          seed=args.seed)
-    capped = round_robin_sample(palsy + healthy, args.train_per_subject, seed=args.seed)
-    split = group_split(capped, args.test_fraction, args.seed)
+            raise TrainingError("--protocol lopo needs palsy patients (--yfp or palsy "
+                                "class folders) and healthy subjects (--ckplus or a healthy "
+                                "class).")
+        return lopo_folds(palsy, healthy, train_per_subject=config.train_per_subject,
+                          test_per_palsy_subject=config.test_per_palsy_subject,
+                          healthy_train_subjects=config.healthy_train_subjects,
+                          healthy_test_subjects=config.healthy_test_subjects,
+                          test_per_healthy_subject=config.test_per_healthy_subject,
+                          seed=config.seed)
+    capped = round_robin_sample(palsy + healthy, config.train_per_subject, seed=config.seed)
+    split = group_split(capped, config.test_fraction, config.seed)
     train, test = (split.train, split.test) if hasattr(split, "train") else split
     return [Fold(index=0, test_subject=None, train=list(train), test=list(test))]
 

@@ -24,7 +24,7 @@ token authentication (Ray's default for ``ray start`` since 2.59), export
 from __future__ import annotations
 
 import argparse
-import copy
+import dataclasses
 import importlib
 import os
 import socket
@@ -34,8 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from ._run import Promotion, TrainingError
+
 if TYPE_CHECKING:
-    from ._common import Run
+    from ._common import Run, TrainConfig
 
 #: ``--ray`` with no address: start a local Ray on this machine.
 LOCAL = "local"
@@ -93,11 +95,11 @@ def add_ray_arguments(parser: argparse.ArgumentParser) -> None:
 
 @dataclass(frozen=True)
 class FoldTask:
-    """What a Ray worker needs to run one fold: the trainer module, its settings with
-    ``fold`` set, and the driver's working directory (relative paths resolve there)."""
+    """What a Ray worker needs to run one fold: the run's settings with ``fold`` set (they
+    name the trainer module) and the driver's working directory (relative paths resolve
+    there)."""
 
-    module: str
-    args: argparse.Namespace
+    config: "TrainConfig"
     cwd: str
 
 
@@ -114,9 +116,12 @@ def run_folds_on_ray(run: "Run", options: RayOptions,
         ``warm(digests)`` fills the shared caches of these images (frozen backbone
         features) before the tasks start, so they only read them.
     """
-    if run.args.fold is not None:
-        raise SystemExit("error: --ray runs every fold, each as a task; drop --fold (or drop "
-                         "--ray to run one fold here).")
+    if run.config.fold is not None:
+        raise TrainingError("--ray runs every fold, each as a task; drop --fold (or drop "
+                            "--ray to run one fold here).")
+    if not run.config.trainer:
+        raise TrainingError("--ray needs the trainer's module name (parse the command line "
+                            "with trainers._common.parse_args).")
     # One landmarker pass over every image, here, before the tasks start.
     folds = list(run.iter_folds(bar=False))
     if warm is not None:
@@ -127,8 +132,7 @@ def run_folds_on_ray(run: "Run", options: RayOptions,
             digests |= {mirrored_digest(d) for f in folds for d in f.test_digests}
         warm(sorted(digests))
     run.store.close()
-    module = _trainer_module(run.args)
-    tasks = [FoldTask(module, _fold_args(run, fold.index), os.getcwd()) for fold in folds]
+    tasks = [FoldTask(_fold_config(run, fold.index), os.getcwd()) for fold in folds]
 
     ray = _connect(options)
     try:
@@ -150,25 +154,11 @@ def run_folds_on_ray(run: "Run", options: RayOptions,
     return sorted(summaries, key=lambda s: s["fold"])
 
 
-def _trainer_module(args: argparse.Namespace) -> str:
-    command = list(getattr(args, "command", []))
-    if len(command) >= 3 and command[1] == "-m":
-        return command[2]
-    raise SystemExit("error: --ray needs the trainer's module name (parse the command line "
-                     "with trainers._common.parse_args).")
-
-
-def _fold_args(run: "Run", fold: int) -> argparse.Namespace:
+def _fold_config(run: "Run", fold: int) -> "TrainConfig":
     """The run's settings for the task of one fold: that fold, no Ray, no promotion,
     no progress bars, and the cache as an absolute path."""
-    args = copy.copy(run.args)
-    args.fold = fold
-    args.ray = None
-    args.promote = None
-    args.make_default = False
-    args.no_progress = True
-    args.cache = run.store.cache_dir.resolve()
-    return args
+    return dataclasses.replace(run.config, fold=fold, ray=None, promotion=Promotion(),
+                               progress=False, cache=run.store.cache_dir.resolve())
 
 
 def _connect(options: RayOptions):
@@ -194,9 +184,9 @@ def _init(ray, **kwargs):
     except (ConnectionError, ValueError, RuntimeError) as error:
         address = kwargs.get("address")
         if address == "local":
-            raise SystemExit(f"error: cannot start a local Ray: {error}") from None
-        raise SystemExit(
-            f"error: cannot reach the Ray cluster at {address}: {error}. Is 'ray start "
+            raise TrainingError(f"cannot start a local Ray: {error}") from None
+        raise TrainingError(
+            f"cannot reach the Ray cluster at {address}: {error}. Is 'ray start "
             "--head' running there, and is the cluster's token on this machine "
             "(~/.ray/auth_token or $RAY_AUTH_TOKEN)?") from None
     return ray
@@ -205,8 +195,8 @@ def _init(ray, **kwargs):
 def _run_fold_task(task: FoldTask) -> dict:
     """In a Ray worker: build the trainer as ``--fold K`` would, run and record the fold."""
     os.chdir(task.cwd)
-    trainer = importlib.import_module(task.module)
-    run, train_fold = trainer.setup(task.args)
+    trainer = importlib.import_module(task.config.trainer)
+    run, train_fold = trainer.setup(task.config)
     try:
         (fold,) = run.iter_folds()
         record = run.run_fold(fold, train_fold)

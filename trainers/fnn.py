@@ -14,12 +14,22 @@ Features are standardised with a mean/std fitted on each fold's training data on
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-from ._common import (FNN_HYPER, Hyper, Run, common_parser, fit, hyper_from_args, parse_args,
-                      predict, seed_everything, stage_settings, to_tensor)
+from ._common import (FNN_HYPER, FinalModel, Hyper, Run, TrainConfig, common_parser, fit,
+                      hyper_from_settings, parse_args, predict, seed_everything,
+                      stage_settings, to_tensor)
+from ._run import exits_on_training_error
+
+
+@dataclass(frozen=True)
+class FnnConfig(TrainConfig):
+    """A run of this trainer: the common settings and the structured modality."""
+
+    modality: str = "handcrafted"
 
 
 def structured_inputs(run: Run, modality: str, digests, scaler):
@@ -60,22 +70,23 @@ def build_parser():
     return parser
 
 
-def setup(args) -> tuple[Run, Callable]:
+def setup(config: FnnConfig) -> tuple[Run, Callable]:
     """The run of these settings and its fold trainer ``train_fold(fold) ->
     (probabilities, info)`` (also what a Ray worker builds for one fold)."""
     from palsy_core.models import ModelConfig
 
-    hyper = hyper_from_args(args, FNN_HYPER[args.modality])
-    config = ModelConfig("fnn", structured_modality=args.modality)
-    run = Run(args, config, stage_settings(fnn=hyper))
+    hyper = hyper_from_settings(config, FNN_HYPER[config.modality])
+    model_config = ModelConfig("fnn", structured_modality=config.modality)
+    run = Run(config, model_config, stage_settings(fnn=hyper))
 
     def train_fold(fold):
-        model, scaler, info = train_structured(run, args.modality, fold.train_digests,
-                                               fold.y_train, hyper, seed=args.seed + fold.index,
+        model, scaler, info = train_structured(run, config.modality, fold.train_digests,
+                                               fold.y_train, hyper,
+                                               seed=config.seed + fold.index,
                                                desc=f"fold {fold.index}")
         probabilities = run.probabilities(
             lambda digests: predict(model, model,
-                                    [structured_inputs(run, args.modality, digests, scaler)],
+                                    [structured_inputs(run, config.modality, digests, scaler)],
                                     device=run.device),
             fold.test_digests)
         return probabilities, {"fnn": info}
@@ -83,25 +94,23 @@ def setup(args) -> tuple[Run, Callable]:
     return run, train_fold
 
 
+@exits_on_training_error
 def main(argv=None) -> int:
     from palsy_core.models import PalsyNet
 
-    args = parse_args(build_parser(), argv, "trainers.fnn")
-    hyper = hyper_from_args(args, FNN_HYPER[args.modality])
-    run, train_fold = setup(args)
-    run.run_folds(train_fold)
-    table = run.finish()
-    if args.promote:
-        samples, digests = run.final_training_set()
-        y = np.array([s.palsy for s in samples])
-        model, scaler, info = train_structured(run, args.modality, digests, y, hyper,
-                                               seed=args.seed, desc="final model")
+    config = FnnConfig.from_args(parse_args(build_parser(), argv, "trainers.fnn"))
+    hyper = hyper_from_settings(config, FNN_HYPER[config.modality])
+    run, train_fold = setup(config)
+
+    def train_final(digests, labels) -> FinalModel:
+        model, scaler, info = train_structured(run, config.modality, digests, labels, hyper,
+                                               seed=config.seed, desc="final model")
         names = (list(run.store.blendshape_names(digests[0]))
-                 if args.modality == "blendshapes" else None)
-        path = run.promote(PalsyNet("fnn", structured=model.cpu()), scaler=scaler,
-                           blendshape_names=names,
-                           training={"samples": len(samples), "fnn": info})
-        print(f"promoted: {path}")
+                 if config.modality == "blendshapes" else None)
+        return FinalModel(PalsyNet("fnn", structured=model.cpu()), {"fnn": info},
+                          scaler=scaler, blendshape_names=names)
+
+    table = run.execute(train_fold, train_final)
     print(table.read_text())
     return 0
 

@@ -31,11 +31,23 @@ from typing import Callable
 
 import numpy as np
 
-from ._common import (FNN_HYPER, FUSION_HYPER, IMAGE_HYPER, IMAGE_MODEL_ALIASES, Hyper, Run,
-                      add_image_arguments, common_parser, fit, hyper_from_args, parse_args,
-                      predict, seed_everything, stage_settings, to_tensor)
+from ._common import (FNN_HYPER, FUSION_HYPER, IMAGE_HYPER, IMAGE_MODEL_ALIASES, FinalModel,
+                      Hyper, Run, add_image_arguments, common_parser, fit, hyper_from_settings,
+                      parse_args, predict, seed_everything, stage_settings, to_tensor)
+from ._run import exits_on_training_error
 from .fnn import structured_inputs, train_structured
-from .image import ImageStage, image_config
+from .image import ImageConfig, ImageStage, image_config
+
+
+@dataclass(frozen=True)
+class FusionConfig(ImageConfig):
+    """A run of a fusion model: the image model's settings and the fusion's own."""
+
+    fusion: str = "early"
+    structured_modality: str = "handcrafted"
+    fnn_epochs: int | None = None
+    image_epochs: int | None = None
+    modality_dropout: float = 0.0
 
 
 @dataclass
@@ -109,64 +121,63 @@ def build_parser():
     return parser
 
 
-def stage_hypers(args) -> dict[str, Hyper]:
+def stage_hypers(config: FusionConfig) -> dict[str, Hyper]:
     """Settings of the FNN, the image model and the head: the paper's, with overrides."""
-    architecture = IMAGE_MODEL_ALIASES[args.image_model]
-    fnn_paper = FNN_HYPER[args.structured_modality]
-    image_paper = IMAGE_HYPER[(architecture, args.image_modality)]
+    architecture = IMAGE_MODEL_ALIASES[config.image_model]
+    fnn_paper = FNN_HYPER[config.structured_modality]
+    image_paper = IMAGE_HYPER[(architecture, config.image_modality)]
     return {
-        "fnn": dataclasses.replace(fnn_paper, epochs=args.fnn_epochs or fnn_paper.epochs),
-        "image": dataclasses.replace(image_paper, epochs=args.image_epochs or image_paper.epochs),
-        "head": hyper_from_args(args, FUSION_HYPER[args.image_modality]),
+        "fnn": dataclasses.replace(fnn_paper, epochs=config.fnn_epochs or fnn_paper.epochs),
+        "image": dataclasses.replace(image_paper,
+                                     epochs=config.image_epochs or image_paper.epochs),
+        "head": hyper_from_settings(config, FUSION_HYPER[config.image_modality]),
     }
 
 
-def setup(args, stage: ImageStage | None = None) -> tuple[Run, Callable]:
+def setup(config: FusionConfig, stage: ImageStage | None = None) -> tuple[Run, Callable]:
     """The run of these settings and its fold trainer ``train_fold(fold) ->
     (probabilities, info)`` (also what a Ray worker builds for one fold)."""
-    hypers = stage_hypers(args)
-    stage = stage or ImageStage(args)
-    config = image_config(stage, kind=args.fusion, structured_modality=args.structured_modality)
-    used = {"fnn", "image"} if args.fusion == "late" else {"fnn", "image", "head"}
+    hypers = stage_hypers(config)
+    stage = stage or ImageStage(config)
+    model_config = image_config(stage, kind=config.fusion,
+                                structured_modality=config.structured_modality)
+    used = {"fnn", "image"} if config.fusion == "late" else {"fnn", "image", "head"}
     settings = stage_settings(**{k: v for k, v in hypers.items() if k in used})
-    if args.fusion == "early":
-        settings["head"]["modality_dropout"] = args.modality_dropout
-    run = Run(args, config, settings)
+    if config.fusion == "early":
+        settings["head"]["modality_dropout"] = config.modality_dropout
+    run = Run(config, model_config, settings)
     stage.bind(run)
 
     def train_fold(fold):
-        parts = train_fusion(run, stage, args.fusion, args.structured_modality,
+        parts = train_fusion(run, stage, config.fusion, config.structured_modality,
                              fold.train_digests, fold.y_train, hypers,
-                             seed=args.seed + fold.index, desc=f"fold {fold.index}",
-                             modality_dropout=args.modality_dropout)
+                             seed=config.seed + fold.index, desc=f"fold {fold.index}",
+                             modality_dropout=config.modality_dropout)
         probabilities = run.probabilities(
-            lambda digests: fusion_probabilities(run, stage, args.fusion,
-                                                 args.structured_modality, parts, digests),
+            lambda digests: fusion_probabilities(run, stage, config.fusion,
+                                                 config.structured_modality, parts, digests),
             fold.test_digests)
         return probabilities, parts.info
 
     return run, train_fold
 
 
+@exits_on_training_error
 def main(argv=None) -> int:
     from palsy_core.models import PalsyNet
 
-    args = parse_args(build_parser(), argv, "trainers.fusion")
-    hypers = stage_hypers(args)
-    stage = ImageStage(args)  # a missing checkpoint fails here, before any data is read
-    run, train_fold = setup(args, stage)
-    run.run_folds(train_fold, warm=stage.features)
-    table = run.finish()
-    if args.promote:
-        samples, digests = run.final_training_set()
-        y = np.array([s.palsy for s in samples])
-        parts = train_fusion(run, stage, args.fusion, args.structured_modality, digests, y,
-                             hypers, seed=args.seed, desc="final model",
-                             modality_dropout=args.modality_dropout)
-        net = PalsyNet(args.fusion, image=stage.model, structured=parts.fnn, head=parts.head)
-        path = run.promote(net.cpu(), scaler=parts.scaler,
-                           training={"samples": len(samples), **parts.info})
-        print(f"promoted: {path}")
+    config = FusionConfig.from_args(parse_args(build_parser(), argv, "trainers.fusion"))
+    stage = ImageStage(config)  # a missing checkpoint fails here, before any data is read
+    run, train_fold = setup(config, stage)
+
+    def train_final(digests, labels) -> FinalModel:
+        parts = train_fusion(run, stage, config.fusion, config.structured_modality, digests,
+                             labels, stage_hypers(config), seed=config.seed,
+                             desc="final model", modality_dropout=config.modality_dropout)
+        net = PalsyNet(config.fusion, image=stage.model, structured=parts.fnn, head=parts.head)
+        return FinalModel(net.cpu(), parts.info, scaler=parts.scaler)
+
+    table = run.execute(train_fold, train_final, warm=stage.features)
     print(table.read_text())
     return 0
 

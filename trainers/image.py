@@ -19,13 +19,29 @@ early stopping on training loss with patience 3).
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from ._common import (IMAGE_HYPER, IMAGE_MODEL_ALIASES, Hyper, Run, add_image_arguments,
-                      common_parser, fit, hyper_from_args, parse_args, predict,
-                      seed_everything, stage_settings, to_tensor)
+from ._common import (IMAGE_HYPER, IMAGE_MODEL_ALIASES, FinalModel, Hyper, Run, TrainConfig,
+                      add_image_arguments, common_parser, fit, hyper_from_settings,
+                      parse_args, predict, seed_everything, stage_settings, to_tensor)
+from ._run import exits_on_training_error
+
+
+@dataclass(frozen=True)
+class ImageConfig(TrainConfig):
+    """A run of an image model: the common settings and the image model's
+    (:func:`~trainers._common.add_image_arguments`)."""
+
+    image_model: str = "efficientnet_lite0"
+    image_modality: str = "rgb"
+    checkpoint: Path | None = None
+    allow_random_init: bool = False
+    pixel_norm: str | None = None
+    input_size: int = 224
 
 
 class ImageStage:
@@ -35,18 +51,18 @@ class ImageStage:
     block plus a head initialised from the run's seed).
     """
 
-    def __init__(self, args):
+    def __init__(self, config: ImageConfig):
         import torch
 
         from palsy_core.models import create_model
 
         self.run: Run | None = None
-        self.architecture = IMAGE_MODEL_ALIASES[args.image_model]
-        self.modality = args.image_modality
-        torch.manual_seed(args.seed)
-        self.model = create_model(self.architecture, checkpoint=args.checkpoint,
-                                  allow_random_init=args.allow_random_init,
-                                  input_size=args.input_size, pixel_norm=args.pixel_norm)
+        self.architecture = IMAGE_MODEL_ALIASES[config.image_model]
+        self.modality = config.image_modality
+        torch.manual_seed(config.seed)
+        self.model = create_model(self.architecture, checkpoint=config.checkpoint,
+                                  allow_random_init=config.allow_random_init,
+                                  input_size=config.input_size, pixel_norm=config.pixel_norm)
         self.initial = {k: v.clone() for k, v in self.model.tuned_state_dict().items()}
         self._features: dict[str, "torch.Tensor"] = {}
 
@@ -115,40 +131,42 @@ def build_parser():
     return parser
 
 
-def setup(args, stage: ImageStage | None = None) -> tuple[Run, Callable]:
+def image_hyper(config: ImageConfig) -> Hyper:
+    """The paper's settings of this image model and modality, with any overrides."""
+    architecture = IMAGE_MODEL_ALIASES[config.image_model]
+    return hyper_from_settings(config, IMAGE_HYPER[(architecture, config.image_modality)])
+
+
+def setup(config: ImageConfig, stage: ImageStage | None = None) -> tuple[Run, Callable]:
     """The run of these settings and its fold trainer ``train_fold(fold) ->
     (probabilities, info)`` (also what a Ray worker builds for one fold)."""
-    architecture = IMAGE_MODEL_ALIASES[args.image_model]
-    hyper = hyper_from_args(args, IMAGE_HYPER[(architecture, args.image_modality)])
-    stage = stage or ImageStage(args)
-    run = Run(args, image_config(stage), stage_settings(image=hyper))
+    hyper = image_hyper(config)
+    stage = stage or ImageStage(config)
+    run = Run(config, image_config(stage), stage_settings(image=hyper))
     stage.bind(run)
 
     def train_fold(fold):
         info = stage.train(fold.train_digests, fold.y_train, hyper,
-                           seed=args.seed + fold.index, desc=f"fold {fold.index}")
+                           seed=config.seed + fold.index, desc=f"fold {fold.index}")
         return run.probabilities(stage.probabilities, fold.test_digests), {"image": info}
 
     return run, train_fold
 
 
+@exits_on_training_error
 def main(argv=None) -> int:
     from palsy_core.models import PalsyNet
 
-    args = parse_args(build_parser(), argv, "trainers.image")
-    architecture = IMAGE_MODEL_ALIASES[args.image_model]
-    hyper = hyper_from_args(args, IMAGE_HYPER[(architecture, args.image_modality)])
-    stage = ImageStage(args)  # a missing checkpoint fails here, before any data is read
-    run, train_fold = setup(args, stage)
-    run.run_folds(train_fold, warm=stage.features)
-    table = run.finish()
-    if args.promote:
-        samples, digests = run.final_training_set()
-        y = np.array([s.palsy for s in samples])
-        info = stage.train(digests, y, hyper, seed=args.seed, desc="final model")
-        path = run.promote(PalsyNet("image", image=stage.model.cpu()),
-                           training={"samples": len(samples), "image": info})
-        print(f"promoted: {path}")
+    config = ImageConfig.from_args(parse_args(build_parser(), argv, "trainers.image"))
+    stage = ImageStage(config)  # a missing checkpoint fails here, before any data is read
+    run, train_fold = setup(config, stage)
+
+    def train_final(digests, labels) -> FinalModel:
+        info = stage.train(digests, labels, image_hyper(config), seed=config.seed,
+                           desc="final model")
+        return FinalModel(PalsyNet("image", image=stage.model.cpu()), {"image": info})
+
+    table = run.execute(train_fold, train_final, warm=stage.features)
     print(table.read_text())
     return 0
 
