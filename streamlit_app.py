@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 import streamlit as st
 
@@ -29,6 +30,22 @@ st.set_page_config(page_title="Facial palsy assessment", page_icon=":material/fa
 # A closed tab ends its session at once: its photos are not kept for a reconnect.
 session_end.end_session_on_disconnect()
 
+#: Seconds between two redraws of the sidebar's model list while the models load.
+MODEL_STATUS_REFRESH_S = 1.0
+
+
+def model_status_list() -> None:
+    """Each model's badge; while they load, where their outputs will appear."""
+    try:
+        for status in services.model_statuses():
+            st.caption(widgets.status_badge(status))
+        if services.models_loading():
+            st.caption(":gray[The models load in the background; each one's output appears with "
+                       "the next photo or change on the page.]")
+    except Exception as error:  # the sidebar must never take a page down with it
+        show_error(error, "checking the installed models")
+
+
 # Nothing below this line runs for a session that is not signed in: no page, no patient
 # list, no photo (see ui/auth.py; PALSY_AUTH=off is the documented laptop-demo switch).
 try:
@@ -37,18 +54,21 @@ except BaseException:  # st.stop() after the sign-in page: load the models meanw
     services.start_model_loading()
     raise
 
+#: The pages, found beside this file (not from the working directory): `streamlit run
+#: /path/to/streamlit_app.py` works from anywhere.
+PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
 PAGES = [
-    st.Page("app_pages/assess.py", title="Assess a photo", icon=":material/photo_camera:", default=True),
-    st.Page("app_pages/visit.py", title="Visit: photo set", icon=":material/photo_library:"),
-    st.Page("app_pages/compare.py", title="Compare visits", icon=":material/compare:"),
-    st.Page("app_pages/explorer.py", title="Asymmetry explorer", icon=":material/bar_chart:"),
-    st.Page("app_pages/video.py", title="Video", icon=":material/movie:"),
-    st.Page("app_pages/records.py", title="Patient records", icon=":material/folder_shared:"),
+    st.Page(PAGES_DIR / "assess.py", title="Assess a photo", icon=":material/photo_camera:", default=True),
+    st.Page(PAGES_DIR / "visit.py", title="Visit: photo set", icon=":material/photo_library:"),
+    st.Page(PAGES_DIR / "compare.py", title="Compare visits", icon=":material/compare:"),
+    st.Page(PAGES_DIR / "explorer.py", title="Asymmetry explorer", icon=":material/bar_chart:"),
+    st.Page(PAGES_DIR / "video.py", title="Video", icon=":material/movie:"),
+    st.Page(PAGES_DIR / "records.py", title="Patient records", icon=":material/folder_shared:"),
 ]
 ADMIN_PAGES = [
-    st.Page("app_pages/models.py", title="Models", icon=":material/model_training:"),
-    st.Page("app_pages/accounts.py", title="Accounts", icon=":material/manage_accounts:"),
-    st.Page("app_pages/audit.py", title="Audit trail", icon=":material/policy:"),
+    st.Page(PAGES_DIR / "models.py", title="Models", icon=":material/model_training:"),
+    st.Page(PAGES_DIR / "accounts.py", title="Accounts", icon=":material/manage_accounts:"),
+    st.Page(PAGES_DIR / "audit.py", title="Audit trail", icon=":material/policy:"),
 ]
 page = st.navigation(PAGES + ADMIN_PAGES if user.is_admin else PAGES)
 
@@ -68,16 +88,11 @@ with st.sidebar:
              "a visit and on the records page.",
     )
     st.caption("Models")
-    try:
-        for status in services.model_statuses():
-            st.caption(widgets.status_badge(status))
-        if services.models_loading():
-            # No timed refresh: a timed fragment calling st.rerun() left 2 uploads in 8
-            # without their headline (Streamlit 1.67), so the models show on the next action.
-            st.caption(":gray[The models load in the background; their outputs appear with "
-                       "the next photo or change on the page.]")
-    except Exception as error:  # the sidebar must never take a page down with it
-        show_error(error, "checking the installed models")
+    # While the models load, this list redraws itself every MODEL_STATUS_REFRESH_S (a
+    # fragment: only the list, never the page; a timed fragment calling st.rerun() left
+    # 2 uploads in 8 without their headline on Streamlit 1.67). The timer stops with
+    # the first whole-page run after the models have arrived.
+    st.fragment(model_status_list, run_every=MODEL_STATUS_REFRESH_S if services.models_loading() else None)()
 
 try:
     page.run()

@@ -16,6 +16,7 @@ Every change is written to the records' audit trail.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -35,8 +36,13 @@ MIN_PASSWORD_LENGTH = 10
 
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@\-]{1,63}$")
 _HASHER = PasswordHasher()  # argon2-cffi's defaults (RFC 9106 low-memory profile)
-# Verified against when the name is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _HASHER.hash("not a password of anyone")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown, so a wrong name costs as long as a wrong
+    password. Made on first use, not at import (a hash takes ~0.3 s: the app's first page)."""
+    return _HASHER.hash("not a password of anyone")
 
 
 class AccountError(RecordError):
@@ -119,9 +125,10 @@ class AccountStore:
         Every attempt is written to the audit trail (``sign_in`` or ``sign_in_failed``).
         """
         name = (username or "").strip()
+        dummy = _dummy_hash()  # before the look-up: the first attempt costs the same either way
         with self._store._session() as session:
             row = session.scalar(select(_Account).where(_Account.username == name)) if name else None
-            stored = row.password_hash if row is not None else _DUMMY_HASH
+            stored = row.password_hash if row is not None else dummy
         try:
             ok = _HASHER.verify(stored, password or "") and row is not None and row.active
         except (VerifyMismatchError, VerificationError, InvalidHashError):

@@ -249,9 +249,13 @@ MODEL_TITLES = {
 #: model (Keras: the slowest import) next.
 _MODEL_KEYS = ("palsy", "severity", "segmentation")
 LOADING_DETAIL = "loading... (the server has just started; this takes a few seconds)"
+#: Seconds between the end of the first page's script run and the first model import:
+#: torch's import holds the GIL for long stretches, and the first page's messages still
+#: have to leave the server (measured: the page was ready ~1 s later without this wait).
+FIRST_PAGE_GRACE_S = 1.0
 
 
-def _load_one(key: str, weights_dir: str) -> tuple[Any, ModelStatus]:
+def _load_one(key: str, weights_dir: str | None) -> tuple[Any, ModelStatus]:
     """Load one model; a missing one gives its status, never an exception."""
     title = MODEL_TITLES[key]
     try:
@@ -278,19 +282,24 @@ class ModelLoader:
 
     Parameters
     ----------
-    weights_dir : str
-        The weights folder.
+    weights_dir : str or None
+        The weights folder; None: the library's default (``$PALSY_WEIGHTS_DIR`` or the
+        repository's ``weights/``), found on the loading thread, since finding it imports
+        ``palsy_core.models`` and with it torch.
     on_loaded : callable, optional
         Called with the loader after each model (e.g. to hand the models to the pool).
+    delay_s : float
+        Seconds the loading thread waits before its first import (see :data:`FIRST_PAGE_GRACE_S`).
 
     ``status(key)`` and ``predictor(key)`` answer at once: a model still loading has a
     status with ``loading=True`` and no predictor. ``generation`` counts the models
     loaded so far, so a page can tell that one arrived since it last drew.
     """
 
-    def __init__(self, weights_dir: str, on_loaded: Callable[["ModelLoader"], None] | None = None,
-                 *, start: bool = True):
+    def __init__(self, weights_dir: str | None, on_loaded: Callable[["ModelLoader"], None] | None = None,
+                 *, start: bool = True, delay_s: float = 0.0):
         self.weights_dir = weights_dir
+        self._delay_s = delay_s
         self._on_loaded = on_loaded
         self._loaded: dict[str, tuple[Any, ModelStatus]] = {}
         self._predictors: dict[str, Any] = {}
@@ -307,6 +316,7 @@ class ModelLoader:
                 self._thread.start()
 
     def _run(self) -> None:
+        time.sleep(self._delay_s)
         for key in _MODEL_KEYS:
             try:
                 loaded = _load_one(key, self.weights_dir)
@@ -357,14 +367,20 @@ def _weights_dir() -> str:
     return str(default_weights_dir())
 
 
+def _weights_key() -> str | None:
+    # The library reads this variable (palsy_core.models.default_weights_dir); resolving
+    # the folder here would import torch with palsy_core.models before the first page.
+    return os.environ.get("PALSY_WEIGHTS_DIR") or None
+
+
 def model_loader() -> ModelLoader:
     """The server's model loader for the current weights folder (started on first use)."""
-    return _server(_weights_dir())[1]
+    return _server(_weights_key())[1]
 
 
 def analyzer_pool() -> AnalyzerPool:
     """The server's analyzer pool for the current weights folder (created on first use)."""
-    return _server(_weights_dir())[0]
+    return _server(_weights_key())[0]
 
 
 def start_model_loading() -> None:
@@ -387,8 +403,8 @@ def models_generation() -> int:
 
 
 @st.cache_resource(show_spinner=False)
-def _server(weights_dir: str) -> tuple[AnalyzerPool, ModelLoader]:
-    # Keyed by the weights folder ($PALSY_WEIGHTS_DIR), so changing it needs no restart.
+def _server(weights_dir: str | None) -> tuple[AnalyzerPool, ModelLoader]:
+    # Keyed by $PALSY_WEIGHTS_DIR (None: the default folder), so changing it needs no restart.
     pool = AnalyzerPool(POOL_SIZE)
     # Close the MediaPipe graphs before MediaPipe's own executor shuts down: an
     # ``atexit`` hook runs too late (after thread shutdown) and fails noisily.
@@ -400,7 +416,7 @@ def _server(weights_dir: str) -> tuple[AnalyzerPool, ModelLoader]:
                        if loader.predictor(key) is not None}
         pool.set_models(loader.predictor("palsy"), task_models)
 
-    return pool, ModelLoader(weights_dir, on_loaded=hand_to_pool, start=False)
+    return pool, ModelLoader(weights_dir, on_loaded=hand_to_pool, start=False, delay_s=FIRST_PAGE_GRACE_S)
 
 
 def model_statuses() -> list[ModelStatus]:

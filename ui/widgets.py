@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from palsy_core import AnalysisResult, draw_overlay
@@ -233,6 +231,8 @@ def parsing_model_card(card: Mapping[str, Any]) -> None:
     """The face-parsing model's card: what it is, its person-held-out numbers, the data."""
     import json
 
+    import pandas as pd
+
     from palsy_core.segmentation import SIMULATED_WARNING
 
     if card.get("trained_on_simulated_data"):
@@ -288,6 +288,8 @@ def _face_crop(image: np.ndarray, landmarks: np.ndarray, margin: float = 0.25) -
 
 def region_gauges(result: AnalysisResult) -> None:
     """One bullet gauge per region: asymmetry score, 1.0 = edge of normal asymmetry."""
+    import plotly.graph_objects as go  # not before the first page: ~0.3 s to import
+
     regions = result.region_asymmetry
     verdict = result.assessment
     unused = verdict is not None and verdict.status == "not_assessable"
@@ -338,6 +340,8 @@ def measurement_table(assessment: Mapping[str, Any]) -> None:
     assessment : Mapping
         ``AnalysisResult.to_dict()``, fresh or as stored with a visit.
     """
+    import pandas as pd  # not before the first page: ~0.5 s to import
+
     rows = measurement_rows(assessment)
     expression = assessment.get("expression")
     normal_limits = limits_for(expression if expression in ASSESSABLE_EXPRESSIONS else "rest")
@@ -496,6 +500,8 @@ def severity_panel(result: AnalysisResult, status: ModelStatus | None) -> None:
     Within normal asymmetry (or not assessable) the grade is supporting detail only: it is
     folded away and the recommendations say why.
     """
+    import plotly.graph_objects as go
+
     prediction = result.predictions.get("severity")
     if prediction is None:
         if status is not None and status.loading:
@@ -546,6 +552,8 @@ def severity_recommendations(recommendations) -> None:
 def severity_model_card(card: Mapping[str, Any]) -> None:
     """The severity model's card on the Models page: what it is, how it did, the JSON."""
     import json
+
+    import pandas as pd
 
     if card.get("trained_on_simulated_data"):
         severity_simulated_warning(card.get("name", ""))
