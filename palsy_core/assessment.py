@@ -47,10 +47,11 @@ from typing import Literal, Mapping, Optional
 import numpy as np
 
 from .landmarks import HeadPose
-from .measurements import EXPRESSIONS, FaceMeasurements
+from .measurements import FaceMeasurements
 from .normal_range import (ASSESSABLE_EXPRESSIONS, EXPRESSION_THRESHOLDS, MAX_RELIABLE_PITCH,
                            MAX_RELIABLE_YAW, REGION_MEASURES, CombinedLimit,
                            load_normal_limits, signed_differences, verdict_regions)
+from .vocabulary import EXPRESSIONS
 
 Status = Literal["within_normal", "asymmetry", "not_assessable"]
 STATUSES: tuple[str, ...] = ("within_normal", "asymmetry", "not_assessable")

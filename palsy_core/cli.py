@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
 from .imageio import IMAGE_SUFFIXES
+from .vocabulary import EXPRESSIONS, REGIONS
 
 #: Exit statuses (documented in the README).
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -34,7 +35,7 @@ _EMPTY_RESULT = {
     "pose_correction": None, "warnings": [], "palsy": None, "timings_ms": None,
 }
 #: ``--expression`` choices: what the patient was asked to do ("detect": read the face).
-EXPRESSION_CHOICES = ("detect", "rest", "smile", "brow_raise", "eyes_closed")
+EXPRESSION_CHOICES = ("detect", *EXPRESSIONS)
 
 
 def iter_inputs(paths: Iterable[str]) -> Iterator[Path]:
@@ -89,7 +90,6 @@ def _csv_row(record: dict) -> dict:
     from .features import FEATURE_NAMES
     from .flatten import flatten_result
     from .measurements import MEASUREMENT_NAMES
-    from .vocabulary import REGIONS
 
     values = flatten_result(record)
     row = {"file": values["file"], "ok": values["ok"], "error": values["error"] or "",

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
 from .measurements import MEASUREMENT_NAMES
+from .vocabulary import Expression
 
 #: The shipped bands (found next to this module, wherever installed).
 REPEAT_BANDS_FILE = Path(__file__).resolve().parent / "data" / "repeat_photo_bands.json"
@@ -36,10 +37,9 @@ REGION_MEASURES: dict[str, tuple[str, str]] = {
     "eye": ("palpebral_fissure_height", "eye-opening difference"),
     "mouth": ("commissure_height", "mouth-corner difference"),
 }
-#: Stored visits' expressions (palsy_core.records.EXPRESSIONS) as movements of the set.
-RECORD_EXPRESSION_MOVEMENT = {"rest": "rest", "smile": "full_smile", "brow raise": "brow_raise",
-                              "brow_raise": "brow_raise", "eyes closed": "gentle_eye_closure",
-                              "eyes_closed": "gentle_eye_closure"}
+#: Each expression (stored visits spell it with a space) as a movement of the photo set.
+RECORD_EXPRESSION_MOVEMENT: dict[Expression, str] = {
+    "rest": "rest", "smile": "full_smile", "brow_raise": "brow_raise", "eyes_closed": "gentle_eye_closure"}
 #: Scale totals and whether a higher number is better.
 _TOTALS = {"efACE": {"static": True, "dynamic": True, "synkinesis": True, "total": True},
            "sunnybrook": {"resting": False, "voluntary": True, "synkinesis": False, "total": True}}
@@ -110,7 +110,7 @@ def _as_photo(assessment: Mapping[str, Any], expression: Optional[str]) -> dict:
     photo = dict(assessment)
     if "movement" not in photo:
         key = expression or photo.get("expression") or "rest"
-        photo["movement"] = RECORD_EXPRESSION_MOVEMENT.get(str(key).replace("_", " "), key)
+        photo["movement"] = RECORD_EXPRESSION_MOVEMENT.get(str(key).replace(" ", "_"), key)
     return photo
 
 

@@ -25,11 +25,10 @@ from typing import Any, Callable, Mapping, Optional
 import numpy as np
 
 from .normal_range import limits_for
+from .vocabulary import OTHER_SIDE, SIDES
 
 #: The shipped mapping (found next to this module, wherever installed).
 GRADING_MAP_FILE = Path(__file__).resolve().parent / "data" / "grading_map.json"
-SIDES = ("left", "right")
-_OTHER = {"left": "right", "right": "left"}
 
 
 @functools.lru_cache(maxsize=4)
@@ -124,7 +123,7 @@ def _eye_narrowing(measured, movement: str, side: str) -> float:
     def closed(s):
         return 100.0 * (rest.fissure[s] - moved.fissure[s]) / rest.fissure[s] if rest.fissure[s] > 0 else 0.0
 
-    return closed(side) - closed(_OTHER[side])
+    return closed(side) - closed(OTHER_SIDE[side])
 
 
 def _mouth_movement(measured, movement: str, side: str) -> float:
@@ -134,7 +133,7 @@ def _mouth_movement(measured, movement: str, side: str) -> float:
     def moved_mm(s):
         return float(np.linalg.norm(moved.corner[s] - rest.corner[s]))
 
-    return moved_mm(side) - moved_mm(_OTHER[side])
+    return moved_mm(side) - moved_mm(OTHER_SIDE[side])
 
 
 def _ratio_for(movements, movement: str, side: str) -> Optional[float]:
@@ -210,14 +209,14 @@ def _eface_item(item, measured, movements, side, rest_limits) -> dict:
         limit = rest_limits[item["measure"]]
 
         def score_for(s):
-            delta = _static_value(measured, item["measure"], s) - _static_value(measured, item["measure"], _OTHER[s])
+            delta = _static_value(measured, item["measure"], s) - _static_value(measured, item["measure"], OTHER_SIDE[s])
             excess = max(0.0, abs(delta) - limit)
             raw = float(np.clip(100.0 + np.sign(delta) * 100.0 * excess / item["span_mm"], 0.0, 200.0))
             return 100.0 - abs(100.0 - raw), raw, round(delta, 3)
 
         s, score, raw, delta = _worse(side, score_for)
         return _item(item, "estimated", score, side=s, raw=raw,
-                     inputs={"difference_mm": delta, "difference_is": f"{s} minus {_OTHER[s]}",
+                     inputs={"difference_mm": delta, "difference_is": f"{s} minus {OTHER_SIDE[s]}",
                              "normal_limit_mm": limit, "span_mm": item["span_mm"]})
     movement = _first_photo(item, measured)
     if movement is None or "rest" not in measured:
@@ -325,7 +324,7 @@ def _resting_item(item, measured, side, rest_limits) -> dict:
         return _missing(item, measured)
     limit = rest_limits[item["measure"]]
     s = side or "left"
-    delta = _static_value(measured, item["measure"], s) - _static_value(measured, item["measure"], _OTHER[s])
+    delta = _static_value(measured, item["measure"], s) - _static_value(measured, item["measure"], OTHER_SIDE[s])
     flagged = abs(delta) > limit
     if item["key"] == "eye":
         words = ("wide" if delta > 0 else "narrow") if flagged else "normal"
@@ -333,7 +332,7 @@ def _resting_item(item, measured, side, rest_limits) -> dict:
         words = ("corner pulled up/out" if delta > 0 else "corner dropped") if flagged else "normal"
     return _item(item, "estimated", 1.0 if flagged else 0.0, side=side, detail=words,
                  inputs={"difference_mm": round(delta, 3), "normal_limit_mm": limit,
-                         "difference_is": f"{s} minus {_OTHER[s]}"})
+                         "difference_is": f"{s} minus {OTHER_SIDE[s]}"})
 
 
 def _voluntary_item(item, part, measured, movements, side) -> dict:

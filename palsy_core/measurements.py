@@ -13,17 +13,16 @@ average, unless the caller gives a known mm-per-pixel.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Literal, Optional
+from typing import Literal
 
 import numpy as np
 
 from . import landmarks as lm
 from .normal_range import ASSESSABLE_EXPRESSIONS, EXPRESSION_THRESHOLDS, limits_for
+from .vocabulary import EXPRESSIONS, SIDES, Side
 
 #: Mean horizontal visible iris diameter of adults, millimetres (Emotrics' default).
 IRIS_DIAMETER_MM = 11.77
-
-Side = Literal["left", "right"]
 
 _DESCRIPTIONS = {
     "brow_height": "Pupil centre up to the lower edge of the brow.",
@@ -90,7 +89,7 @@ class RegionAsymmetry:
     """
 
     score: float
-    weaker_side: Optional[Side]
+    weaker_side: Side | None
     measure: str
     difference: float
     normal_limit: float
@@ -107,7 +106,7 @@ class FaceMeasurements:
 
     measurements: dict[str, Measurement]
     regions: dict[str, RegionAsymmetry]
-    affected_side: Optional[Side]
+    affected_side: Side | None
     expression: str
     mm_per_pixel: float
     scale_source: Literal["iris", "user"]
@@ -206,7 +205,7 @@ def measure_face(
             raise ValueError(f"mm_per_pixel must be positive, got {mm_per_pixel}.")
         scale, scale_source = float(mm_per_pixel), "user"
 
-    per_side = {"left": _side_measures(frame, "left"), "right": _side_measures(frame, "right")}
+    per_side = {side: _side_measures(frame, side) for side in SIDES}
     measurements = {}
     for name in per_side["left"]:
         to_unit = 1.0 if name == "smile_angle" else scale  # the angle is already degrees
@@ -281,12 +280,8 @@ def _measurement(name: str, left: float, right: float) -> Measurement:
     )
 
 
-#: Every expression :func:`classify_expression` tells apart.
-EXPRESSIONS: tuple[str, ...] = ("rest", "smile", "eyes_closed", "brow_raise")
-
-
 def classify_expression(blendshapes: dict[str, float]) -> str:
-    """"rest", "smile", "eyes_closed" or "brow_raise" from MediaPipe blendshape scores."""
+    """One of :data:`~palsy_core.vocabulary.EXPRESSIONS` from MediaPipe blendshape scores."""
     def mean(*names):
         return float(np.mean([blendshapes.get(n, 0.0) for n in names]))
 

@@ -74,6 +74,7 @@ from sqlalchemy.pool import StaticPool
 from palsy_core.errors import PalsyError, PatientCodeError
 from palsy_core.flatten import flatten_result, numeric_values
 from palsy_core.safe_text import check_patient_code, csv_text
+from palsy_core.vocabulary import EXPRESSION_LABELS
 
 __all__ = [
     "AUDIT_ACTIONS",
@@ -112,8 +113,9 @@ BUSY_TIMEOUT_S = 5.0
 AUDIT_ACTIONS = ("view", "save", "change", "export", "delete", "sign_in", "sign_in_failed", "sign_out",
                  "account", "key_rotation")
 
-#: The expressions a visit can record (what the patient was asked to do for the photo).
-EXPRESSIONS = ("rest", "smile", "brow raise", "eyes closed")
+#: The expressions a visit can record (what the patient was asked to do for the photo),
+#: as people read them.
+EXPRESSIONS = EXPRESSION_LABELS
 #: The "expression" of a visit that stores a whole photo set (``VisitAnalysis.to_dict()``:
 #: every photo with its movement, the movements and the scale estimates) as one record.
 PHOTO_SET = "photo set"

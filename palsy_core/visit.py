@@ -32,6 +32,7 @@ from .imageio import ImageSource
 from .measurements import _FaceFrame
 from .normal_range import EXPRESSION_THRESHOLDS
 from .pose import frontalize
+from .vocabulary import SIDES
 
 #: The standard photo set of a facial-nerve clinic, in the order a visit takes them.
 MOVEMENTS: tuple[str, ...] = ("rest", "brow_raise", "gentle_eye_closure", "tight_eye_closure",
@@ -543,7 +544,7 @@ def _assemble(analysed, mm_per_pixel) -> VisitAnalysis:
     if rest_index is not None:
         measured["rest"] = _positions(frontal[rest_index], photos[rest_index].mm_per_pixel)
         # The lower lip is followed at the same place in every photo: half-way to the rest corner.
-        half = {side: measured["rest"].corner[side][0] / 2 for side in ("left", "right")}
+        half = {side: measured["rest"].corner[side][0] / 2 for side in SIDES}
         for movement, (index, scale) in positions.items():
             if movement != "rest":
                 measured[movement] = _positions(frontal[index], scale, half)
@@ -560,7 +561,7 @@ def _assemble(analysed, mm_per_pixel) -> VisitAnalysis:
 
 def _movement_values(movement: str, rest: _Positions, moved: _Positions) -> dict[str, Any]:
     values = {}
-    for side in ("left", "right"):
+    for side in SIDES:
         if movement == "brow_raise":
             values[side] = moved.brow[side] - rest.brow[side]
         elif movement in ("gentle_eye_closure", "tight_eye_closure"):
@@ -574,7 +575,7 @@ def _movement_values(movement: str, rest: _Positions, moved: _Positions) -> dict
     if movement in ("gentle_eye_closure", "tight_eye_closure"):
         values["completeness"] = {
             s: round(float(np.clip(100.0 * values[s] / rest.fissure[s], 0.0, 100.0)), 1)
-            if rest.fissure[s] > 0 else None for s in ("left", "right")}
+            if rest.fissure[s] > 0 else None for s in SIDES}
     return values
 
 

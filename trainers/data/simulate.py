@@ -36,15 +36,15 @@ from PIL import Image
 
 from palsy_core import landmarks as mesh_indices
 from palsy_core.landmarks import MIRRORED_INDEX, mirror_landmarks
+from palsy_core.vocabulary import OTHER_SIDE, REGIONS, SIDES, Region, Side
 from .datasets import INTENSITY_OF_SEVERITY, SEVERITY_CLASSES, Sample, yfp_binary_label
 
-Side = Literal["left", "right"]
-Region = Literal["eye", "mouth", "brow", "full"]
+#: Where a simulated palsy acts: one region of the verdict, or the whole half-face.
+PalsyRegion = Union[Region, Literal["full"]]
 Pattern = Literal["peripheral", "central"]
 Face = tuple[np.ndarray, np.ndarray]
 
-SIDES = ("left", "right")
-REGIONS = ("eye", "mouth", "brow", "full")
+PALSY_REGIONS: tuple[str, ...] = (*REGIONS, "full")
 PATTERNS = ("peripheral", "central")
 #: Strength in (0, 1] used for a named severity.
 SEVERITY_STRENGTH = {"mild": 0.3, "moderate": 0.6, "severe": 1.0}
@@ -55,7 +55,6 @@ SIMULATOR_VERSION = 3
 _SEVERITY_UPPER = (("mild", 0.4), ("moderate", 0.7), ("severe", 1.0))
 
 
-_OTHER_SIDE = {"left": "right", "right": "left"}
 _MOUTH_CORNER = {"right": mesh_indices.RIGHT_MOUTH_CORNER, "left": mesh_indices.LEFT_MOUTH_CORNER}
 _EYE_RING = {"right": list(mesh_indices.RIGHT_EYE[:-1]), "left": list(mesh_indices.LEFT_EYE[:-1])}
 _EYE_OUTER_CORNER = {"right": 33, "left": 263}
@@ -97,7 +96,7 @@ class SimulatedCase:
     landmarks: np.ndarray
     palsy: int
     side: Optional[Side]
-    region: Optional[Region]
+    region: Optional[PalsyRegion]
     severity: Optional[str]
     pattern: Optional[Pattern]
     eye: float
@@ -124,7 +123,7 @@ class SimulatedCase:
             self,
             image=np.ascontiguousarray(self.image[:, ::-1]),
             landmarks=mirror_landmarks(self.landmarks, self.image.shape[1]),
-            side=_OTHER_SIDE[self.side] if self.side else None,
+            side=OTHER_SIDE[self.side] if self.side else None,
             masks={name: np.ascontiguousarray(mask[:, ::-1])
                    for name, mask in self.masks.items()},
         )
@@ -135,7 +134,7 @@ def simulate_palsy(
     landmarks: np.ndarray,
     *,
     side: Side,
-    region: Region = "full",
+    region: PalsyRegion = "full",
     severity: Union[float, str] = "moderate",
     pattern: Pattern = "peripheral",
     seed: int = 0,
@@ -179,8 +178,8 @@ def simulate_palsy(
     image, points = _check_face(rgb, landmarks)
     if side not in SIDES:
         raise ValueError(f"side must be 'left' or 'right' (the subject's side), not {side!r}")
-    if region not in REGIONS:
-        raise ValueError(f"region must be one of {REGIONS}, not {region!r}")
+    if region not in PALSY_REGIONS:
+        raise ValueError(f"region must be one of {PALSY_REGIONS}, not {region!r}")
     if pattern not in PATTERNS:
         raise ValueError(f"pattern must be 'peripheral' or 'central', not {pattern!r}")
     if pattern == "central" and region == "brow":
@@ -378,7 +377,7 @@ def composite_palsy(
     aligned = _match_colours(aligned, rest, face)
 
     frame = _face_frame(rest_points)
-    moving = _OTHER_SIDE[side]
+    moving = OTHER_SIDE[side]
     midline = (rest_points[_MIDLINE, :2] + aligned_points[_MIDLINE, :2]) / 2
     weight = _side_ramp((height, width), midline, frame, moving, feather)
     # Fade the smile out beyond the face so hair and neck come from the rest photo.
@@ -783,7 +782,7 @@ def _palsy_frame(rgb, points, side, eye, mouth, rng) -> Face:
         weakness = max(strengths.values(), default=0.0)
         expression = list(_EMOTION_CODES)[rng.integers(len(_EMOTION_CODES))]
         rgb, points = _expression(rgb, points, expression, rng.uniform(0.3, 1.0),
-                                  gain={side: 1.0 - 0.9 * weakness, _OTHER_SIDE[side]: 1.0})
+                                  gain={side: 1.0 - 0.9 * weakness, OTHER_SIDE[side]: 1.0})
     if not strengths:
         return _natural_asymmetry(rgb, points, rng)
     return _apply_palsy(rgb, points, side, strengths)
