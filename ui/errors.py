@@ -21,11 +21,6 @@ logger = logging.getLogger("palsy_app")
 T = TypeVar("T")
 
 
-def error_title(error: PalsyError) -> str:
-    """Short title for an error shown to the user (each error class carries its own)."""
-    return error.title
-
-
 def show_error(error: BaseException, action: str) -> None:
     """Show an error on the page: specific for palsy_core errors, generic for bugs.
 
@@ -38,7 +33,7 @@ def show_error(error: BaseException, action: str) -> None:
     if isinstance(error, PalsyError):
         message = str(error)
         message = message[:1].upper() + message[1:]
-        title = error_title(error)
+        title = error.title  # each error class carries its own
         # Messages quote file names and typed text: shown as plain text, never as Markdown.
         if message.lower().startswith(title.lower()):
             st.error(plain(message), icon=":material/error:")
