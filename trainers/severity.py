@@ -43,10 +43,13 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from ._run import (Promotion, TrainingError, exits_on_training_error, run_record_promote,
+                   settings_from_args)
 
 #: Architectures this trainer builds: the seed's CNN and the variants.
 ARCHITECTURES = ("seed_cnn", "geometry_mlp", "effnet_geometry_mlp")
@@ -61,6 +64,34 @@ HEAD_EPOCHS, HEAD_BATCH, HEAD_PATIENCE = 300, 32, 30
 TARGET_CONFIDENT_ACCURACY = 2 / 3
 THRESHOLD_GRID = tuple(np.round(np.arange(0.3, 0.951, 0.05), 2))
 YFP_LEVEL = {0.5: "mild", 1.0: "severe"}
+
+
+@dataclass(frozen=True)
+class SeverityConfig:
+    """One run of this trainer: its flags (see :func:`parse_args` for each), with the
+    architecture's defaults filled in for ``epochs``, ``batch_size`` and ``patience``."""
+
+    data: Path
+    out: Path
+    arch: str = "seed_cnn"
+    epochs: int = SEED_EPOCHS
+    batch_size: int = SEED_BATCH
+    lr: float = SEED_LR
+    patience: int = 0
+    folds: int = 1
+    only_fold: int | None = None
+    test_fraction: float = 0.2
+    tune_fraction: float = 0.15
+    seed: int = 0
+    device: str = "auto"
+    threads: int | None = None
+    cache: Path = Path(".cache/palsy/severity")
+    promotion: Promotion = field(default_factory=Promotion)
+    attribution: tuple[str, ...] = ()
+    compare_run: tuple[Path, ...] = ()
+    why: str | None = None
+    progress: bool = True
+    command: tuple[str, ...] = ()
 
 
 # -- data ----------------------------------------------------------------------------------
@@ -80,7 +111,7 @@ def read_items(root: Path) -> tuple[list[Item], list[str], str, bool]:
 
     root = Path(root)
     if not root.is_dir():
-        raise SystemExit(f"error: --data {root} is not a folder.")
+        raise TrainingError(f"--data {root} is not a folder.")
     if (root / "Image_large_XML").is_dir():
         report = read_yfp(root)
         items = [Item(s.path, yfp_class(s.eye, s.mouth), s.subject) for s in report.samples]
@@ -99,8 +130,8 @@ def read_items(root: Path) -> tuple[list[Item], list[str], str, bool]:
     classes += ["normal"] if "normal" in present else []
     classes += sorted(present - set(classes))
     if len(classes) < 2:
-        raise SystemExit(f"error: {root} holds only the class {classes}: a classifier needs "
-                         "at least two.")
+        raise TrainingError(f"{root} holds only the class {classes}: a classifier needs "
+                            "at least two.")
     return items, classes, layout, has_ids
 
 
@@ -119,8 +150,8 @@ def person_folds(persons: list[str], k: int, *, seed: int, test_fraction: float,
     people = sorted(set(persons))
     rng.shuffle(people)
     if len(people) < 3:
-        raise SystemExit(f"error: only {len(people)} people: a person-held-out split needs "
-                         "at least 3 (train, tune, test).")
+        raise TrainingError(f"only {len(people)} people: a person-held-out split needs "
+                            "at least 3 (train, tune, test).")
     if k <= 1:
         n_test = max(1, round(test_fraction * len(people)))
         chunks = [people[:n_test]]
@@ -292,24 +323,25 @@ def bootstrap_interval(y, pred, persons, n_classes: int, *, seed: int, rounds: i
             "macro_f1_95ci": [float(np.percentile(f1, 2.5)), float(np.percentile(f1, 97.5))]}
 
 
-def run_fold(fold_index, parts, args, keras, items, usable, arrays, classes, cache):
+def run_fold(fold_index, parts, config: SeverityConfig, keras, items, usable, arrays, classes,
+             cache):
     from palsy_core.models._severity import compile_model
 
     person_of = {i: items[i].person for i in usable}
     split = {name: [i for i in usable if person_of[i] in set(people)]
              for name, people in parts.items()}
     y = {name: np.array([classes.index(items[i].label) for i in idx]) for name, idx in split.items()}
-    inputs = {name: make_inputs(args.arch, arrays, idx, cache) for name, idx in split.items()}
-    keras.utils.set_random_seed(args.seed + fold_index)
-    model = build(args.arch, len(classes), inputs["train"])
-    compile_model(model, args.lr)
-    callbacks = [epoch_printer(keras, fold_index, args.epochs, not args.no_progress)]
-    if args.patience:
+    inputs = {name: make_inputs(config.arch, arrays, idx, cache) for name, idx in split.items()}
+    keras.utils.set_random_seed(config.seed + fold_index)
+    model = build(config.arch, len(classes), inputs["train"])
+    compile_model(model, config.lr)
+    callbacks = [epoch_printer(keras, fold_index, config.epochs, config.progress)]
+    if config.patience:
         callbacks.append(keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=args.patience, restore_best_weights=True))
+            monitor="val_loss", patience=config.patience, restore_best_weights=True))
     start = time.perf_counter()
-    history = model.fit(inputs["train"], y["train"], batch_size=args.batch_size,
-                        epochs=args.epochs, validation_data=(inputs["tune"], y["tune"]),
+    history = model.fit(inputs["train"], y["train"], batch_size=config.batch_size,
+                        epochs=config.epochs, validation_data=(inputs["tune"], y["tune"]),
                         callbacks=callbacks, verbose=0, shuffle=True)
     seconds = time.perf_counter() - start
     tune_p = predict_proba(model, inputs["tune"])
@@ -318,7 +350,7 @@ def run_fold(fold_index, parts, args, keras, items, usable, arrays, classes, cac
     pred = test_p.argmax(1)
     result = scores(y["test"], pred, len(classes))
     persons = [person_of[i] for i in split["test"]]
-    result.update(bootstrap_interval(y["test"], pred, persons, len(classes), seed=args.seed))
+    result.update(bootstrap_interval(y["test"], pred, persons, len(classes), seed=config.seed))
     confident = test_p.max(1) >= threshold
     result.update({
         "fold": fold_index, "uncertain_below": threshold,
@@ -389,7 +421,7 @@ def write_plots(out: Path, folds: list[dict], classes: list[str], arch: str) -> 
     (out / "confusion_matrix.csv").write_text("\n".join(rows) + "\n")
 
 
-def summarise(folds: list[dict], classes: list[str]) -> dict:
+def summarise_folds(folds: list[dict], classes: list[str]) -> dict:
     acc = np.array([f["accuracy"] for f in folds])
     f1 = np.array([f["macro_f1"] for f in folds])
     confusion = np.sum([np.array(f["confusion"]) for f in folds], axis=0)
@@ -429,7 +461,7 @@ def write_per_class(out: Path, summary: dict) -> None:
 
 
 # -- main ----------------------------------------------------------------------------------
-def parse_args(argv=None) -> argparse.Namespace:
+def parse_args(argv=None) -> SeverityConfig:
     p = argparse.ArgumentParser(description="Train seed 003's six-class severity model.",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--data", type=Path, required=True,
@@ -471,90 +503,111 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="with --promote: why this model is the one installed (for the card)")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
-    args.command = ["python", "-m", "trainers.severity", *(sys.argv[1:] if argv is None else argv)]
     cnn = args.arch == "seed_cnn"
-    args.epochs = args.epochs or (SEED_EPOCHS if cnn else HEAD_EPOCHS)
-    args.batch_size = args.batch_size or (SEED_BATCH if cnn else HEAD_BATCH)
-    args.patience = (0 if cnn else HEAD_PATIENCE) if args.patience is None else args.patience
-    return args
+    return settings_from_args(
+        SeverityConfig, args,
+        epochs=args.epochs or (SEED_EPOCHS if cnn else HEAD_EPOCHS),
+        batch_size=args.batch_size or (SEED_BATCH if cnn else HEAD_BATCH),
+        patience=(0 if cnn else HEAD_PATIENCE) if args.patience is None else args.patience,
+        promotion=Promotion.from_args(args), attribution=tuple(args.attribution),
+        compare_run=tuple(args.compare_run), progress=not args.no_progress,
+        command=("python", "-m", "trainers.severity",
+                 *(sys.argv[1:] if argv is None else argv)))
 
 
+@exits_on_training_error
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    if args.device == "cpu":
+    config = parse_args(argv)
+    if config.device == "cpu":
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # before torch is imported
     import torch
 
     from palsy_core.models._severity import keras_module
 
-    if args.device == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("error: --device cuda, but torch sees no CUDA device.")
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    if config.device == "cuda" and not torch.cuda.is_available():
+        raise TrainingError("--device cuda, but torch sees no CUDA device.")
+    if config.threads:
+        torch.set_num_threads(config.threads)
     keras = keras_module()
-    cuda = torch.cuda.is_available() and args.device != "cpu"
+    cuda = torch.cuda.is_available() and config.device != "cpu"
     if cuda:
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    args.out.mkdir(parents=True, exist_ok=True)
-    items, classes, layout, has_ids = read_items(args.data)
+    config.out.mkdir(parents=True, exist_ok=True)
+    items, classes, layout, has_ids = read_items(config.data)
     print(f"{len(items)} images, {layout}, classes: {', '.join(classes)}", file=sys.stderr)
     if not has_ids:
         print("WARNING: no file name starts with a person id (e.g. 14_smile.jpg): every "
               "image is its own group, so the split is NOT person-held-out and the numbers "
               "overstate what the model does on new people.", file=sys.stderr)
-    usable, prepared = prepare(items, args.cache, progress=not args.no_progress)
+    usable, prepared = prepare(items, config.cache, progress=config.progress)
     arrays = prepared["arrays"]
-    folds = person_folds([items[i].person for i in usable], args.folds, seed=args.seed,
-                         test_fraction=args.test_fraction, tune_fraction=args.tune_fraction)
-    if args.only_fold is not None:
-        if not 0 <= args.only_fold < len(folds):
-            raise SystemExit(f"error: --only-fold {args.only_fold}: the split has {len(folds)} folds.")
-        folds = {args.only_fold: folds[args.only_fold]}
+    folds = person_folds([items[i].person for i in usable], config.folds, seed=config.seed,
+                         test_fraction=config.test_fraction, tune_fraction=config.tune_fraction)
+    if config.only_fold is not None:
+        if not 0 <= config.only_fold < len(folds):
+            raise TrainingError(f"--only-fold {config.only_fold}: the split has {len(folds)} "
+                                "folds.")
+        folds = {config.only_fold: folds[config.only_fold]}
     else:
         folds = dict(enumerate(folds))
-    results, fold0_model = [], None
-    for k, parts in folds.items():
-        model, result = run_fold(k, parts, args, keras, items, usable, arrays, classes, args.cache)
-        fold0_model = model if fold0_model is None else fold0_model
-        results.append(result)
-        print(f"fold {k}: test accuracy {result['accuracy']:.3f}, macro-F1 "
-              f"{result['macro_f1']:.3f} ({len(parts['test'])} people held out)", file=sys.stderr)
-        (args.out / f"fold_{k}.json").write_text(json.dumps(result, indent=1) + "\n")
-    summary = summarise(results, classes)
-    summary.update(arch=args.arch, classes=classes, layout=layout,
-                   person_ids_in_file_names=has_ids, device="cuda" if cuda else "cpu",
-                   images=len(usable), people=len({items[i].person for i in usable}),
-                   skipped_images=len(prepared["skipped"]))
-    (args.out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
-    write_per_class(args.out, summary)
-    write_plots(args.out, results, classes, args.arch)
-    card = make_card(args, classes, summary, results[0], items, usable)
-    (args.out / "card.json").write_text(json.dumps(card.to_dict(), indent=2) + "\n")
-    print(json.dumps({k: summary[k] for k in (
-        "person_held_out_accuracy", "person_held_out_macro_f1", "accuracy_sd_over_folds",
-        "macro_f1_sd_over_folds", "accuracy_95ci_fold0_bootstrap_people",
-        "macro_f1_95ci_fold0_bootstrap_people", "train_seconds_per_fold")}, indent=2))
-    if args.promote:
+    models = []
+
+    def record_folds() -> list[dict]:
+        results = []
+        for k, parts in folds.items():
+            model, result = run_fold(k, parts, config, keras, items, usable, arrays, classes,
+                                     config.cache)
+            models.append(model)
+            results.append(result)
+            print(f"fold {k}: test accuracy {result['accuracy']:.3f}, macro-F1 "
+                  f"{result['macro_f1']:.3f} ({len(parts['test'])} people held out)",
+                  file=sys.stderr)
+            (config.out / f"fold_{k}.json").write_text(json.dumps(result, indent=1) + "\n")
+        return results
+
+    def summarise(results: list[dict]):
+        summary = summarise_folds(results, classes)
+        summary.update(arch=config.arch, classes=classes, layout=layout,
+                       person_ids_in_file_names=has_ids, device="cuda" if cuda else "cpu",
+                       images=len(usable), people=len({items[i].person for i in usable}),
+                       skipped_images=len(prepared["skipped"]))
+        (config.out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+        write_per_class(config.out, summary)
+        write_plots(config.out, results, classes, config.arch)
+        card = make_card(config, classes, summary, results[0], items, usable)
+        (config.out / "card.json").write_text(json.dumps(card.to_dict(), indent=2) + "\n")
+        print(json.dumps({k: summary[k] for k in (
+            "person_held_out_accuracy", "person_held_out_macro_f1", "accuracy_sd_over_folds",
+            "macro_f1_sd_over_folds", "accuracy_95ci_fold0_bootstrap_people",
+            "macro_f1_95ci_fold0_bootstrap_people", "train_seconds_per_fold")}, indent=2))
+        return card
+
+    def promote(card) -> Path:
         from palsy_core.models import save_task_model
 
-        card.name = args.promote
-        path = save_task_model(card, lambda p: fold0_model.save(p), suffix=".keras",
-                               weights_dir=args.weights_dir, make_default=args.make_default)
-        print(f"promoted: {path}", file=sys.stderr)
+        card.name = config.promotion.name
+        return save_task_model(card, lambda p: models[0].save(p), suffix=".keras",
+                               weights_dir=config.promotion.weights_dir,
+                               make_default=config.promotion.make_default)
+
+    run_record_promote(record_folds, summarise, promote if config.promotion.name else None,
+                       make_default=config.promotion.make_default,
+                       log=lambda text: print(text, file=sys.stderr))
     return 0
 
 
-def make_card(args, classes, summary, fold0, items, usable):
+def make_card(config: SeverityConfig, classes, summary, fold0, items, usable):
     from palsy_core.models import TaskModelCard
 
-    arch = "seed_cnn" if args.arch == "seed_cnn" else "geometry_mlp"
-    config = {"classes": classes, "input_size": 224,
-              "uncertain_below": fold0["uncertain_below"],
-              "image_features": "efficientnet_lite0" if args.arch == "effnet_geometry_mlp" else None,
-              "trainer_arch": args.arch}
+    arch = "seed_cnn" if config.arch == "seed_cnn" else "geometry_mlp"
+    model_config = {"classes": classes, "input_size": 224,
+                    "uncertain_below": fold0["uncertain_below"],
+                    "image_features": ("efficientnet_lite0"
+                                       if config.arch == "effnet_geometry_mlp" else None),
+                    "trainer_arch": config.arch}
     counts = {c: sum(items[i].label == c for i in usable) for c in classes}
     compare = {}
-    for run in args.compare_run:
+    for run in config.compare_run:
         other = json.loads((Path(run) / "metrics.json").read_text())
         compare[other["arch"]] = {k: other.get(k) for k in (
             "person_held_out_accuracy", "person_held_out_macro_f1", "accuracy_per_fold",
@@ -564,35 +617,37 @@ def make_card(args, classes, summary, fold0, items, usable):
     metrics = {k: v for k, v in summary.items() if k not in ("classes",)}
     if compare:
         metrics["compared_on_the_same_split"] = compare
-    if args.why:
-        metrics["why_this_model"] = args.why
-    note = args.training_data_note or f"{summary['images']} images of {summary['people']} people from {args.data}"
+    if config.why:
+        metrics["why_this_model"] = config.why
+    note = (config.promotion.training_data_note
+            or f"{summary['images']} images of {summary['people']} people from {config.data}")
     return TaskModelCard(
-        name=args.promote or f"severity_{args.arch}", task="severity", framework="keras",
-        architecture=arch, trained_on=note, trained_on_simulated_data=bool(args.simulated_data),
+        name=config.promotion.name or f"severity_{config.arch}", task="severity",
+        framework="keras", architecture=arch, trained_on=note,
+        trained_on_simulated_data=config.promotion.simulated_data,
         intended_use=("Decision support for clinicians: which region (eye or mouth) looks "
                       "affected and how much, as supporting detail beside the measured "
                       "asymmetry. Not a diagnosis."),
-        config=config,
-        training_data={"root": str(args.data), "layout": summary["layout"],
+        config=model_config,
+        training_data={"root": str(config.data), "layout": summary["layout"],
                        "images_per_class": counts, "people": summary["people"],
                        "person_ids_in_file_names": summary["person_ids_in_file_names"],
                        "skipped_images": summary["skipped_images"]},
-        protocol={"split": "grouped by person", "folds": args.folds,
-                  "tune_fraction": args.tune_fraction, "test_fraction": args.test_fraction,
-                  "seed": args.seed, "epochs": args.epochs, "batch_size": args.batch_size,
-                  "optimizer": f"Adam lr {args.lr}",
+        protocol={"split": "grouped by person", "folds": config.folds,
+                  "tune_fraction": config.tune_fraction, "test_fraction": config.test_fraction,
+                  "seed": config.seed, "epochs": config.epochs, "batch_size": config.batch_size,
+                  "optimizer": f"Adam lr {config.lr}",
                   "loss": "sparse categorical cross-entropy from logits",
-                  "early_stopping": (f"on the tuning people's loss, patience {args.patience}, "
-                                     "best epoch restored") if args.patience else "none",
+                  "early_stopping": (f"on the tuning people's loss, patience {config.patience}, "
+                                     "best epoch restored") if config.patience else "none",
                   "uncertain_threshold": (
                       "the lowest top-class probability (grid 0.30-0.95) at which the "
                       f"tuning people's confident predictions are right >= "
                       f"{TARGET_CONFIDENT_ACCURACY:.0%}"),
                   "weights": "fold 0's model (its training people; epoch chosen on its "
                              "tuning people)",
-                  "command": args.command},
-        metrics=metrics, attribution=list(args.attribution))
+                  "command": list(config.command)},
+        metrics=metrics, attribution=list(config.attribution))
 
 
 if __name__ == "__main__":
