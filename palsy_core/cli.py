@@ -263,7 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[list[str]] = None) -> int:
     from ._native_log import VERBOSE_ENV
 
-    args = build_parser().parse_args(argv)  # exits with EXIT_USAGE on bad arguments
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # argparse has printed the help (0) or what is wrong (2)
+        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
     if args.verbose:
         os.environ[VERBOSE_ENV] = "1"
     try:

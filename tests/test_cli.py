@@ -114,3 +114,42 @@ def test_cli_assessment_and_stated_expression(tmp_path, face_photo, drooped_face
     assert verdict["status"] == "not_assessable" and record["affected_side"] is None
     assert [r["code"] for r in verdict["reasons"]] == ["expression_contradicted"]
     assert verdict["expression_mismatch"] and not any("rest" in w for w in record["warnings"])
+
+
+def test_main_returns_exit_codes_and_never_raises_system_exit(capsys):
+    from palsy_core.cli import EXIT_OK, EXIT_USAGE, main
+
+    assert main(["analyze"]) == EXIT_USAGE  # no photo named
+    assert "the following arguments are required: paths" in capsys.readouterr().err
+    assert main(["analyze", "x.jpg", "--expression", "wink"]) == EXIT_USAGE
+    assert "invalid choice: 'wink'" in capsys.readouterr().err
+    assert main(["--help"]) == EXIT_OK
+    assert "analyze" in capsys.readouterr().out
+
+
+def test_library_code_never_raises_system_exit():
+    """Only the command line's entry points may end the process (``sys.exit(main())``)."""
+    import ast
+
+    package = ROOT / "palsy_core"
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            name = ast.unparse(node.func) if isinstance(node, ast.Call) else None
+            if isinstance(node, ast.Raise) and node.exc is not None and "SystemExit" in ast.unparse(node.exc):
+                offenders.append(f"{path.name}:{node.lineno}")
+            elif name in ("sys.exit", "exit", "quit", "os._exit") and not (
+                    path.name == "__main__.py" or _under_main_guard(tree, node)):
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert offenders == []
+
+
+def _under_main_guard(tree, target) -> bool:
+    import ast
+
+    for node in tree.body:
+        if isinstance(node, ast.If) and "__name__" in ast.unparse(node.test):
+            if any(child is target for child in ast.walk(node)):
+                return True
+    return False
