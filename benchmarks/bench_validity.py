@@ -61,6 +61,10 @@ TARGETS = {
 }
 #: A stated "smile" for a composite: the patient was asked to smile.
 _STATED = {"rest": "rest", "smile": "smile", "composite": "smile"}
+#: Percentiles of the healthy combined scores at which the benchmark also reports the
+#: combined score (specificity traded for sensitivity), beside the shipped limit.
+OPERATING_PERCENTILES = (80.0, 90.0)
+
 
 def per_measure_verdict(measured, expression: str, limits: dict[str, float]):
     """(status, side) under the rule the combined limit replaced: any deciding measure
@@ -145,7 +149,7 @@ def _target(key: str) -> str:
 def london(args) -> dict:
     """The person-held-out figures on the London Set (see the module notes)."""
     from palsy_core.assessment import assess, combined_verdict
-    from palsy_core.normal_range import fit_normal_limits, load_normal_limits
+    from palsy_core.normal_range import fit_combined_limit, fit_normal_limits, load_normal_limits
     from trainers._geometry_training import TEST_KINDS, largest_region_score
     from trainers._london import LONDON_CITATION, build_rows, london_people, person_folds
 
@@ -169,14 +173,20 @@ def london(args) -> dict:
                                            x_mirror=geometry_matrix(rows, mirror=True))
     plain = largest_region_score(rows)
 
-    rules = ("combined", "per_measure")
+    # Beside the shipped rules, the combined score at looser percentiles: how much
+    # sensitivity the verdict could buy with specificity (never used for the verdict).
+    looser = {f"combined_p{p:g}": p for p in OPERATING_PERCENTILES}
+    rules = ("combined", "per_measure", *looser)
     status = {r: np.empty(len(rows), dtype=object) for r in rules}
     side = {r: np.empty(len(rows), dtype=object) for r in rules}
     agree = total = 0
     for fold_people in folds:
         train = np.flatnonzero(~np.isin(rows.person, fold_people) & (rows.kind == "real"))
-        limits = fit_normal_limits(_limit_rows(rows, train), percentile, n_bootstrap=0,
+        healthy_rows = _limit_rows(rows, train)
+        limits = fit_normal_limits(healthy_rows, percentile, n_bootstrap=0,
                                    combined_percentile=combined_percentile)
+        loose = {(r, e): fit_combined_limit(healthy_rows, e, p, n_bootstrap=0)
+                 for r, p in looser.items() for e in combined_percentile}
         for i in test[np.isin(rows.person[test], fold_people)]:
             expression = _STATED[str(rows.source[i])]
             blendshapes = rows.blendshape_dict(i)
@@ -196,6 +206,8 @@ def london(args) -> dict:
                 measured, limits.combined_for(expression))
             status["per_measure"][i], side["per_measure"][i] = per_measure_verdict(
                 measured, expression, limits.limits_for(expression))
+            for r in looser:
+                status[r][i], side[r][i], _ = combined_verdict(measured, loose[r, expression])
 
     healthy = test[rows.kind[test] == "real"]
     palsied = test[rows.palsy[test] == 1]
@@ -204,7 +216,8 @@ def london(args) -> dict:
     out = {"dataset": LONDON_CITATION, "people": len(people), "folds": args.folds,
            "seconds": time.perf_counter() - started,
            "agreement_with_assess": (agree, total),
-           "combined_percentile": combined_percentile, "percentile": percentile}
+           "combined_percentile": combined_percentile, "percentile": percentile,
+           "looser": list(looser)}
     for rule in rules:
         out[rule] = _verdict_figures(rows, status[rule], side[rule], healthy, palsied, n)
     scored = np.concatenate([healthy, palsied])
@@ -285,6 +298,15 @@ def print_london(out: dict) -> None:
         print(_line(f"  {key.replace('_', ' ')}", new[f"sensitivity_{key}"]))
         print(_line("    before", old[f"sensitivity_{key}"]))
     print(_line("  not assessable", new["not_assessable_palsy"]))
+    print("\nThe combined score at looser limits (percentile of healthy scores, refitted per "
+          "fold; not the verdict): specificity | sensitivity on the right side")
+    for rule in out["looser"]:
+        figures = out[rule]
+        print(_line(f"  p{rule.split('_p')[-1]}: healthy within normal", figures["specificity"]))
+        print(_line(f"  p{rule.split('_p')[-1]}: palsy on the right side", figures["sensitivity"]))
+        print("      mild | eye-only | brow-only: " + " | ".join(
+            f"{figures[k]['rate']:.1%}" for k in ("sensitivity_mild", "sensitivity_region_eye",
+                                                   "sensitivity_region_brow")))
     print("\nPalsy probability vs the plain largest region score (ROC AUC, same photos):")
     if "auc_probability" in out:
         print(_line("probability", out["auc_probability"], _target("auc")))
