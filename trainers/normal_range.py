@@ -23,6 +23,12 @@ whose leave-one-person-out outside rate (limits fitted on the other people, the 
 person's photo tested) is at most ``--target-outside``. The data file records the choice, the
 held-out rates with exact binomial 95 % intervals and the whole search.
 
+The verdict itself reads one combined limit per expression
+(:class:`palsy_core.normal_range.CombinedLimit`: the deciding measures' signed differences
+taken together under their healthy correlation); its percentile is chosen the same way,
+by leave-one-person-out on the combined score, and stored under ``combined`` with its
+bootstrap interval and, in ``validation.combined``, its held-out rates.
+
 Landmarks are cached per photo content (and landmarker model) under
 ``.cache/normal_range`` so reruns only measure; photos are read where they lie and never
 copied.
