@@ -23,6 +23,8 @@ from app_testing import jpeg, texts
 
 from palsy_core.models import FeatureScaler, ModelCard, ModelConfig, build_network, save_model
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
 TIMEOUT = 120  # the first run of a session loads torch and the landmarker

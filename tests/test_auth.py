@@ -11,6 +11,8 @@ from streamlit.testing.v1 import AppTest
 from palsy_core.accounts import AccountError, AccountStore
 from palsy_core.records import RecordStore, default_db_url
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
 PASSWORD = "correct horse battery"

@@ -79,6 +79,7 @@ def browser():
         instance.close()
 
 
+@pytest.mark.slow
 def test_upload_photo_then_bad_file(server, browser, tmp_path, drooped_face):
     photo = tmp_path / "drooped.jpg"
     Image.fromarray(drooped_face).save(photo, quality=92)
@@ -118,6 +119,7 @@ def test_upload_photo_then_bad_file(server, browser, tmp_path, drooped_face):
     page.close()
 
 
+@pytest.mark.slow
 def test_photo_without_a_face(server, browser, tmp_path):
     """A grey photo shows the specific no-face message, and no exception box."""
     grey = tmp_path / "grey.png"

@@ -15,6 +15,8 @@ from PIL import Image
 
 from test_browser import browser, server  # noqa: F401 (the shared fixtures)
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 LONDON = ROOT.parent / "shared" / "faces" / "london"
 

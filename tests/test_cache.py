@@ -12,6 +12,9 @@ from PIL import Image
 from palsy_core.landmarks import MIRRORED_INDEX
 from palsy_core.models import ImageClassifier
 from trainers.data.cache import ModalityStore, mirrored_digest
+import pytest
+
+pytestmark = pytest.mark.slow
 
 
 def test_cache_serves_mirror_images_as_the_landmarker_finds_them(simulated_pair, tmp_path,

@@ -175,6 +175,7 @@ def test_directory_and_device_are_not_photos(tmp_path):
         load_image("/dev/null")
 
 
+@pytest.mark.slow
 def test_decompression_bomb_limit_never_switches_pillow_globally():
     bomb = _encode(Image.new("L", (20_000, 20_000)), "PNG")  # 400 MP declared, a few kB on disk
     limit = Image.MAX_IMAGE_PIXELS

@@ -22,6 +22,7 @@ def _count(module: nn.Module, kind: type) -> int:
     return sum(isinstance(m, kind) for m in module.modules())
 
 
+@pytest.mark.slow
 def test_fnn_layers_are_the_papers():
     blend = create_model("fnn_blendshapes")
     assert _linear_shapes(blend) == [(52, 32), (32, 10), (10, 2)]
@@ -58,6 +59,7 @@ def test_fusion_head_and_late_fusion():
         PalsyNet("early", structured=create_model("fnn_handcrafted"))
 
 
+@pytest.mark.slow
 def test_modality_dropout_drops_one_branch_at_a_time_and_only_while_training():
     torch.manual_seed(0)
     head = EarlyFusionHead(8 + 3, modality_dropout=0.4)
@@ -77,6 +79,7 @@ def test_modality_dropout_drops_one_branch_at_a_time_and_only_while_training():
         EarlyFusionHead(11, modality_dropout=1.0)
 
 
+@pytest.mark.slow
 def test_packaged_efficientnet_sees_imagenet_classes():
     """The PyPI file loads by key order: its features + its own classifier find the cat."""
     from skimage import data
@@ -93,6 +96,7 @@ def test_packaged_efficientnet_sees_imagenet_classes():
     assert int(logits.argmax()) in range(281, 286)  # ImageNet's domestic cats
 
 
+@pytest.mark.slow
 def test_paper_image_models_freeze_what_the_paper_freezes():
     """Random init only on request; the trainable part is the final block + head."""
     with pytest.raises(ModelNotInstalledError, match="--checkpoint"):
@@ -112,6 +116,7 @@ def test_paper_image_models_freeze_what_the_paper_freezes():
         assert all(p.grad is None for p in model.frozen.parameters())
 
 
+@pytest.mark.slow
 def test_fastervit_forward():
     pytest.importorskip("fastervit")
     model = create_model("fastervit_0", allow_random_init=True).eval()
@@ -122,6 +127,7 @@ def test_fastervit_forward():
             if p.requires_grad and n.startswith("tuned.")} == {"level"}
 
 
+@pytest.mark.slow
 def test_backbone_checkpoint_file(tmp_path):
     import timm
 

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "data" / "one_pass_golden.json"
 #: Landmarks: the JSON rounds them to 0.01 px; the landmarker's own float noise across

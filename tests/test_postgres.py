@@ -27,6 +27,8 @@ from palsy_core.records import RecordBusyError, RecordStore
 
 from test_records import concurrent_first_saves
 
+pytestmark = pytest.mark.slow
+
 ASSESSMENT = {"headline": "test", "affected_side": "left",
               "measurements": {"brow_height": {"left": 1.5, "right": 2.5}}}
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 # Not imported here: the trainer imports it, with usage statistics off, as it would be run.
 if importlib.util.find_spec("ray") is None:
     pytest.skip("ray is not installed (pip install -r requirements-dev.txt)",

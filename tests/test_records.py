@@ -131,6 +131,7 @@ def test_unreachable_database_gives_a_clear_error(tmp_path):
         RecordStore(f"sqlite:///{blocker}/sub/records.sqlite3")
 
 
+@pytest.mark.slow
 def test_concurrent_saves_from_threads(tmp_path, assessment):
     data = assessment.to_dict()
     for url in (f"sqlite:///{tmp_path / 'threads.sqlite3'}", "sqlite://"):
@@ -193,6 +194,7 @@ def concurrent_first_saves(url: str, processes: int = 4, visits: int = 10) -> li
     return done
 
 
+@pytest.mark.slow
 def test_concurrent_first_saves_of_one_patient_from_processes_lose_nothing(tmp_path):
     url = f"sqlite:///{tmp_path / 'db' / 'records.sqlite3'}"
     results = concurrent_first_saves(url)
@@ -229,6 +231,7 @@ def test_repeated_save_key_from_threads_stores_one_visit(store, assessment):
     assert len(store.list_visits("P-4")) == 1
 
 
+@pytest.mark.slow
 def test_a_locked_database_says_try_again_within_seconds(tmp_path, assessment):
     path = tmp_path / "locked.sqlite3"
     store = RecordStore(f"sqlite:///{path}")
@@ -355,6 +358,7 @@ for index in range(100000):
 """
 
 
+@pytest.mark.slow
 def test_kill_9_during_saves_loses_no_committed_visit(tmp_path):
     url = f"sqlite:///{tmp_path / 'records.sqlite3'}"
     root = Path(__file__).resolve().parents[1]

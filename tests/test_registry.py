@@ -92,6 +92,7 @@ def test_missing_or_damaged_weights_are_refused_clearly(installed, tmp_path_fact
         read_card("unit_fusion", folder)
 
 
+@pytest.mark.slow
 def test_backbone_checkpoint_that_moved_is_named(tmp_path):
     import timm
 

@@ -169,6 +169,7 @@ def _cli(*args, cwd=ROOT):
                           timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT), "GLOG_minloglevel": "2"})
 
 
+@pytest.mark.slow
 def test_cli_exit_codes(tmp_path, astronaut):
     good = tmp_path / "face.jpg"
     Image.fromarray(astronaut).save(good)
@@ -179,6 +180,7 @@ def test_cli_exit_codes(tmp_path, astronaut):
     assert blocked.returncode == 2 and b"Cannot write the CSV file" in blocked.stderr
 
 
+@pytest.mark.slow
 def test_cli_csv_with_a_non_utf8_file_name(tmp_path, astronaut):
     folder = os.fsencode(tmp_path)
     latin1 = os.path.join(folder, b"caf\xe9-photo.jpg")  # Latin-1 name: not valid UTF-8
@@ -192,6 +194,7 @@ def test_cli_csv_with_a_non_utf8_file_name(tmp_path, astronaut):
     assert rows[0]["file"].endswith("caf\\xe9-photo.jpg") and rows[0]["ok"] == "True"
 
 
+@pytest.mark.slow
 def test_cli_refuses_a_huge_file_without_reading_it(tmp_path):
     from palsy_core.imageio import MAX_FILE_BYTES
 
@@ -218,6 +221,7 @@ def _upgrade_status(port: int, host: str) -> str:
         return connection.recv(200).decode(errors="replace").splitlines()[0]
 
 
+@pytest.mark.slow
 def test_server_refuses_a_foreign_host_header(tmp_path):
     """DNS rebinding: a page on evil.example resolving to 127.0.0.1 gets no session."""
     import socket

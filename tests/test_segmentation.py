@@ -77,6 +77,7 @@ def test_foreground_attention_sees_only_its_mask():
     assert torch.any(features.grad[0, :, :3] != 0)
 
 
+@pytest.mark.slow
 def test_network_outputs_and_every_parameter_learns():
     torch.manual_seed(0)
     net = parsing.FaceParsingNet(parsing.ParsingConfig(input_size=64))
@@ -97,6 +98,7 @@ def test_network_outputs_and_every_parameter_learns():
     assert _grads_all(net) == []
 
 
+@pytest.mark.slow
 def test_mirror_context_makes_the_network_see_the_other_half():
     torch.manual_seed(0)
     net = parsing.FaceParsingNet(parsing.ParsingConfig(input_size=64)).eval()
@@ -206,6 +208,7 @@ def test_overlay_draws_legend_and_refuses_another_size():
 
 
 # -- trainer end-to-end -------------------------------------------------------------------------
+@pytest.mark.slow
 def test_trainer_end_to_end_on_tiny_simulated_set(tmp_path, astronaut, astronaut_landmarks):
     from trainers import segmentation as trainer
 
@@ -265,6 +268,7 @@ def test_shipped_model_parses_a_photo_at_its_size(astronaut):
 @pytest.mark.skipif(not _has_default_model(), reason="no face-parsing model in weights/parsing")
 @pytest.mark.skipif(not LONDON.is_dir(), reason=f"London faces not found at {LONDON} "
                     "(a fresh clone has no ../shared; CI has it)")
+@pytest.mark.slow
 def test_paralysed_region_on_the_simulated_side_of_held_out_people(landmarker):
     from palsy_core import Analyzer, AnalyzerOptions
     from trainers.segmentation_data import _load_small
@@ -306,6 +310,7 @@ def test_report_gets_a_parsing_page(astronaut):
 
 
 @pytest.mark.skipif(not _has_default_model(), reason="no face-parsing model in weights/parsing")
+@pytest.mark.slow
 def test_app_overlay_toggle_and_models_card(tmp_path, monkeypatch):
     import shutil
 

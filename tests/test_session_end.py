@@ -38,6 +38,7 @@ st.write("session", st.context.headers.get("host", "?"))
 """
 
 
+@pytest.mark.slow
 def test_closing_the_tab_shuts_the_session_down(tmp_path):
     script = tmp_path / "page.py"
     script.write_text(SCRIPT)

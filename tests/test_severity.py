@@ -16,6 +16,7 @@ from palsy_core.models._severity import SEVERITY_CLASSES
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_seed_cnn_is_the_papers_network():
     from palsy_core.models._severity import build_seed_cnn
 
@@ -93,6 +94,7 @@ def _train(class_folders, out, *args):
                           "--cache", str(out.parent / "cache"), "--no-progress", *args])
 
 
+@pytest.mark.slow
 def test_trainer_end_to_end_and_inference(class_folders, tmp_path):
     from palsy_core.analysis import Analyzer, AnalyzerOptions
     from palsy_core.models import load_model, read_task_card
@@ -140,6 +142,7 @@ def test_trainer_end_to_end_and_inference(class_folders, tmp_path):
     assert pages(with_grade) == pages(assessment_pdf(result)) + 1
 
 
+@pytest.mark.slow
 def test_geometry_variant_trains_and_predicts(class_folders, tmp_path):
     from palsy_core.models import AnalyzedFace, load_model
     from palsy_core.analysis import Analyzer

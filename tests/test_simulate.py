@@ -219,6 +219,7 @@ def test_vary_identity_makes_a_different_face_with_true_landmarks(landmarker, as
     assert np.median(error) < 0.05 * eye_distance(points)
 
 
+@pytest.mark.slow
 def test_sharpness_is_no_cue_to_the_label(astronaut, astronaut_landmarks, tmp_path):
     """Blur and compression fall on palsy and healthy frames alike, as in real video."""
     from PIL import Image

@@ -15,6 +15,8 @@ import pytest
 
 from app_testing import wait_until_healthy
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

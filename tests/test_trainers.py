@@ -14,6 +14,8 @@ from palsy_core.landmarks import mirror_landmarks
 from palsy_core.models import load_palsy_model
 from trainers import collect, fnn, fusion, image
 
+pytestmark = pytest.mark.slow
+
 
 def _flags(simulated_pair, out, *extra):
     yfp, ckplus, cache = simulated_pair

@@ -13,6 +13,8 @@ import pytest
 from palsy_core.errors import NoFaceError, VideoError
 from palsy_core.video import VideoAnalysis, add_video_subcommand, analyze_video
 
+pytestmark = pytest.mark.slow
+
 FPS = 30
 
 

@@ -19,6 +19,8 @@ from streamlit.testing.v1 import AppTest
 
 from app_testing import jpeg, texts
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
 TIMEOUT = 180
