@@ -6,13 +6,13 @@ from __future__ import annotations
 import shutil
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
 from palsy_core.landmarks import MIRRORED_INDEX
 from palsy_core.models import ImageClassifier
 from trainers.data.cache import ModalityStore, mirrored_digest
-import pytest
 
 pytestmark = pytest.mark.slow
 
