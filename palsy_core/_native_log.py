@@ -13,7 +13,7 @@ import contextlib
 import os
 import sys
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 #: Environment variable that lets native log lines through.
 VERBOSE_ENV = "PALSY_VERBOSE"

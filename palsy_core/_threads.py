@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 import threading
 from contextlib import contextmanager
-from typing import Optional
 
 #: Threads torch may use while an analysis runs its models (restored after). The models
 #: are small (a few hundred thousand weights, one face per call): on 2 shared cores a
@@ -23,7 +22,7 @@ MODEL_THREADS = 1
 
 _threads_lock = threading.Lock()
 _threads_users = 0
-_threads_before: Optional[int] = None
+_threads_before: int | None = None
 
 
 @contextmanager

@@ -16,8 +16,8 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
 
 from .imageio import IMAGE_SUFFIXES
 from .vocabulary import EXPRESSIONS, REGIONS
@@ -53,8 +53,8 @@ def iter_inputs(paths: Iterable[str]) -> Iterator[Path]:
             yield path
 
 
-def analyze_paths(analyzer, paths: Iterable[Path], mm_per_pixel: Optional[float] = None,
-                  expression: Optional[str] = None) -> Iterator[dict]:
+def analyze_paths(analyzer, paths: Iterable[Path], mm_per_pixel: float | None = None,
+                  expression: str | None = None) -> Iterator[dict]:
     """One JSON-ready record per path; failures become records, never exceptions.
 
     A photo without a face still gets an ``assessment``: not assessable, reason ``no_face``.
@@ -260,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     from ._native_log import VERBOSE_ENV
 
     try:

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any
 
 from .measurements import MEASUREMENT_NAMES
 from .vocabulary import Expression
@@ -50,12 +51,12 @@ def _load_bands(path: str) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def repeat_photo_bands(path: Optional[str] = None) -> dict:
+def repeat_photo_bands(path: str | None = None) -> dict:
     """The measured repeat-photo bands with their provenance (the data file, parsed)."""
     return _load_bands(str(Path(path).resolve()) if path else str(REPEAT_BANDS_FILE))
 
 
-def band_for(measure: str, movement: str, bands: Optional[dict] = None) -> float:
+def band_for(measure: str, movement: str, bands: dict | None = None) -> float:
     """The repeat-photo band (mm; degrees for the smile angle) of a measure's left-right
     difference: the smile's for smile photos, the rest's for every other movement."""
     document = bands or repeat_photo_bands()
@@ -63,7 +64,7 @@ def band_for(measure: str, movement: str, bands: Optional[dict] = None) -> float
     return float(document["bands"][expression][measure]["difference_band"])
 
 
-def movement_band(movement: str, bands: Optional[dict] = None) -> Optional[dict]:
+def movement_band(movement: str, bands: dict | None = None) -> dict | None:
     """``{"side_band" (mm), "ratio_band" (points of %)}`` of a movement, or None where
     none is measured (only the smiles' so far: the London Set has no other movement)."""
     document = bands or repeat_photo_bands()
@@ -106,7 +107,7 @@ def _record_field(record: Any, name: str, default: Any = None) -> Any:
     return record.get(name, default) if isinstance(record, Mapping) else getattr(record, name, default)
 
 
-def _as_photo(assessment: Mapping[str, Any], expression: Optional[str]) -> dict:
+def _as_photo(assessment: Mapping[str, Any], expression: str | None) -> dict:
     photo = dict(assessment)
     if "movement" not in photo:
         key = expression or photo.get("expression") or "rest"
@@ -140,7 +141,7 @@ def _from_records(records: list) -> dict:
             "patient": _record_field(first, "patient")}
 
 
-def _first(photos: list[dict], movement: str) -> Optional[dict]:
+def _first(photos: list[dict], movement: str) -> dict | None:
     return next((p for p in photos if p.get("movement") == movement and p.get("measurements")), None)
 
 
@@ -166,7 +167,7 @@ class VisitComparison:
 
     rows: list[dict]
     statements: dict[str, str]
-    basis_movement: Optional[str]
+    basis_movement: str | None
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -182,7 +183,7 @@ def _verdict(change: float, band: float, lower_is_better: bool = True) -> str:
     return "improved" if better else "worse"
 
 
-def compare_visits(before: Any, after: Any, *, bands: Optional[dict] = None) -> VisitComparison:
+def compare_visits(before: Any, after: Any, *, bands: dict | None = None) -> VisitComparison:
     """Every measure and scale item of two visits with its change, and one line per region.
 
     Parameters

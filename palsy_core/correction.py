@@ -18,8 +18,8 @@ of the oriented photo (x right, y down); sides are the subject's.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -163,8 +163,8 @@ def apply_moves(landmarks: np.ndarray, moves: Mapping[str, Mapping[str, float]])
     return points
 
 
-def reanalyze(result: AnalysisResult, landmarks: np.ndarray, *, expression: Optional[str] = None,
-              mm_per_pixel: Optional[float] = None) -> AnalysisResult:
+def reanalyze(result: AnalysisResult, landmarks: np.ndarray, *, expression: str | None = None,
+              mm_per_pixel: float | None = None) -> AnalysisResult:
     """The analysis recomputed from (corrected) landmarks of the same photo.
 
     Parameters

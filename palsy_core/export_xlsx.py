@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
-from typing import Any, Iterable, Mapping, Optional
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from .comparison import visit_dict
 from .measurements import MEASUREMENT_NAMES
@@ -58,7 +59,7 @@ def _scale_columns(visits: list[dict]) -> list[tuple[str, str, str, str]]:
     return columns
 
 
-def visits_to_xlsx(visits: Iterable[Any], path: Optional[str | os.PathLike] = None) -> bytes:
+def visits_to_xlsx(visits: Iterable[Any], path: str | os.PathLike | None = None) -> bytes:
     """Write visits to an Excel workbook.
 
     Parameters

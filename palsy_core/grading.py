@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional
+from typing import Any
 
 import numpy as np
 
@@ -39,14 +40,14 @@ def _load(path: str) -> dict:
     return document
 
 
-def grading_map(path: Optional[str] = None) -> dict:
+def grading_map(path: str | None = None) -> dict:
     """The mapping from measures to item scores (the data file, parsed; read once)."""
     return _load(str(Path(path).resolve()) if path else str(GRADING_MAP_FILE))
 
 
-def _item(spec: Mapping[str, Any], status: str, score: Optional[float] = None, *,
-          side: Optional[str] = None, detail: str = "", inputs: Optional[dict] = None,
-          raw: Optional[float] = None) -> dict:
+def _item(spec: Mapping[str, Any], status: str, score: float | None = None, *,
+          side: str | None = None, detail: str = "", inputs: dict | None = None,
+          raw: float | None = None) -> dict:
     out = {"key": spec["key"], "title": spec["title"], "status": status,
            "score": None if score is None else round(float(score), 1),
            "scored_side": side, "detail": detail or spec.get("reason", ""),
@@ -57,7 +58,7 @@ def _item(spec: Mapping[str, Any], status: str, score: Optional[float] = None, *
     return out
 
 
-def _first_photo(spec, measured) -> Optional[str]:
+def _first_photo(spec, measured) -> str | None:
     return next((m for m in spec.get("photos", ()) if m in measured), None)
 
 
@@ -95,7 +96,7 @@ def _worst_synkinesis(item, measured, side, excess_of, dead_zone, span, digits):
     return _worse(side, score_for)
 
 
-def _worse(side: Optional[str], score_for: Callable[[str], tuple]) -> tuple:
+def _worse(side: str | None, score_for: Callable[[str], tuple]) -> tuple:
     """Score on the affected side, or on the side that scores worse when none is known."""
     if side is not None:
         return (side, *score_for(side))
@@ -136,7 +137,7 @@ def _mouth_movement(measured, movement: str, side: str) -> float:
     return moved_mm(side) - moved_mm(OTHER_SIDE[side])
 
 
-def _ratio_for(movements, movement: str, side: str) -> Optional[float]:
+def _ratio_for(movements, movement: str, side: str) -> float | None:
     m = movements[movement]
     healthy = m.right if side == "left" else m.left
     affected = m.left if side == "left" else m.right
@@ -154,8 +155,8 @@ def _band(value: float, bands) -> int:
 # -- eFACE ---------------------------------------------------------------------------
 
 def estimate_eface(measured: Mapping[str, Any],
-                   movements: Mapping[str, Any], side: Optional[str],
-                   mapping: Optional[dict] = None) -> dict[str, Any]:
+                   movements: Mapping[str, Any], side: str | None,
+                   mapping: dict | None = None) -> dict[str, Any]:
     """eFACE-style static / dynamic / synkinesis profile and total (estimate).
 
     Parameters
@@ -258,8 +259,8 @@ def _eface_item(item, measured, movements, side, rest_limits) -> dict:
 # -- Sunnybrook --------------------------------------------------------------------------
 
 def estimate_sunnybrook(measured: Mapping[str, Any],
-                        movements: Mapping[str, Any], side: Optional[str],
-                        mapping: Optional[dict] = None) -> dict[str, Any]:
+                        movements: Mapping[str, Any], side: str | None,
+                        mapping: dict | None = None) -> dict[str, Any]:
     """Sunnybrook composite estimate: voluntary movement - resting symmetry - synkinesis.
 
     Parameters are those of :func:`estimate_eface`.

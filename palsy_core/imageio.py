@@ -12,7 +12,6 @@ import io
 import os
 import stat
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -28,7 +27,7 @@ from .errors import (
     UnreadableFileError,
 )
 
-ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, np.ndarray]
+ImageSource = str | os.PathLike | bytes | bytearray | memoryview | np.ndarray
 
 #: File types read as photos (lower case): what a walked folder yields and an upload
 #: accepts, for the CLI, the app, the trainers and the benchmarks alike.

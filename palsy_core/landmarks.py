@@ -333,7 +333,7 @@ class FaceLandmarker:
         # The graph's inference threads log their start-up on the first frame.
         self._first_frame = True
 
-    def __enter__(self) -> "FaceLandmarker":
+    def __enter__(self) -> FaceLandmarker:
         return self
 
     def __exit__(self, *exc) -> None:

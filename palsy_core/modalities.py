@@ -26,8 +26,8 @@ those of the photo without running the landmarker again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

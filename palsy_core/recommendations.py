@@ -25,7 +25,6 @@ import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 DATA_FILE = Path(__file__).parent / "data" / "recommendations.json"
 #: Display order of priorities.
@@ -98,7 +97,7 @@ class RegionFlag:
     """One region's geometric finding, from the assessment or the measurements."""
 
     beyond_limit: bool
-    weaker_side: Optional[str]
+    weaker_side: str | None
 
 
 def region_flags(result) -> dict[str, RegionFlag]:

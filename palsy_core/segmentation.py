@@ -30,7 +30,6 @@ left eye side), so a mirrored photo gets the mirrored answer.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 import cv2
 import numpy as np
@@ -67,7 +66,7 @@ _FEATURES = (
 )
 
 
-def transform_points(landmarks: np.ndarray, matrix: Optional[np.ndarray]) -> np.ndarray:
+def transform_points(landmarks: np.ndarray, matrix: np.ndarray | None) -> np.ndarray:
     """x, y of ``landmarks`` mapped by a 2x3 affine ``matrix`` (None: unchanged), (N, 2)."""
     xy = np.asarray(landmarks, dtype=np.float64)[:, :2]
     if matrix is None:
@@ -83,7 +82,7 @@ def _fill(canvas: np.ndarray, xy: np.ndarray, indices, value: int) -> None:
 
 
 def mesh_label_map(landmarks: np.ndarray, shape: tuple[int, int],
-                   matrix: Optional[np.ndarray] = None) -> np.ndarray:
+                   matrix: np.ndarray | None = None) -> np.ndarray:
     """The class map drawn from the mesh polygons: the training target.
 
     Parameters
@@ -109,7 +108,7 @@ def mesh_label_map(landmarks: np.ndarray, shape: tuple[int, int],
 
 
 def mesh_depth_map(landmarks: np.ndarray, shape: tuple[int, int],
-                   matrix: Optional[np.ndarray] = None) -> np.ndarray:
+                   matrix: np.ndarray | None = None) -> np.ndarray:
     """Relative depth of the face from the landmarks' z, NaN off the face.
 
     The mesh's z (MediaPipe: scaled like x, smaller = nearer) is interpolated linearly
@@ -138,7 +137,7 @@ def mesh_depth_map(landmarks: np.ndarray, shape: tuple[int, int],
 
 
 def lateral_map(landmarks: np.ndarray, shape: tuple[int, int],
-                matrix: Optional[np.ndarray] = None) -> np.ndarray:
+                matrix: np.ndarray | None = None) -> np.ndarray:
     """Each pixel's signed distance from the facial midline, pixels (> 0: subject's left).
 
     The midline runs through the mesh's midline landmarks (forehead, nose, lips, chin),
@@ -167,7 +166,7 @@ class HemifaceShares:
 
 
 def affected_side_of(paralysed: np.ndarray, labels: np.ndarray, lateral: np.ndarray
-                     ) -> tuple[Optional[str], HemifaceShares]:
+                     ) -> tuple[str | None, HemifaceShares]:
     """Which hemiface holds the paralysed region, and how much of each half it covers.
 
     Parameters
@@ -219,7 +218,7 @@ class FaceParsing:
     paralysed: np.ndarray
     class_names: tuple[str, ...]
     pixel_share: dict[str, float]
-    affected_side: Optional[str]
+    affected_side: str | None
     hemiface_share: HemifaceShares
     model: str
     trained_on: str
@@ -243,7 +242,7 @@ class FaceParsing:
         }
 
 
-def pixel_shares(labels: np.ndarray, paralysed: np.ndarray, total: Optional[int] = None
+def pixel_shares(labels: np.ndarray, paralysed: np.ndarray, total: int | None = None
                  ) -> dict[str, float]:
     """Fraction of the pixels in each class of :data:`CLASS_NAMES` and in the paralysed region.
 

@@ -20,8 +20,9 @@ with expression; an iris under a closed lid cannot give a scale. Sides are the s
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -57,7 +58,7 @@ MOVEMENT_TITLES: dict[str, str] = {
 #: The expression each movement is analysed as (:meth:`Analyzer.analyze`): it picks the
 #: normal limits of the photo's own verdict. "eee" and pucker have no counterpart: their
 #: photos are analysed with the detected expression and their verdict does not apply.
-ANALYSIS_EXPRESSION: dict[str, Optional[str]] = {
+ANALYSIS_EXPRESSION: dict[str, str | None] = {
     "rest": "rest", "brow_raise": "brow_raise", "gentle_eye_closure": "eyes_closed",
     "tight_eye_closure": "eyes_closed", "closed_smile": "smile", "full_smile": "smile",
     "eee": None, "pucker": None,
@@ -117,7 +118,7 @@ SIDE_VOTE_MIN_MOVEMENT_MM = 3.0
 MIN_MOVEMENT_MM = 1.0
 
 
-def normalize_movement(movement: Optional[str]) -> Optional[str]:
+def normalize_movement(movement: str | None) -> str | None:
     """"Full smile (teeth)" -> "full_smile"; None stays None.
 
     Raises
@@ -287,10 +288,10 @@ class MovementMeasure:
     left: float
     right: float
     unit: str
-    weaker_side: Optional[str]
+    weaker_side: str | None
     deficit: float
-    ratio_percent: Optional[float]
-    completeness_percent: Optional[dict[str, float]] = None
+    ratio_percent: float | None
+    completeness_percent: dict[str, float] | None = None
 
     def to_dict(self) -> dict:
         return {"movement": self.movement, "measure": self.measure,
@@ -323,7 +324,7 @@ class _Positions:
     canthal_px: float              # inner eye corners apart, pixels
 
 
-def _positions(points: np.ndarray, scale: float, half_x: Optional[dict[str, float]] = None) -> _Positions:
+def _positions(points: np.ndarray, scale: float, half_x: dict[str, float] | None = None) -> _Positions:
     frame = _FaceFrame(points)
     brow, fissure, corner, lower = {}, {}, {}, {}
     sides = {"right": (lm.RIGHT_IRIS, lm.RIGHT_BROW_LOWER, lm.RIGHT_EYE_UPPER, lm.RIGHT_EYE_LOWER,
@@ -370,13 +371,13 @@ class VisitAnalysis:
 
     photos: list[VisitPhoto]
     movements: dict[str, MovementMeasure]
-    affected_side: Optional[str]
+    affected_side: str | None
     affected_side_basis: str
     efACE: dict[str, Any]
     sunnybrook: dict[str, Any]
     notes: list[str] = field(default_factory=list)
 
-    def photo(self, movement: str) -> Optional[VisitPhoto]:
+    def photo(self, movement: str) -> VisitPhoto | None:
         """The (first) photo of a movement, or None."""
         return next((p for p in self.photos if p.movement == movement), None)
 
@@ -408,11 +409,11 @@ class VisitAnalysis:
 
 def analyze_visit(
     photos: Sequence[ImageSource] | Mapping[str, ImageSource],
-    expressions: Optional[Sequence[Optional[str]]] = None,
-    analyzer: Optional[Analyzer] = None,
+    expressions: Sequence[str | None] | None = None,
+    analyzer: Analyzer | None = None,
     *,
-    mm_per_pixel: Optional[float] = None,
-    sources: Optional[Sequence[str]] = None,
+    mm_per_pixel: float | None = None,
+    sources: Sequence[str] | None = None,
 ) -> VisitAnalysis:
     """Analyse a visit's photo set as one unit.
 
@@ -474,8 +475,8 @@ def analyze_visit(
     return _assemble(analysed, mm_per_pixel)
 
 
-def _analyze_one(analyzer: Analyzer, photo: ImageSource, movement: Optional[str],
-                 name: Optional[str], index: int, mm_per_pixel: Optional[float]) -> AnalysisResult:
+def _analyze_one(analyzer: Analyzer, photo: ImageSource, movement: str | None,
+                 name: str | None, index: int, mm_per_pixel: float | None) -> AnalysisResult:
     from .errors import PalsyError
 
     expression = ANALYSIS_EXPRESSION[movement] if movement else None
@@ -487,8 +488,8 @@ def _analyze_one(analyzer: Analyzer, photo: ImageSource, movement: Optional[str]
 
 
 def visit_from_results(results: Sequence[AnalysisResult],
-                       movements: Sequence[Optional[str]],
-                       mm_per_pixel: Optional[float] = None) -> VisitAnalysis:
+                       movements: Sequence[str | None],
+                       mm_per_pixel: float | None = None) -> VisitAnalysis:
     """A visit from photos already analysed (the app's cached results; corrected landmarks).
 
     Parameters
@@ -579,7 +580,7 @@ def _movement_values(movement: str, rest: _Positions, moved: _Positions) -> dict
     return values
 
 
-def _deficit(left: float, right: float) -> tuple[Optional[str], float]:
+def _deficit(left: float, right: float) -> tuple[str | None, float]:
     stronger = max(left, right)
     if stronger < MIN_MOVEMENT_MM:
         return None, 0.0
@@ -587,7 +588,7 @@ def _deficit(left: float, right: float) -> tuple[Optional[str], float]:
     return weaker_side, float((stronger - max(min(left, right), 0.0)) / stronger)
 
 
-def affected_side_from_movements(raw: Mapping[str, Mapping[str, float]]) -> tuple[Optional[str], str]:
+def affected_side_from_movements(raw: Mapping[str, Mapping[str, float]]) -> tuple[str | None, str]:
     """The side that moves less over the set, when it clearly does.
 
     Each movement whose stronger side moved at least :data:`SIDE_VOTE_MIN_MOVEMENT_MM` votes with
@@ -615,7 +616,7 @@ def affected_side_from_movements(raw: Mapping[str, Mapping[str, float]]) -> tupl
     return side, f"movements: the {side} side moves {abs(mean):.0%} less (mean over {len(votes)})"
 
 
-def _side_from_verdicts(photos: Sequence[VisitPhoto], movement_basis: str) -> tuple[Optional[str], str]:
+def _side_from_verdicts(photos: Sequence[VisitPhoto], movement_basis: str) -> tuple[str | None, str]:
     for wanted in VERDICT_MOVEMENTS:
         photo = next((p for p in photos if p.movement == wanted), None)
         if photo is not None and photo.result.status == "asymmetry":
@@ -624,7 +625,7 @@ def _side_from_verdicts(photos: Sequence[VisitPhoto], movement_basis: str) -> tu
     return None, f"{movement_basis}; no photo's verdict shows asymmetry"
 
 
-def _movement_measure(movement: str, values: Mapping[str, Any], side: Optional[str]) -> MovementMeasure:
+def _movement_measure(movement: str, values: Mapping[str, Any], side: str | None) -> MovementMeasure:
     measure, description = _MOVEMENT_MEASURES[movement]
     left, right = float(values["left"]), float(values["right"])
     weaker, deficit = _deficit(left, right)
