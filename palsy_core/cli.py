@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .imageio import IMAGE_SUFFIXES
-from .vocabulary import EXPRESSIONS, REGIONS
+from .vocabulary import EXPRESSIONS, REGIONS, Expression
 
 #: Exit statuses (documented in the README).
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -54,7 +54,7 @@ def iter_inputs(paths: Iterable[str]) -> Iterator[Path]:
 
 
 def analyze_paths(analyzer, paths: Iterable[Path], mm_per_pixel: float | None = None,
-                  expression: str | None = None) -> Iterator[dict]:
+                  expression: Expression | None = None) -> Iterator[dict]:
     """One JSON-ready record per path; failures become records, never exceptions.
 
     A photo without a face still gets an ``assessment``: not assessable, reason ``no_face``.

@@ -29,6 +29,7 @@ from .assessment import assess, normalize_expression
 from .features import compute_features, keypoints_51
 from .measurements import measure_face
 from .pose import frontalize
+from .vocabulary import Expression, Side
 
 __all__ = ["Handle", "HANDLES", "CORRECTION_NOTE", "handle_positions", "apply_moves", "reanalyze"]
 
@@ -63,7 +64,7 @@ class Handle:
     iris: bool = False
 
 
-def _side_handles(side: str) -> list[Handle]:
+def _side_handles(side: Side) -> list[Handle]:
     s = "R" if side == "right" else "L"
     right = side == "right"
     brow = lm.RIGHT_BROW_LOWER + lm.RIGHT_BROW_UPPER if right else lm.LEFT_BROW_LOWER + lm.LEFT_BROW_UPPER
@@ -163,7 +164,7 @@ def apply_moves(landmarks: np.ndarray, moves: Mapping[str, Mapping[str, float]])
     return points
 
 
-def reanalyze(result: AnalysisResult, landmarks: np.ndarray, *, expression: str | None = None,
+def reanalyze(result: AnalysisResult, landmarks: np.ndarray, *, expression: Expression | None = None,
               mm_per_pixel: float | None = None) -> AnalysisResult:
     """The analysis recomputed from (corrected) landmarks of the same photo.
 

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .normal_range import limits_for
-from .vocabulary import OTHER_SIDE, SIDES
+from .vocabulary import OTHER_SIDE, SIDES, Side
 
 #: The shipped mapping (found next to this module, wherever installed).
 GRADING_MAP_FILE = Path(__file__).resolve().parent / "data" / "grading_map.json"
@@ -46,7 +46,7 @@ def grading_map(path: str | None = None) -> dict:
 
 
 def _item(spec: Mapping[str, Any], status: str, score: float | None = None, *,
-          side: str | None = None, detail: str = "", inputs: dict | None = None,
+          side: Side | None = None, detail: str = "", inputs: dict | None = None,
           raw: float | None = None) -> dict:
     out = {"key": spec["key"], "title": spec["title"], "status": status,
            "score": None if score is None else round(float(score), 1),
@@ -96,7 +96,7 @@ def _worst_synkinesis(item, measured, side, excess_of, dead_zone, span, digits):
     return _worse(side, score_for)
 
 
-def _worse(side: str | None, score_for: Callable[[str], tuple]) -> tuple:
+def _worse(side: Side | None, score_for: Callable[[Side], tuple]) -> tuple:
     """Score on the affected side, or on the side that scores worse when none is known."""
     if side is not None:
         return (side, *score_for(side))
@@ -106,7 +106,7 @@ def _worse(side: str | None, score_for: Callable[[str], tuple]) -> tuple:
 
 # -- measures shared by both scales -------------------------------------------------------
 
-def _static_value(measured, measure: str, side: str) -> float:
+def _static_value(measured, measure: str, side: Side) -> float:
     rest = measured["rest"]
     if measure == "brow_height":
         return rest.brow[side]
@@ -117,7 +117,7 @@ def _static_value(measured, measure: str, side: str) -> float:
     raise KeyError(measure)
 
 
-def _eye_narrowing(measured, movement: str, side: str) -> float:
+def _eye_narrowing(measured, movement: str, side: Side) -> float:
     """Affected minus healthy share of the rest fissure closed in ``movement`` (points)."""
     rest, moved = measured["rest"], measured[movement]
 
@@ -127,7 +127,7 @@ def _eye_narrowing(measured, movement: str, side: str) -> float:
     return closed(side) - closed(OTHER_SIDE[side])
 
 
-def _mouth_movement(measured, movement: str, side: str) -> float:
+def _mouth_movement(measured, movement: str, side: Side) -> float:
     """Affected minus healthy distance the mouth corner moved in ``movement`` (mm)."""
     rest, moved = measured["rest"], measured[movement]
 
@@ -137,7 +137,7 @@ def _mouth_movement(measured, movement: str, side: str) -> float:
     return moved_mm(side) - moved_mm(OTHER_SIDE[side])
 
 
-def _ratio_for(movements, movement: str, side: str) -> float | None:
+def _ratio_for(movements, movement: str, side: Side) -> float | None:
     m = movements[movement]
     healthy = m.right if side == "left" else m.left
     affected = m.left if side == "left" else m.right
@@ -155,7 +155,7 @@ def _band(value: float, bands) -> int:
 # -- eFACE ---------------------------------------------------------------------------
 
 def estimate_eface(measured: Mapping[str, Any],
-                   movements: Mapping[str, Any], side: str | None,
+                   movements: Mapping[str, Any], side: Side | None,
                    mapping: dict | None = None) -> dict[str, Any]:
     """eFACE-style static / dynamic / synkinesis profile and total (estimate).
 
@@ -259,7 +259,7 @@ def _eface_item(item, measured, movements, side, rest_limits) -> dict:
 # -- Sunnybrook --------------------------------------------------------------------------
 
 def estimate_sunnybrook(measured: Mapping[str, Any],
-                        movements: Mapping[str, Any], side: str | None,
+                        movements: Mapping[str, Any], side: Side | None,
                         mapping: dict | None = None) -> dict[str, Any]:
     """Sunnybrook composite estimate: voluntary movement - resting symmetry - synkinesis.
 

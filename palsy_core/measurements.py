@@ -19,7 +19,7 @@ import numpy as np
 
 from . import landmarks as lm
 from .normal_range import ASSESSABLE_EXPRESSIONS, EXPRESSION_THRESHOLDS, limits_for
-from .vocabulary import EXPRESSIONS, SIDES, Side
+from .vocabulary import EXPRESSIONS, SIDES, Expression, Region, Side
 
 #: Mean horizontal visible iris diameter of adults, millimetres (Emotrics' default).
 IRIS_DIAMETER_MM = 11.77
@@ -105,18 +105,18 @@ class FaceMeasurements:
     """Everything measured on one face."""
 
     measurements: dict[str, Measurement]
-    regions: dict[str, RegionAsymmetry]
+    regions: dict[Region, RegionAsymmetry]
     affected_side: Side | None
-    expression: str
+    expression: Expression
     mm_per_pixel: float
     scale_source: Literal["iris", "user"]
     interpupillary_distance_mm: float
     notes: list[str] = field(default_factory=list)
     #: What the blendshapes show ("rest", "smile", ...); ``expression`` is the stated
     #: one when the caller gave it, else this.
-    detected_expression: str = "rest"
+    detected_expression: Expression = "rest"
     #: Whose normal limits the regions were scored against ("rest" or "smile").
-    limits_expression: str = "rest"
+    limits_expression: Expression = "rest"
 
     def to_dict(self) -> dict:
         return {
@@ -168,7 +168,7 @@ def measure_face(
     landmarks: np.ndarray,
     blendshapes: dict[str, float] | None = None,
     mm_per_pixel: float | None = None,
-    expression: str | None = None,
+    expression: Expression | None = None,
 ) -> FaceMeasurements:
     """Millimetre measures per side, region asymmetry and the affected side.
 

@@ -26,6 +26,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from .vocabulary import Side
+
 DATA_FILE = Path(__file__).parent / "data" / "recommendations.json"
 #: Display order of priorities.
 PRIORITIES = ("urgent", "soon", "routine", "info")
@@ -97,7 +99,7 @@ class RegionFlag:
     """One region's geometric finding, from the assessment or the measurements."""
 
     beyond_limit: bool
-    weaker_side: str | None
+    weaker_side: Side | None
 
 
 def region_flags(result) -> dict[str, RegionFlag]:
@@ -110,7 +112,7 @@ def region_flags(result) -> dict[str, RegionFlag]:
             for name, r in result.region_asymmetry.items()}
 
 
-def brow_spared(result, side: str) -> bool:
+def brow_spared(result, side: Side) -> bool:
     """True when the brow on the weaker ``side`` sits no lower than the other brow.
 
     A peripheral palsy lowers the brow of the weak side (at rest) and stops it rising (in

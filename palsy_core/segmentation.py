@@ -35,6 +35,7 @@ import cv2
 import numpy as np
 
 from . import landmarks as lm
+from .vocabulary import Side
 
 CLASS_NAMES = ("background", "skin", "brows", "eyes", "mouth")
 PARALYSED = "paralysed"
@@ -218,7 +219,7 @@ class FaceParsing:
     paralysed: np.ndarray
     class_names: tuple[str, ...]
     pixel_share: dict[str, float]
-    affected_side: str | None
+    affected_side: Side | None
     hemiface_share: HemifaceShares
     model: str
     trained_on: str

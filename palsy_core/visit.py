@@ -33,7 +33,7 @@ from .imageio import ImageSource
 from .measurements import _FaceFrame
 from .normal_range import EXPRESSION_THRESHOLDS
 from .pose import frontalize
-from .vocabulary import SIDES
+from .vocabulary import SIDES, Side
 
 #: The standard photo set of a facial-nerve clinic, in the order a visit takes them.
 MOVEMENTS: tuple[str, ...] = ("rest", "brow_raise", "gentle_eye_closure", "tight_eye_closure",
@@ -288,7 +288,7 @@ class MovementMeasure:
     left: float
     right: float
     unit: str
-    weaker_side: str | None
+    weaker_side: Side | None
     deficit: float
     ratio_percent: float | None
     completeness_percent: dict[str, float] | None = None
@@ -371,7 +371,7 @@ class VisitAnalysis:
 
     photos: list[VisitPhoto]
     movements: dict[str, MovementMeasure]
-    affected_side: str | None
+    affected_side: Side | None
     affected_side_basis: str
     efACE: dict[str, Any]
     sunnybrook: dict[str, Any]
