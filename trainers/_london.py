@@ -37,6 +37,8 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
+from palsy_core.vocabulary import SIDES
+
 #: The data set's attribution, for model cards and benchmark output.
 LONDON_CITATION = ("DeBruine, L., & Jones, B. (2017). Face Research Lab London Set "
                    "(Version 5). figshare. https://doi.org/10.6084/m9.figshare.5047666.v5")
@@ -212,7 +214,7 @@ def make_person_faces(rest_rgb: np.ndarray, smile_rgb: np.ndarray, landmarker, *
             yield out
         bands = [name for name in SEVERITY_BANDS for _ in range(PALSY_PER_PHOTO // 3)]
         for severity in bands:
-            side = ("left", "right")[rng.integers(2)]
+            side = SIDES[rng.integers(2)]
             region = regions[rng.choice(len(regions), p=chances)]
             pattern = "central" if region != "brow" and rng.random() < 0.2 else "peripheral"
             case = simulate_palsy(rgb, points, side=side, region=region,
@@ -223,7 +225,7 @@ def make_person_faces(rest_rgb: np.ndarray, smile_rgb: np.ndarray, landmarker, *
             if out:
                 yield out
     if len(found) == 2:
-        for side in ("left", "right"):
+        for side in SIDES:
             case = composite_palsy(rest_rgb, found["rest"].landmarks, smile_rgb,
                                    found["smile"].landmarks, side=side)
             out = emit(dict(source="composite", kind="composite", palsy=1, side=side,
