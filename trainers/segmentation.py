@@ -40,11 +40,14 @@ import math
 import os
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
 
+from ._run import (Promotion, TrainingError, exits_on_training_error, run_record_promote,
+                   settings_from_args)
 from .segmentation_data import ParsingSet, build_mesh_set, read_labelled_folders
 
 #: Classes whose mean F1 is the headline (seed 004's face classes we have; no hair).
@@ -53,6 +56,30 @@ FACE_CLASSES = ("skin", "brows", "eyes", "mouth")
 TABLE1_COLUMNS = ("Skin", "Hair", "Eyebrow", "Eye", "Mouth", "FPP")
 ATTRIBUTION = ("DeBruine, L., & Jones, B. (2017). Face Research Lab London Set (Version 5). "
                "figshare. https://doi.org/10.6084/m9.figshare.5047666.v5")
+
+
+@dataclass(frozen=True)
+class SegmentationConfig:
+    """One run of this trainer: its flags (see :func:`build_parser` for each)."""
+
+    data: Path
+    out: Path
+    faces: Path | None = None
+    limit_people: int | None = None
+    tune_people: int = 10
+    test_people: int = 12
+    input_size: int = 160
+    epochs: int = 30
+    time_limit: float | None = None
+    batch_size: int = 16
+    lr: float = 2e-3
+    optimizer: str = "adamw"
+    seed: int = 0
+    device: str = "auto"
+    threads: int = 2
+    overlays: int = 8
+    promotion: Promotion = field(default_factory=Promotion)
+    progress: bool = True
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,17 +120,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # -- data -------------------------------------------------------------------------------------
-def load_data(args) -> tuple[ParsingSet, dict]:
-    """The set the arguments name, and a description for the card."""
-    if args.faces is not None:
-        if not args.faces.is_dir():
-            raise SystemExit(f"error: --faces {args.faces} is not a folder.")
-        path = build_mesh_set(args.faces, args.data, size=args.input_size,
-                              tune=args.tune_people, test=args.test_people, seed=args.seed,
-                              limit=args.limit_people, progress=not args.no_progress)
+def load_data(config: SegmentationConfig) -> tuple[ParsingSet, dict]:
+    """The set the settings name, and a description for the card."""
+    if config.faces is not None:
+        if not config.faces.is_dir():
+            raise TrainingError(f"--faces {config.faces} is not a folder.")
+        path = build_mesh_set(config.faces, config.data, size=config.input_size,
+                              tune=config.tune_people, test=config.test_people,
+                              seed=config.seed, limit=config.limit_people,
+                              progress=config.progress)
         manifest = json.loads(path.with_suffix(".json").read_text())
         return ParsingSet.load(path), {"kind": "mesh-derived", "set": str(path), **manifest}
-    data = args.data
+    data = config.data
     if data.suffix == ".npz" and data.is_file():
         return ParsingSet.load(data), {"kind": "mesh-derived", "set": str(data),
                                        **_manifest(data)}
@@ -113,12 +141,12 @@ def load_data(args) -> tuple[ParsingSet, dict]:
             return ParsingSet.load(built[-1]), {"kind": "mesh-derived", "set": str(built[-1]),
                                                 **_manifest(built[-1])}
         if (data / "images").is_dir() or (data / "train" / "images").is_dir():
-            return (read_labelled_folders(data, size=args.input_size, seed=args.seed,
-                                          progress=not args.no_progress),
+            return (read_labelled_folders(data, size=config.input_size, seed=config.seed,
+                                          progress=config.progress),
                     {"kind": "labelled folders (LaPa ids)", "root": str(data)})
-    raise SystemExit(f"error: {data} holds no built set (parsing_set_*.npz) and no labelled "
-                     "folders (images/ + labels/, or train/images ...). Build one with "
-                     "--faces FOLDER.")
+    raise TrainingError(f"{data} holds no built set (parsing_set_*.npz) and no labelled "
+                        "folders (images/ + labels/, or train/images ...). Build one with "
+                        "--faces FOLDER.")
 
 
 def _manifest(path: Path) -> dict:
@@ -315,7 +343,7 @@ def write_overlays(data: ParsingSet, predicted: np.ndarray, paralysed: np.ndarra
 
 
 # -- training ---------------------------------------------------------------------------------
-def train(args, data: ParsingSet, device: str, log) -> tuple[object, dict]:
+def train(config: SegmentationConfig, data: ParsingSet, device: str, log) -> tuple[object, dict]:
     """Train on ``train``, keep the best epoch on ``tune``; returns the net and history."""
     import torch
 
@@ -325,16 +353,16 @@ def train(args, data: ParsingSet, device: str, log) -> tuple[object, dict]:
 
     train_set, tune_set = data.part("train"), data.part("tune")
     if len(train_set) == 0 or len(tune_set) == 0:
-        raise SystemExit("error: the split left no training or no tuning people; use more "
-                         "people or fewer --tune-people / --test-people.")
-    net = FaceParsingNet(ParsingConfig(input_size=args.input_size)).to(device)
-    if args.optimizer == "adamw":
-        optimizer = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
+        raise TrainingError("the split left no training or no tuning people; use more "
+                            "people or fewer --tune-people / --test-people.")
+    net = FaceParsingNet(ParsingConfig(input_size=config.input_size)).to(device)
+    if config.optimizer == "adamw":
+        optimizer = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=1e-4)
     else:
-        optimizer = torch.optim.SGD(net.parameters(), lr=args.lr, momentum=0.9, weight_decay=1e-4)
-    steps_per_epoch = math.ceil(len(train_set) / args.batch_size)
-    planned = args.epochs
-    generator = torch.Generator().manual_seed(args.seed)
+        optimizer = torch.optim.SGD(net.parameters(), lr=config.lr, momentum=0.9, weight_decay=1e-4)
+    steps_per_epoch = math.ceil(len(train_set) / config.batch_size)
+    planned = config.epochs
+    generator = torch.Generator().manual_seed(config.seed)
     history, best, best_state = [], -1.0, None
     step_count, began, epoch = 0, time.perf_counter(), 0
     while epoch < planned:
@@ -343,7 +371,7 @@ def train(args, data: ParsingSet, device: str, log) -> tuple[object, dict]:
         order = torch.randperm(len(train_set), generator=generator).numpy()
         sums: dict[str, float] = {}
         for step in range(steps_per_epoch):
-            index = np.sort(order[step * args.batch_size:(step + 1) * args.batch_size])
+            index = np.sort(order[step * config.batch_size:(step + 1) * config.batch_size])
             batch = augment(to_batch(train_set, index, device), generator)
             with autocast(device):
                 out = net(batch["images"])
@@ -351,7 +379,7 @@ def train(args, data: ParsingSet, device: str, log) -> tuple[object, dict]:
             optimizer.zero_grad(set_to_none=True)
             losses["total"].backward()
             for group in optimizer.param_groups:
-                group["lr"] = _learning_rate(args.lr, step_count, planned * steps_per_epoch)
+                group["lr"] = _learning_rate(config.lr, step_count, planned * steps_per_epoch)
             optimizer.step()
             step_count += 1
             for key, value in losses.items():
@@ -369,13 +397,13 @@ def train(args, data: ParsingSet, device: str, log) -> tuple[object, dict]:
             best_state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
             row["kept"] = True
         epoch += 1
-        if epoch <= 2 and args.time_limit:
+        if epoch <= 2 and config.time_limit:
             # Plan the run from the latest epoch's cost (its evaluation included); the
             # first epoch also pays one-off set-up, so the plan is made again after the
             # second.
-            left = args.time_limit * 60 - (time.perf_counter() - began)
+            left = config.time_limit * 60 - (time.perf_counter() - began)
             fits = epoch + int(left / max(time.perf_counter() - start, 1e-3))
-            planned = max(epoch, min(args.epochs, fits))
+            planned = max(epoch, min(config.epochs, fits))
         log(f"epoch {epoch}/{planned}  loss {sums['total']:.3f}  tune F1 "
             f"{tune['mean_f1_face']:.2f}  FPP {tune['fpp_f1']}  side {tune['side_accuracy']}  "
             f"({row['seconds']} s){'  *' if row.get('kept') else ''}")
@@ -399,7 +427,8 @@ def _float(out):
     return replace(out, **{f.name: getattr(out, f.name).float() for f in fields(out)})
 
 
-def promote(args, net, metrics: dict, described: dict, training: dict) -> Path:
+def promote(config: SegmentationConfig, net, metrics: dict, described: dict,
+            training: dict) -> Path:
     import torch
 
     from palsy_core.models import TaskModelCard, save_task_model
@@ -409,7 +438,7 @@ def promote(args, net, metrics: dict, described: dict, training: dict) -> Path:
     counts = described.get("counts", {})
     train_people = counts.get("train", {}).get("people")
     card = TaskModelCard(
-        name=args.promote, task="parsing", framework="torch", architecture=ARCHITECTURE,
+        name=config.promotion.name, task="parsing", framework="torch", architecture=ARCHITECTURE,
         trained_on=(f"masks drawn from the MediaPipe face mesh and simulated palsy warped from "
                     f"photos of {train_people} healthy volunteers (Face Research Lab London "
                     "Set), not patients" if mesh else
@@ -422,20 +451,22 @@ def promote(args, net, metrics: dict, described: dict, training: dict) -> Path:
         training_data={**{k: v for k, v in described.items() if k != "people"},
                        "test_people": training.get("test_people", [])},
         protocol={"split": "by person: train / tune (epoch choice) / test (reported)",
-                  "optimizer": args.optimizer, "lr": args.lr,
-                  "epochs": training.get("epochs_run", args.epochs),
-                  "time_limit_minutes": args.time_limit,
-                  "best_epoch": training["best_epoch"], "batch_size": args.batch_size,
-                  "input_size": args.input_size, "seed": args.seed,
+                  "optimizer": config.optimizer, "lr": config.lr,
+                  "epochs": training.get("epochs_run", config.epochs),
+                  "time_limit_minutes": config.time_limit,
+                  "best_epoch": training["best_epoch"], "batch_size": config.batch_size,
+                  "input_size": config.input_size, "seed": config.seed,
                   "train_seconds": training.get("seconds"),
                   "command": training.get("command")},
         metrics={"test": metrics["test"], "tune": metrics["tune"]},
         attribution=[ATTRIBUTION] if mesh else [],
     )
     return save_task_model(card, lambda path: torch.save(net.state_dict(), path), suffix=".pt",
-                           weights_dir=args.weights_dir, make_default=args.make_default)
+                           weights_dir=config.promotion.weights_dir,
+                           make_default=config.promotion.make_default)
 
 
+@exits_on_training_error
 def main(argv: Optional[Sequence[str]] = None) -> int:
     import torch
 
@@ -443,60 +474,76 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    config = settings_from_args(SegmentationConfig, args, promotion=Promotion.from_args(args),
+                                progress=not args.no_progress)
     os.environ.setdefault("GLOG_minloglevel", "2")
-    if args.make_default and not args.promote:
-        raise SystemExit("error: --make-default needs --promote NAME.")
-    device = resolve_device(args.device)
+    device = resolve_device(config.device)
     if device == "cpu":
-        torch.set_num_threads(max(1, args.threads))
-    seed_everything(args.seed)
-    args.out.mkdir(parents=True, exist_ok=True)
-    log = (lambda text: None) if args.no_progress else (lambda text: print(text, flush=True))
+        torch.set_num_threads(max(1, config.threads))
+    seed_everything(config.seed)
+    config.out.mkdir(parents=True, exist_ok=True)
+    log = (lambda text: print(text, flush=True)) if config.progress else (lambda text: None)
     started = time.perf_counter()
-    data, described = load_data(args)
+    data, described = load_data(config)
     log(f"data: {len(data)} samples, " + ", ".join(
         f"{s} {len(set(data.person[data.split == s]))} people / {(data.split == s).sum()}"
         for s in ("train", "tune", "test")) + f" ({time.perf_counter() - started:.0f} s)")
-    (args.out / "config.json").write_text(json.dumps(
+    (config.out / "config.json").write_text(json.dumps(
         {"command": ["python", "-m", "trainers.segmentation", *argv], "device": device,
          **{k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
          "data": {k: v for k, v in described.items() if k != "people"}}, indent=2) + "\n")
-    train_start = time.perf_counter()
-    net, training = train(args, data, device, log)
-    training["seconds"] = round(time.perf_counter() - train_start, 1)
-    training["command"] = " ".join(["python -m trainers.segmentation", *argv])
-    training["test_people"] = sorted(set(data.person[data.split == "test"].tolist()))
-    torch.save(net.state_dict(), args.out / "best.pt")
-    with open(args.out / "progress.csv", "w", newline="") as handle:
-        keys = sorted({k for row in training["history"] for k in row}, key=lambda k: (k != "epoch", k))
-        writer = csv.DictWriter(handle, fieldnames=keys)
-        writer.writeheader()
-        writer.writerows(training["history"])
-    names = list(net.config.class_names)
-    metrics = {}
-    for part in ("tune", "test"):
-        subset = data.part(part)
-        if len(subset):
-            predicted, paralysed = predict_set(net, subset, device)
-            metrics[part] = evaluate(subset, predicted, paralysed, names)
-    test = data.part("test")
-    if len(test):
-        predicted, paralysed = predict_set(net, test, device)
-        write_overlays(test, predicted, paralysed, args.out / "overlays", args.overlays)
-    report = metrics.get("test") or metrics["tune"]
-    table_md, table_rows = results_tables(args.promote or "esc_fpnet (this run)", report)
-    (args.out / "results_table.md").write_text(table_md)
-    with open(args.out / "results_table.csv", "w", newline="") as handle:
-        csv.writer(handle).writerows(table_rows)
-    (args.out / "metrics.json").write_text(json.dumps(
-        {**metrics, "best_epoch": training["best_epoch"], "train_seconds": training["seconds"],
-         "device": device}, indent=2) + "\n")
-    print(table_md)
-    print(f"trained in {training['seconds']:.0f} s on {device}; best epoch "
-          f"{training['best_epoch']}; run in {args.out}")
-    if args.promote:
-        path = promote(args, net, metrics, described, training)
-        print(f"promoted: {path}" + (" (now the default)" if args.make_default else ""))
+
+    def record_split() -> tuple[object, dict]:
+        """The one person-held-out split: train, keep the best epoch on the tuning people,
+        write the weights and the per-epoch progress."""
+        train_start = time.perf_counter()
+        net, training = train(config, data, device, log)
+        training["seconds"] = round(time.perf_counter() - train_start, 1)
+        training["command"] = " ".join(["python -m trainers.segmentation", *argv])
+        training["test_people"] = sorted(set(data.person[data.split == "test"].tolist()))
+        torch.save(net.state_dict(), config.out / "best.pt")
+        with open(config.out / "progress.csv", "w", newline="") as handle:
+            keys = sorted({k for row in training["history"] for k in row},
+                          key=lambda k: (k != "epoch", k))
+            writer = csv.DictWriter(handle, fieldnames=keys)
+            writer.writeheader()
+            writer.writerows(training["history"])
+        return net, training
+
+    def summarise(trained: tuple[object, dict]) -> tuple[object, dict, dict]:
+        net, training = trained
+        names = list(net.config.class_names)
+        metrics = {}
+        for part in ("tune", "test"):
+            subset = data.part(part)
+            if len(subset):
+                predicted, paralysed = predict_set(net, subset, device)
+                metrics[part] = evaluate(subset, predicted, paralysed, names)
+        test = data.part("test")
+        if len(test):
+            predicted, paralysed = predict_set(net, test, device)
+            write_overlays(test, predicted, paralysed, config.out / "overlays", config.overlays)
+        report = metrics.get("test") or metrics["tune"]
+        table_md, table_rows = results_tables(config.promotion.name or "esc_fpnet (this run)",
+                                              report)
+        (config.out / "results_table.md").write_text(table_md)
+        with open(config.out / "results_table.csv", "w", newline="") as handle:
+            csv.writer(handle).writerows(table_rows)
+        (config.out / "metrics.json").write_text(json.dumps(
+            {**metrics, "best_epoch": training["best_epoch"],
+             "train_seconds": training["seconds"], "device": device}, indent=2) + "\n")
+        print(table_md)
+        print(f"trained in {training['seconds']:.0f} s on {device}; best epoch "
+              f"{training['best_epoch']}; run in {config.out}")
+        return net, training, metrics
+
+    def install(summary: tuple[object, dict, dict]) -> Path:
+        net, training, metrics = summary
+        return promote(config, net, metrics, described, training)
+
+    run_record_promote(record_split, summarise,
+                       install if config.promotion.name else None,
+                       make_default=config.promotion.make_default)
     return 0
 
 

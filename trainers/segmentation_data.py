@@ -38,6 +38,8 @@ import numpy as np
 
 from palsy_core.imageio import IMAGE_SUFFIXES
 
+from ._run import TrainingError
+
 #: Photos are scaled to this long side before simulation and cropping (the crop is
 #: 160 px: more resolution only slows the simulator).
 WORK_SIDE = 512
@@ -123,8 +125,8 @@ def build_mesh_set(faces: Path, out: Path, *, size: int = 160, tune: int = 10, t
 
     pairs = london_pairs(faces)[:limit] if limit else london_pairs(faces)
     if not pairs:
-        raise SystemExit(f"error: no face photos in {faces} (expected neutral/ and smiling/ "
-                         "folders or image files).")
+        raise TrainingError(f"no face photos in {faces} (expected neutral/ and smiling/ "
+                            "folders or image files).")
     key = {"set_version": SET_VERSION, "simulator_version": simulate.SIMULATOR_VERSION,
            "faces": str(faces.resolve()), "people": [p for p, _, _ in pairs], "size": size,
            "tune": tune, "test": test, "seed": seed, "work_side": WORK_SIDE,
@@ -296,7 +298,7 @@ def read_labelled_folders(root: Path, *, size: int = 160, seed: int = 0,
     if skipped:
         print(f"  skipped {len(skipped)} files, e.g. {skipped[0]}", flush=True)
     if not rows:
-        raise SystemExit(f"error: no usable image + label pairs under {root}.")
+        raise TrainingError(f"no usable image + label pairs under {root}.")
     return ParsingSet(**{f.name: np.stack([r[f.name] for r in rows]) if f.name in (
         "images", "labels", "paralysed", "depth", "landmarks") else np.array([r[f.name] for r in rows])
         for f in fields(ParsingSet)})
