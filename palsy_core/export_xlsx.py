@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .comparison import visit_dict
+from .flatten import flatten_result
 from .measurements import MEASUREMENT_NAMES
 from .safe_text import csv_cell
 
@@ -129,15 +130,14 @@ def _cell(value: Any) -> Any:
 
 def _row(meta: dict, visit: dict, photo: dict, scale_columns) -> list:
     movement = photo.get("movement") or photo.get("expression") or ""
-    assessment = photo.get("assessment") or {}
+    values = flatten_result(photo, ("assessment", "measurements"), depth=3)
     row = [meta["patient"] or visit.get("patient") or "", meta["visit_date"] or visit.get("visit_date") or "",
            meta["visit_id"], photo.get("file") or "", movement.replace("_", " "),
-           photo.get("movement_source") or "", assessment.get("status") or "",
+           photo.get("movement_source") or "", values.get("assessment.status") or "",
            photo.get("affected_side") or "", visit.get("affected_side") or ""]
-    measurements = photo.get("measurements") or {}
     for name in MEASUREMENT_NAMES:
-        m = measurements.get(name) or {}
-        row += [m.get("left"), m.get("right"), m.get("difference"), m.get("percent_difference")]
+        row += [values.get(f"measurements.{name}.{key}") for key in ("left", "right", "difference",
+                                                                     "percent_difference")]
     moved = (visit.get("movements") or {}).get(movement) or {}
     row += [moved.get("left"), moved.get("right"), moved.get("ratio_percent")]
     for scale, kind, key, _ in scale_columns:

@@ -61,3 +61,15 @@ def test_region_scores_follow_the_result():
     scores = region_scores(result)
     assert scores == {region: r["score"] for region, r in result["region_asymmetry"].items()}
     assert region_scores({"region_asymmetry": None}) == {}
+
+
+def test_excel_rows_are_unchanged():
+    import io
+
+    from openpyxl import load_workbook
+
+    from palsy_core.export_xlsx import visits_to_xlsx
+
+    book = load_workbook(io.BytesIO(visits_to_xlsx([PHOTOS[name] for name in sorted(PHOTOS)])))
+    rows = [list(row) for row in book["Visits"].iter_rows(values_only=True)]
+    assert rows == GOLDEN["xlsx_rows"]
