@@ -2,8 +2,9 @@
 ``dotted.path -> value`` leaves.
 
 The CLI's CSV (one wide row per photo), the report's CSV (one row per value), the
-records' stored values (numbers only, for trends) and the video's per-frame series all
-read a result through :func:`flatten_result`, so a column is named after the same path
+records' stored values (numbers only, for trends and their CSV), the Excel export and the
+video's per-frame series all read a result through :func:`flatten_result`, so a value is
+found under the same path
 everywhere: ``measurements.brow_height.left`` (millimetres), ``region_asymmetry.eye.score``
 (1.0 = edge of normal), ``head_pose.yaw`` (degrees), ``palsy.probability``.
 """
