@@ -4,9 +4,9 @@
 The CLI's CSV (one wide row per photo), the report's CSV (one row per value), the
 records' stored values (numbers only, for trends and their CSV), the Excel export and the
 video's per-frame series all read a result through :func:`flatten_result`, so a value is
-found under the same path
-everywhere: ``measurements.brow_height.left`` (millimetres), ``region_asymmetry.eye.score``
-(1.0 = edge of normal), ``head_pose.yaw`` (degrees), ``palsy.probability``.
+found under the same path everywhere: ``measurements.brow_height.left`` (millimetres),
+``region_asymmetry.eye.score`` (1.0 = edge of normal), ``head_pose.yaw`` (degrees),
+``palsy.probability``.
 """
 
 from __future__ import annotations
