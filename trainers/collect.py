@@ -22,6 +22,8 @@ import os
 import sys
 from pathlib import Path
 
+from ._run import TrainingError, exits_on_training_error
+
 COLUMNS = ("Data Modality", "Model", "Average F1", "Average Precision", "Average Recall")
 #: Table 1 of seed 000: (data modality, model) -> (F1, precision, recall) in percent.
 TABLE1 = {
@@ -59,7 +61,7 @@ def load_run(run_dir: str | os.PathLike) -> dict:
     run_dir = Path(run_dir)
     config_path = run_dir / "config.json"
     if not config_path.is_file():
-        raise SystemExit(f"error: {run_dir} is not a run directory (no config.json).")
+        raise TrainingError(f"{run_dir} is not a run directory (no config.json).")
     config = json.loads(config_path.read_text())
     folds = sorted((json.loads(p.read_text()) for p in (run_dir / "folds").glob("fold_*.json")),
                    key=lambda r: r["fold"])
@@ -87,8 +89,8 @@ def collect(run_dirs, out_dir: str | os.PathLike) -> list[dict]:
             if record["fold"] in entry["folds"] and Path(run["dir"]) != Path(
                     entry["folds"][record["fold"]]["_dir"]):
                 first = entry["folds"][record["fold"]]["_dir"]
-                raise SystemExit(f"error: fold {record['fold']} of {run['row'][1]!r} is in "
-                                 f"both {first} and {run['dir']}.")
+                raise TrainingError(f"fold {record['fold']} of {run['row'][1]!r} is in "
+                                    f"both {first} and {run['dir']}.")
             entry["folds"][record["fold"]] = {**record, "_dir": run["dir"]}
     rows = []
     for key in [*TABLE1, *sorted(k for k in merged if k not in TABLE1)]:
@@ -158,6 +160,7 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+@exits_on_training_error
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", type=Path, help="run directories")

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._run import TrainingError, exits_on_training_error
+
 #: Strength band of each severity, as :func:`trainers.data.simulate.write_simulated_class_folders`
 #: draws them (the simulator calls up to 0.4 mild, up to 0.7 moderate).
 SEVERITY_BANDS = {"mild": (0.2, 0.4), "moderate": (0.45, 0.7), "severe": (0.75, 1.0)}
@@ -44,8 +46,8 @@ def london_people(faces_dir: Path) -> list[str]:
         found = {p.name[:-len(suffix)] for p in (Path(faces_dir) / folder).glob(f"*{suffix}")}
         ids = found if ids is None else ids & found
     if not ids:
-        raise SystemExit(f"error: no London Set photos (neutral/NNN_03.jpg and "
-                         f"smiling/NNN_08.jpg) under {faces_dir}.")
+        raise TrainingError(f"no London Set photos (neutral/NNN_03.jpg and "
+                            f"smiling/NNN_08.jpg) under {faces_dir}.")
     return sorted(ids)
 
 
@@ -104,6 +106,7 @@ def write_dataset(faces_dir: Path, out: Path, *, people: int | None = None, seed
     return summary
 
 
+@exits_on_training_error
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--faces", type=Path, default=Path("../shared/faces/london"),
