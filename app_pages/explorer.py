@@ -12,7 +12,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from palsy_core.comparison import REPEAT_BANDS_FILE
-from palsy_core.features import FEATURE_NAMES, FEATURE_REGIONS, SHAPE_FEATURES, deviation_from_symmetry
+from palsy_core.face.features import FEATURE_NAMES, FEATURE_REGIONS, SHAPE_FEATURES, deviation_from_symmetry
 from ui import services, widgets
 from ui.errors import attempt
 

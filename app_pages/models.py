@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from palsy_core.normal_range import MAX_RELIABLE_PITCH, MAX_RELIABLE_YAW, limits_for, load_normal_limits
+from palsy_core.face.normal_range import MAX_RELIABLE_PITCH, MAX_RELIABLE_YAW, limits_for, load_normal_limits
 from palsy_core.report import MEASUREMENT_LABELS
 from ui import services, widgets
 from ui.errors import attempt

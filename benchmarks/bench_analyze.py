@@ -72,7 +72,7 @@ def runtime_figures(photo: np.ndarray, repeats: int) -> None:
     import torch
 
     from palsy_core import FaceLandmarker, LandmarkerOptions
-    from palsy_core.features import compute_features, keypoints_51
+    from palsy_core.face.features import compute_features, keypoints_51
     from palsy_core.models import AnalyzedFace, load_model
 
     with FaceLandmarker(LandmarkerOptions()) as landmarker:

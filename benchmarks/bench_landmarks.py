@@ -29,10 +29,10 @@ from pathlib import Path
 import numpy as np
 
 
-from palsy_core import landmarks as lm  # noqa: E402
-from palsy_core.measurements import measure_face  # noqa: E402
-from palsy_core.normal_range import load_normal_limits  # noqa: E402
-from palsy_core.pose import frontalize  # noqa: E402
+from palsy_core.face import landmarks as lm  # noqa: E402
+from palsy_core.face.measurements import measure_face  # noqa: E402
+from palsy_core.face.normal_range import load_normal_limits  # noqa: E402
+from palsy_core.face.pose import frontalize  # noqa: E402
 from trainers.normal_range import DEFAULT_CACHE, LandmarkCache  # noqa: E402
 
 #: Template point -> (what it is, the MediaPipe landmark playing the same part). Sides

@@ -30,7 +30,7 @@ import numpy as np
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 from palsy_core import FaceLandmarker, measure_face  # noqa: E402
-from palsy_core.pose import frontalize  # noqa: E402
+from palsy_core.face.pose import frontalize  # noqa: E402
 from trainers._geometry_training import KEY_MEASURES, simulated_shift  # noqa: E402
 from trainers._london import (LONDON_CITATION, build_rows, load_work_photo,  # noqa: E402
                               london_people, photo_paths)

@@ -7,7 +7,7 @@ Measures, on real frontal faces of the Face Research Lab London Set (DeBruine & 
 1. Exact rotation: the landmarker's 478 x 3 landmarks of each frontal photo, rotated about
    the head's vertical (yaw) or horizontal (pitch) axis and projected orthographically.
    The verdict measures' left-right differences drift with the turn; we print that drift
-   before and after frontalizing (:func:`palsy_core.pose.frontalize`, the pose fitted to
+   before and after frontalizing (:func:`palsy_core.face.pose.frontalize`, the pose fitted to
    the rotated landmarks as MediaPipe's geometry pipeline fits it).
 2. Re-rendered turns: the photo itself warped (face mesh, triangle by triangle, far
    triangles first) to the rotated landmarks, and the real landmarker run again: its own
@@ -49,9 +49,9 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 from palsy_core import FaceLandmarker, NoFaceError, load_image  # noqa: E402
-from palsy_core.measurements import measure_face  # noqa: E402
-from palsy_core.normal_range import REGION_MEASURES, limits_for  # noqa: E402
-from palsy_core.pose import (  # noqa: E402
+from palsy_core.face.measurements import measure_face  # noqa: E402
+from palsy_core.face.normal_range import REGION_MEASURES, limits_for  # noqa: E402
+from palsy_core.face.pose import (  # noqa: E402
     estimate_rotation, frontalize, pose_from_rotation, rotate_landmarks, rotation_from_pose)
 
 #: The measures the verdict reads.
@@ -367,7 +367,7 @@ def refusal_rate(entries):
 
 def summarize(thresholds, poses, min_ipd, args) -> None:
     from palsy_core.assessment import MIN_ASSESSABLE_PUPIL_DISTANCE_PX
-    from palsy_core.normal_range import MAX_RELIABLE_PITCH, MAX_RELIABLE_YAW
+    from palsy_core.face.normal_range import MAX_RELIABLE_PITCH, MAX_RELIABLE_YAW
 
     print("\n## Thresholds")
     print("A pose threshold is the larger of (a) the renders' (above, pose drift within "

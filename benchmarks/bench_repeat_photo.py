@@ -47,8 +47,8 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 from palsy_core import Analyzer, AnalyzerOptions  # noqa: E402
-from palsy_core.landmarks import landmarker_model_path  # noqa: E402
-from palsy_core.measurements import MEASUREMENT_NAMES  # noqa: E402
+from palsy_core.face.landmarks import landmarker_model_path  # noqa: E402
+from palsy_core.face.measurements import MEASUREMENT_NAMES  # noqa: E402
 from palsy_core.visit import visit_from_results  # noqa: E402
 
 DATASET = ("DeBruine, L., & Jones, B. (2017). Face Research Lab London Set (Version 5). "

@@ -49,7 +49,7 @@ def main() -> None:
 
     from palsy_core.drawing import face_alignment
     from palsy_core.errors import ModelNotInstalledError
-    from palsy_core.landmarks import FaceLandmarker
+    from palsy_core.face.landmarks import FaceLandmarker
     from palsy_core.models import AnalyzedFace, TaskModelCard, load_model
     from palsy_core.models import _parsing
     from palsy_core.segmentation import affected_side_of, lateral_map, pixel_shares

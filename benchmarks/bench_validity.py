@@ -8,7 +8,7 @@ Run::
 
 On the Face Research Lab London Set (82 healthy adults at rest and smiling; DeBruine &
 Jones 2017, CC-BY 4.0), k folds by person. For each fold the normal limits are refitted
-without the held-out people (:func:`palsy_core.normal_range.fit_normal_limits`, at the
+without the held-out people (:func:`palsy_core.face.normal_range.fit_normal_limits`, at the
 shipped limits' percentile per expression) and the palsy model is retrained and
 recalibrated without them (as ``trainers.build_default_weights --faces`` does); then, on
 the held-out people only:
@@ -69,7 +69,7 @@ OPERATING_PERCENTILES = (80.0, 90.0)
 def per_measure_verdict(measured, expression: str, limits: dict[str, float]):
     """(status, side) under the rule the combined limit replaced: any deciding measure
     beyond its own limit; the most outside one names the weaker side."""
-    from palsy_core.normal_range import SMALLER_IS_WEAKER, verdict_regions
+    from palsy_core.face.normal_range import SMALLER_IS_WEAKER, verdict_regions
 
     best = None
     for region, names in verdict_regions(expression).items():
@@ -88,7 +88,7 @@ def per_measure_verdict(measured, expression: str, limits: dict[str, float]):
 
 def _measure(landmarks, blendshapes, expression):
     from palsy_core import measure_face
-    from palsy_core.pose import frontalize
+    from palsy_core.face.pose import frontalize
 
     frontal, pose = frontalize(landmarks, axes="yaw")
     return measure_face(frontal, blendshapes, expression=expression), pose
@@ -96,7 +96,7 @@ def _measure(landmarks, blendshapes, expression):
 
 def _limit_rows(rows, index):
     """Rows for fit_normal_limits: one per unaltered photo (frontalized, as measured)."""
-    from palsy_core.measurements import MEASUREMENT_NAMES
+    from palsy_core.face.measurements import MEASUREMENT_NAMES
 
     out = []
     for i in index:
@@ -149,7 +149,7 @@ def _target(key: str) -> str:
 def london(args) -> dict:
     """The person-held-out figures on the London Set (see the module notes)."""
     from palsy_core.assessment import assess, combined_verdict
-    from palsy_core.normal_range import fit_combined_limit, fit_normal_limits, load_normal_limits
+    from palsy_core.face.normal_range import fit_combined_limit, fit_normal_limits, load_normal_limits
     from trainers._geometry_training import TEST_KINDS, largest_region_score
     from trainers._london import LONDON_CITATION, build_rows, london_people, person_folds
 

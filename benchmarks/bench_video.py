@@ -96,7 +96,7 @@ def time_core_path(frames: list[np.ndarray], rounds: int) -> dict[str, list[floa
 
     from palsy_core.analysis import Analyzer, AnalyzerOptions
     from palsy_core.errors import NoFaceError
-    from palsy_core.landmarks import FaceLandmarker, LandmarkerOptions
+    from palsy_core.face.landmarks import FaceLandmarker, LandmarkerOptions
 
     times: dict[str, list[float]] = {}
     clip_ms = int(len(frames) * 1000 / FPS) + 1000

@@ -32,10 +32,10 @@ from .errors import (
     TruncatedImageError,
     VideoError,
 )
-from .features import FEATURE_NAMES, compute_features, deviation_from_symmetry, keypoints_51
+from .face.features import FEATURE_NAMES, compute_features, deviation_from_symmetry, keypoints_51
 from .imageio import load_image
-from .landmarks import FaceLandmarker, FaceLandmarks, HeadPose, LandmarkerOptions
-from .measurements import FaceMeasurements, Measurement, RegionAsymmetry, measure_face
+from .face.landmarks import FaceLandmarker, FaceLandmarks, HeadPose, LandmarkerOptions
+from .face.measurements import FaceMeasurements, Measurement, RegionAsymmetry, measure_face
 from .visit import (MOVEMENTS, MovementGuess, MovementMeasure, VisitAnalysis, VisitPhoto,
                     analyze_visit, detect_movement, visit_from_results)
 from .comparison import VisitComparison, compare_visits

@@ -18,11 +18,11 @@ import numpy as np
 
 from .assessment import Assessment, assess, normalize_expression
 from .errors import ModelNotInstalledError, NoFaceError
-from .features import FEATURE_NAMES, compute_features, keypoints_51
+from .face.features import FEATURE_NAMES, compute_features, keypoints_51
 from .imageio import ImageSource, load_image
-from .landmarks import FaceLandmarker, HeadPose, LandmarkerOptions
-from .measurements import FaceMeasurements, measure_face
-from .pose import frontalize
+from .face.landmarks import FaceLandmarker, HeadPose, LandmarkerOptions
+from .face.measurements import FaceMeasurements, measure_face
+from .face.pose import frontalize
 from ._threads import model_threads
 
 #: The landmarker sees at most this many pixels on the long side: it works on a 256 px
@@ -75,7 +75,7 @@ class AnalysisResult:
     subject's. ``to_dict()`` gives the JSON form used by the CLI and the app.
 
     ``face`` is measured on the landmarks with the head's turn (yaw) undone
-    (:func:`palsy_core.pose.frontalize`); ``face_uncorrected`` on the landmarks as found.
+    (:func:`palsy_core.face.pose.frontalize`); ``face_uncorrected`` on the landmarks as found.
     ``assessment`` is the three-state verdict; ``affected_side`` and ``headline()`` are
     read from it, so ``affected_side`` is None unless the status is "asymmetry".
     """

@@ -4,7 +4,7 @@ Three states, never more confident than the photo allows:
 
 - ``"within_normal"``: the regions' left-right differences, taken together, are within
   the normal limit measured on healthy people for the photo's expression
-  (:class:`palsy_core.normal_range.CombinedLimit`).
+  (:class:`palsy_core.face.normal_range.CombinedLimit`).
 - ``"asymmetry"``: they are beyond it; ``affected_side`` says which of the subject's
   sides looks weaker.
 - ``"not_assessable"``: the photo cannot support either answer; each reason says what to
@@ -14,15 +14,15 @@ Each limit of "assessable" is a measurement, printed by
 ``benchmarks/bench_pose_tolerance.py`` on the Face Research Lab London Set (DeBruine &
 Jones 2017, CC-BY 4.0, https://doi.org/10.6084/m9.figshare.5047666.v5):
 
-- head turn and nod (:data:`palsy_core.normal_range.MAX_RELIABLE_YAW`,
-  :data:`~palsy_core.normal_range.MAX_RELIABLE_PITCH`): the turn is undone before measuring
-  (:func:`palsy_core.pose.frontalize`), which removes the drift on exactly rotated
+- head turn and nod (:data:`palsy_core.face.normal_range.MAX_RELIABLE_YAW`,
+  :data:`~palsy_core.face.normal_range.MAX_RELIABLE_PITCH`): the turn is undone before measuring
+  (:func:`palsy_core.face.pose.frontalize`), which removes the drift on exactly rotated
   landmarks; on real turned faces MediaPipe's depth is less reliable (it reports ~40 % of
   a rendered turn), so the limits are the poses of the healthy photos the normal limits
   were measured on, not more;
 - face size (:data:`MIN_ASSESSABLE_PUPIL_DISTANCE_PX`): below it, the error a small face
   adds passes a quarter of the normal limits;
-- eyes closed (blendshapes, :data:`~palsy_core.normal_range.EXPRESSION_THRESHOLDS`):
+- eyes closed (blendshapes, :data:`~palsy_core.face.normal_range.EXPRESSION_THRESHOLDS`):
   above every eyes-open London photo.
 
 Several faces in one photo is a warning, not a refusal: the largest face is analysed.
@@ -46,9 +46,9 @@ from typing import Literal, Mapping, Optional
 
 import numpy as np
 
-from .landmarks import HeadPose
-from .measurements import FaceMeasurements
-from .normal_range import (ASSESSABLE_EXPRESSIONS, EXPRESSION_THRESHOLDS, MAX_RELIABLE_PITCH,
+from .face.landmarks import HeadPose
+from .face.measurements import FaceMeasurements
+from .face.normal_range import (ASSESSABLE_EXPRESSIONS, EXPRESSION_THRESHOLDS, MAX_RELIABLE_PITCH,
                            MAX_RELIABLE_YAW, REGION_MEASURES, CombinedLimit,
                            load_normal_limits, signed_differences, verdict_regions)
 from .vocabulary import EXPRESSIONS
@@ -111,7 +111,7 @@ class RegionFinding:
     note : str
     share : float or None
         The region's share of the combined score (its measures' sum, see
-        :meth:`palsy_core.normal_range.CombinedLimit.contributions`); None when it does
+        :meth:`palsy_core.face.normal_range.CombinedLimit.contributions`); None when it does
         not decide or the photo is not assessable.
     points_to : {"left", "right"} or None
         The side the region's measure with the largest share points to, when its share
@@ -163,7 +163,7 @@ class Assessment:
         One line when the stated expression and the face disagree.
     combined_score, combined_limit : float or None
         The regions' combined score and its normal limit for the expression
-        (:class:`palsy_core.normal_range.CombinedLimit`); None when not assessable.
+        (:class:`palsy_core.face.normal_range.CombinedLimit`); None when not assessable.
     """
 
     status: Status
@@ -266,7 +266,7 @@ def normalize_expression(expression: Optional[str]) -> Optional[str]:
     Raises
     ------
     ValueError
-        For an expression :func:`palsy_core.measurements.classify_expression` does not know.
+        For an expression :func:`palsy_core.face.measurements.classify_expression` does not know.
     """
     if expression is None:
         return None

@@ -87,9 +87,9 @@ def display_path(path: Path | str) -> str:
 
 def _csv_row(record: dict) -> dict:
     """One CSV row of a record: column names are the flattened result's paths, shortened."""
-    from .features import FEATURE_NAMES
+    from .face.features import FEATURE_NAMES
     from .flatten import flatten_result
-    from .measurements import MEASUREMENT_NAMES
+    from .face.measurements import MEASUREMENT_NAMES
 
     values = flatten_result(record)
     row = {"file": values["file"], "ok": values["ok"], "error": values["error"] or "",

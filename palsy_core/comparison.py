@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .measurements import MEASUREMENT_NAMES
+from .face.measurements import MEASUREMENT_NAMES
 from .vocabulary import Expression
 
 #: The shipped bands (found next to this module, wherever installed).

@@ -3,7 +3,7 @@ recomputed from corrected landmarks.
 
 A detector sometimes puts a lid, a brow or a mouth corner a few pixels off, and every
 millimetre measure built on it follows. Of the 478 MediaPipe landmarks only about twenty
-carry the measures of :mod:`palsy_core.measurements` (brows, lids, irises, mouth corners,
+carry the measures of :mod:`palsy_core.face.measurements` (brows, lids, irises, mouth corners,
 lip midline); :data:`HANDLES` names them. Each handle moves a small group of landmarks
 together (a brow's whole lower and upper edge; the middle three points of a lid; an
 iris's centre and ring), so the contour the measure interpolates moves with the point the
@@ -23,12 +23,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import landmarks as lm
+from .face import landmarks as lm
 from .analysis import AnalysisResult
 from .assessment import assess, normalize_expression
-from .features import compute_features, keypoints_51
-from .measurements import measure_face
-from .pose import frontalize
+from .face.features import compute_features, keypoints_51
+from .face.measurements import measure_face
+from .face.pose import frontalize
 from .vocabulary import Expression, Side
 
 __all__ = ["Handle", "HANDLES", "CORRECTION_NOTE", "handle_positions", "apply_moves", "reanalyze"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from . import landmarks as lm
+from .face import landmarks as lm
 
 #: Overlay colours (RGB) per contour family.
 _COLOURS = {

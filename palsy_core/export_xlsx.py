@@ -18,7 +18,7 @@ from typing import Any
 
 from .comparison import visit_dict
 from .flatten import flatten_result
-from .measurements import MEASUREMENT_NAMES
+from .face.measurements import MEASUREMENT_NAMES
 from .safe_text import csv_cell
 
 #: Emotrics-style titles of the measures.

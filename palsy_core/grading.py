@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .normal_range import limits_for
+from .face.normal_range import limits_for
 from .vocabulary import OTHER_SIDE, SIDES, Side
 
 #: The shipped mapping (found next to this module, wherever installed).

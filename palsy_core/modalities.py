@@ -32,8 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .drawing import align_face_crop, render_line_segments
-from .features import compute_features, keypoints_51
-from .landmarks import mirror_landmarks
+from .face.features import compute_features, keypoints_51
+from .face.landmarks import mirror_landmarks
 
 MODALITIES = ("rgb", "linesegment", "coordinates", "blendshapes", "handcrafted")
 IMAGE_MODALITIES = ("rgb", "linesegment")

@@ -39,7 +39,7 @@ DISCLAIMER = (
     "of normal asymmetry are provisional. A clinician must examine the patient and decide."
 )
 
-#: Names a clinician reads, per measurement key of :mod:`palsy_core.measurements`.
+#: Names a clinician reads, per measurement key of :mod:`palsy_core.face.measurements`.
 MEASUREMENT_LABELS: dict[str, str] = {
     "brow_height": "Brow height",
     "mrd1": "MRD1 (pupil to upper lid)",
@@ -339,7 +339,7 @@ def assessment_pdf(
     lines = [
         "Landmarks: MediaPipe Face Landmarker (478 points, blendshapes, head pose).",
         "Measurements: Emotrics definitions (Guarin et al. 2018) in a pupil-aligned frame; normal limits "
-        "are provisional engineering defaults (palsy_core.normal_range).",
+        "are provisional engineering defaults (palsy_core.face.normal_range).",
     ]
     palsy = data.get("palsy")
     if palsy:

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from . import landmarks as lm
+from .face import landmarks as lm
 from .vocabulary import Side
 
 CLASS_NAMES = ("background", "skin", "brows", "eyes", "mouth")

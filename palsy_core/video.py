@@ -3,7 +3,7 @@
 Frames are sampled at 6 frames per second (the rate of the YouTube Facial Palsy data
 set), the landmarker runs in VIDEO mode so the face is tracked from frame to frame, and
 every sampled frame with a face gives one row of region asymmetry scores (brow, eye,
-mouth; 1.0 is the edge of normal asymmetry, see :mod:`palsy_core.normal_range`).
+mouth; 1.0 is the edge of normal asymmetry, see :mod:`palsy_core.face.normal_range`).
 Frames without a face are counted and skipped. The summary is the per-region median over
 the frames, and the frame with the largest asymmetry is kept with its full analysis.
 

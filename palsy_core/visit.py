@@ -10,9 +10,9 @@ affected side over the whole set, and estimates eFACE and Sunnybrook scores
 (:mod:`palsy_core.grading`).
 
 Frames and units: every position is measured in the pupil frame of
-:mod:`palsy_core.measurements` (x along the pupil line towards the subject's left, y
+:mod:`palsy_core.face.measurements` (x along the pupil line towards the subject's left, y
 down the face, origin between the pupils) on landmarks with the head's turn undone
-(:func:`palsy_core.pose.frontalize`), in millimetres. One scale serves the whole visit:
+(:func:`palsy_core.face.pose.frontalize`), in millimetres. One scale serves the whole visit:
 the rest photo's (iris, or the caller's mm per pixel), carried to the other photos by
 the distance between the inner eye corners (landmarks 133 and 362), which does not change
 with expression; an iris under a closed lid cannot give a scale. Sides are the subject's.
@@ -26,13 +26,13 @@ from typing import Any
 
 import numpy as np
 
-from . import landmarks as lm
+from .face import landmarks as lm
 from .analysis import AnalysisResult, Analyzer, AnalyzerOptions
 from .grading import estimate_eface, estimate_sunnybrook
 from .imageio import ImageSource
-from .measurements import _FaceFrame
-from .normal_range import EXPRESSION_THRESHOLDS
-from .pose import frontalize
+from .face.measurements import _FaceFrame
+from .face.normal_range import EXPRESSION_THRESHOLDS
+from .face.pose import frontalize
 from .vocabulary import SIDES, Side
 
 #: The standard photo set of a facial-nerve clinic, in the order a visit takes them.
@@ -83,7 +83,7 @@ _ALIASES = {
 
 #: Blendshape levels behind :func:`detect_movement` (MediaPipe scores, 0..1). The eyes-
 #: closed and brow-raise levels are the measured ones of
-#: :data:`palsy_core.normal_range.EXPRESSION_THRESHOLDS`; the others separate movements
+#: :data:`palsy_core.face.normal_range.EXPRESSION_THRESHOLDS`; the others separate movements
 #: no public photo set here shows (tight vs gentle closure, "eee", pucker, teeth), so
 #: they are set from MediaPipe's documented meaning of each blendshape and report a lower
 #: confidence (see :data:`UNCALIBRATED_CONFIDENCE_CAP`).

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from palsy_core import FaceLandmarker, LandmarkerOptions, NoFaceError
-from palsy_core.measurements import MEASUREMENT_NAMES
+from palsy_core.face.measurements import MEASUREMENT_NAMES
 
 
 def test_astronaut_full_result(analyzer, astronaut):

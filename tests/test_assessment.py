@@ -16,9 +16,9 @@ import pytest
 from palsy_core import measure_face
 from palsy_core.assessment import (MIN_ASSESSABLE_PUPIL_DISTANCE_PX, Assessment, assess,
                                    normalize_expression, not_found)
-from palsy_core.landmarks import mirror_landmarks
-from palsy_core.normal_range import MAX_RELIABLE_YAW
-from palsy_core.pose import (estimate_rotation, frontalize, pose_from_rotation,
+from palsy_core.face.landmarks import mirror_landmarks
+from palsy_core.face.normal_range import MAX_RELIABLE_YAW
+from palsy_core.face.pose import (estimate_rotation, frontalize, pose_from_rotation,
                              rotate_landmarks, rotation_from_pose)
 
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from palsy_core.landmarks import MIRRORED_INDEX
+from palsy_core.face.landmarks import MIRRORED_INDEX
 from palsy_core.models import ImageClassifier
 from trainers.data.cache import ModalityStore, mirrored_digest
 

@@ -16,7 +16,7 @@ import pytest
 
 from palsy_core import analyze_visit, compare_visits, load_image, visits_to_xlsx
 from palsy_core.comparison import band_for, repeat_photo_bands
-from palsy_core.measurements import MEASUREMENT_NAMES
+from palsy_core.face.measurements import MEASUREMENT_NAMES
 from trainers.data.simulate import simulate_palsy
 
 LONDON = Path(__file__).resolve().parents[2] / "shared" / "faces" / "london"

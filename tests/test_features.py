@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from palsy_core import FEATURE_NAMES, compute_features, deviation_from_symmetry, keypoints_51
-from palsy_core.landmarks import KEYPOINTS_51_MEDIAPIPE
+from palsy_core.face.landmarks import KEYPOINTS_51_MEDIAPIPE
 
 # A symmetric face about x = 100 (pixels, y down). Right = subject's right = image left.
 _RIGHT_HALF = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from palsy_core import landmarks as lm
+from palsy_core.face import landmarks as lm
 from palsy_core import measure_face
 from trainers._geometry_training import simulated_shift, weakness_towards
 from trainers._london import FaceRows

@@ -211,7 +211,7 @@ def _swap_sides(blendshapes: dict) -> dict:
 
 def test_geometry_vector_is_blind_to_the_side_and_the_scale(landmarker, face_photo):
     """A mirrored face gives the same magnitudes; so does the same face twice as large."""
-    from palsy_core.landmarks import mirror_landmarks
+    from palsy_core.face.landmarks import mirror_landmarks
     from palsy_core.models._geometry import geometry_input_names, geometry_vector
 
     face = landmarker.detect(face_photo)

@@ -10,10 +10,10 @@ import cv2
 import numpy as np
 import pytest
 
-from palsy_core.landmarks import mirror_landmarks
-from palsy_core.measurements import MEASUREMENT_NAMES, measure_face
-from palsy_core.pose import frontalize
-from palsy_core.normal_range import (
+from palsy_core.face.landmarks import mirror_landmarks
+from palsy_core.face.measurements import MEASUREMENT_NAMES, measure_face
+from palsy_core.face.pose import frontalize
+from palsy_core.face.normal_range import (
     ASSESSABLE_EXPRESSIONS, DEFAULT_LIMITS_FILE, FORMAT_VERSION, REGION_MEASURES,
     fit_combined_limit, fit_normal_limits, limits_for, load_normal_limits, outside_regions,
     signed_difference, verdict_measures,

@@ -50,7 +50,7 @@ def _london_faces(n: int):
     import cv2
 
     from palsy_core import load_image
-    from palsy_core.landmarks import FaceLandmarker
+    from palsy_core.face.landmarks import FaceLandmarker
 
     faces = []
     with FaceLandmarker() as landmarker:

@@ -71,7 +71,7 @@ def class_folders(tmp_path_factory):
     from PIL import Image
     from skimage import data
 
-    from palsy_core.landmarks import FaceLandmarker
+    from palsy_core.face.landmarks import FaceLandmarker
     from trainers.data.simulate import simulate_healthy, vary_identity, write_simulated_class_folders
 
     root = tmp_path_factory.mktemp("severity_set")
@@ -177,7 +177,7 @@ def test_file_names_without_person_ids_are_reported(tmp_path, capsys):
 def test_trainer_reads_the_yfp_layout_grades_as_classes(tmp_path):
     from skimage import data
 
-    from palsy_core.landmarks import FaceLandmarker
+    from palsy_core.face.landmarks import FaceLandmarker
     from trainers.data.simulate import write_simulated_yfp
     from trainers.severity import read_items, yfp_class
 

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from palsy_core import landmarks as mesh
+from palsy_core.face import landmarks as mesh
 from trainers.data.simulate import (
     MIRRORED_INDEX,
     SimulatedCase,

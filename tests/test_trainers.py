@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from palsy_core import compute_features, keypoints_51
-from palsy_core.landmarks import mirror_landmarks
+from palsy_core.face.landmarks import mirror_landmarks
 from palsy_core.models import load_palsy_model
 from trainers import collect, fnn, fusion, image
 

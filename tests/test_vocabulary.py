@@ -13,7 +13,7 @@ PHOTOS = json.loads((Path(__file__).resolve().parent / "data" / "csv_golden.json
 
 
 def test_results_speak_the_vocabulary():
-    from palsy_core.normal_range import REGION_MEASURES
+    from palsy_core.face.normal_range import REGION_MEASURES
 
     assert tuple(REGION_MEASURES) == REGIONS
     for result in PHOTOS.values():
@@ -31,7 +31,8 @@ def test_sides_pair_up_and_labels_read_as_words():
 
 
 def test_every_user_speaks_it():
-    from palsy_core import measurements, records
+    from palsy_core import records
+    from palsy_core.face import measurements
     from palsy_core.cli import EXPRESSION_CHOICES, build_parser
     from palsy_core.comparison import RECORD_EXPRESSION_MOVEMENT
     from trainers.data import simulate

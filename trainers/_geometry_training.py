@@ -43,7 +43,7 @@ def geometry_matrix(rows: FaceRows, *, mirror: bool = False) -> np.ndarray:
 
 
 #: Each region's key measure and whether the weaker side's value is the smaller one (as
-#: :mod:`palsy_core.measurements` scores the regions: the weak brow and mouth corner sit
+#: :mod:`palsy_core.face.measurements` scores the regions: the weak brow and mouth corner sit
 #: lower, the weak eye is open wider).
 KEY_MEASURES = {"brow": ("brow_height", True), "eye": ("palpebral_fissure_height", False),
                 "mouth": ("commissure_height", True)}
@@ -74,7 +74,7 @@ def simulated_shift(rows: FaceRows) -> dict:
         "q75", "share_above_healthy_sd"}}}}``, millimetres.
     """
     from palsy_core import measure_face
-    from palsy_core.pose import frontalize
+    from palsy_core.face.pose import frontalize
 
     def measures(i):
         points, _ = frontalize(np.asarray(rows.landmarks[i], np.float64), axes="yaw")

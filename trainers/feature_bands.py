@@ -3,7 +3,7 @@
 For each of the 82 people, the rest photo (``neutral/NNN_03.jpg``) and the smile photo
 (``smiling/NNN_08.jpg``) are analysed as the app analyses a photo (MediaPipe landmarks,
 :func:`palsy_core.compute_features`); each feature's distance from a perfectly
-symmetric face (:func:`palsy_core.features.deviation_from_symmetry`, absolute) is
+symmetric face (:func:`palsy_core.face.features.deviation_from_symmetry`, absolute) is
 summarised per expression by its median and 95th percentile over the people. The
 Asymmetry explorer draws the 95th percentile as the edge of the healthy band. Shape
 features (no symmetric reference) get the 5th-95th percentile of their raw value.
@@ -32,7 +32,7 @@ ATTRIBUTION = ("DeBruine, L., & Jones, B. (2017). Face Research Lab London Set (
 
 def main(argv: list[str] | None = None) -> int:
     from palsy_core import FaceLandmarker, compute_features
-    from palsy_core.features import FEATURE_NAMES, SHAPE_FEATURES, deviation_from_symmetry, keypoints_51
+    from palsy_core.face.features import FEATURE_NAMES, SHAPE_FEATURES, deviation_from_symmetry, keypoints_51
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--faces", default=str(Path(__file__).resolve().parents[2] / "shared" / "faces" / "london"))

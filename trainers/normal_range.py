@@ -5,16 +5,16 @@
 Runs the project's landmarker (:class:`palsy_core.Analyzer`, geometry only) on every
 neutral ("rest", ``neutral/NNN_03.jpg``) and smiling ("smile", ``smiling/NNN_08.jpg``)
 photo of the Face Research Lab London Set layout, measures every left-right difference
-of :data:`palsy_core.measurements.MEASUREMENT_NAMES` (mm via the iris scale; the smile
+of :data:`palsy_core.face.measurements.MEASUREMENT_NAMES` (mm via the iris scale; the smile
 angle in degrees) with the expression stated by the folder, exactly as the analysis
 measures a photo (landmarks turned back to face the camera about the vertical axis,
-:func:`palsy_core.pose.frontalize`, then :func:`palsy_core.measure_face`), and writes the
+:func:`palsy_core.face.pose.frontalize`, then :func:`palsy_core.measure_face`), and writes the
 limits per expression to ``palsy_core/data/normal_limits.json`` (or ``--out``).
 
 The percentile
 --------------
 A face is called outside normal when ANY of the verdict's region measures
-(:func:`palsy_core.normal_range.verdict_regions`: brow height, palpebral fissure height
+(:func:`palsy_core.face.normal_range.verdict_regions`: brow height, palpebral fissure height
 except in a smile, commissure height and excursion) exceeds its limit. Three or four
 chances to cross means each limit must be a high percentile for the face to stay inside
 95 % of the time, while limits wider than needed let real palsy through. So the command
@@ -24,7 +24,7 @@ person's photo tested) is at most ``--target-outside``. The data file records th
 held-out rates with exact binomial 95 % intervals and the whole search.
 
 The verdict itself reads one combined limit per expression
-(:class:`palsy_core.normal_range.CombinedLimit`: the deciding measures' signed differences
+(:class:`palsy_core.face.normal_range.CombinedLimit`: the deciding measures' signed differences
 taken together under their healthy correlation); its percentile is chosen the same way,
 by leave-one-person-out on the combined score, and stored under ``combined`` with its
 bootstrap interval and, in ``validation.combined``, its held-out rates.
@@ -50,10 +50,10 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from palsy_core import landmarks as lm
-from palsy_core.measurements import MEASUREMENT_NAMES, measure_face
-from palsy_core.pose import frontalize
-from palsy_core.normal_range import (
+from palsy_core.face import landmarks as lm
+from palsy_core.face.measurements import MEASUREMENT_NAMES, measure_face
+from palsy_core.face.pose import frontalize
+from palsy_core.face.normal_range import (
     ASSESSABLE_EXPRESSIONS, DEFAULT_LIMITS_FILE, DIFFERENCE_SUFFIX, NormalLimits,
     fit_combined_limit, fit_normal_limits, outside_regions, signed_differences,
     verdict_measures, verdict_regions,
@@ -66,7 +66,7 @@ DATASET_CITATION = ("DeBruine, L., & Jones, B. (2017). Face Research Lab London 
 LONDON_LAYOUT = {"rest": ("neutral", "_03.jpg"), "smile": ("smiling", "_08.jpg")}
 #: How each photo was measured, for the data file.
 MEASURED_AS = ("palsy_core.Analyzer landmarks (photo downscaled to 1280 px), turned back about "
-               "the vertical axis (palsy_core.pose.frontalize, axes='yaw'), then "
+               "the vertical axis (palsy_core.face.pose.frontalize, axes='yaw'), then "
                "palsy_core.measure_face with the folder's expression; mm from an 11.77 mm iris")
 #: Percentiles tried, in increasing order; the smallest that meets the target is kept.
 DEFAULT_GRID = tuple(float(p) for p in np.arange(90.0, 100.01, 0.25))
@@ -82,7 +82,7 @@ def _file_hash(path: Path) -> str:
 
 def landmarker_sha256() -> str:
     """sha256 of the ``face_landmarker.task`` the Analyzer uses."""
-    from palsy_core.landmarks import landmarker_model_path
+    from palsy_core.face.landmarks import landmarker_model_path
 
     return _file_hash(landmarker_model_path())
 
@@ -236,7 +236,7 @@ def leave_one_person_out(table, percentile: float | dict[str, float],
 
     For each person: limits fitted on everyone else (no bootstrap), then the verdict
     rule on each of their photos: outside when any measure of a region that decides for
-    the photo's expression (:func:`palsy_core.normal_range.verdict_regions`; ``regions``
+    the photo's expression (:func:`palsy_core.face.normal_range.verdict_regions`; ``regions``
     instead, when given) exceeds its limit.
 
     Returns
@@ -299,7 +299,7 @@ def choose_percentile(table, grid: Sequence[float],
 def leave_one_person_out_combined(table, percentile: dict[str, float],
                                   expressions: Sequence[str] = ASSESSABLE_EXPRESSIONS) -> dict:
     """How often a held-out healthy person's photo scores above the combined limit
-    (:class:`palsy_core.normal_range.CombinedLimit`) fitted on everyone else.
+    (:class:`palsy_core.face.normal_range.CombinedLimit`) fitted on everyone else.
 
     Returns the same layout as :func:`leave_one_person_out` (without ``by_region``)."""
     rows = table.to_dict("records")
@@ -351,8 +351,8 @@ def _git_commit() -> str:
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
                                 check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "palsy_core/measurements.py",
-                                "palsy_core/normal_range.py", "trainers/normal_range.py"],
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "palsy_core/face/measurements.py",
+                                "palsy_core/face/normal_range.py", "trainers/normal_range.py"],
                                capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"

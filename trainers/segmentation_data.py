@@ -121,7 +121,7 @@ def build_mesh_set(faces: Path, out: Path, *, size: int = 160, tune: int = 10, t
     ``limit``: only the first people (sorted), for tests.
     """
     from trainers.data import simulate
-    from palsy_core.landmarks import FaceLandmarker
+    from palsy_core.face.landmarks import FaceLandmarker
 
     pairs = london_pairs(faces)[:limit] if limit else london_pairs(faces)
     if not pairs:
@@ -254,7 +254,7 @@ def read_labelled_folders(root: Path, *, size: int = 160, seed: int = 0,
     """
     from palsy_core.drawing import align_face_crop, face_alignment
     from palsy_core.imageio import load_image
-    from palsy_core.landmarks import FaceLandmarker
+    from palsy_core.face.landmarks import FaceLandmarker
     from palsy_core.segmentation import mesh_depth_map, transform_points
 
     parts = [(s, root / d) for s, d in (("train", "train"), ("tune", "val"), ("test", "test"))

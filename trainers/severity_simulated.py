@@ -60,7 +60,7 @@ def write_dataset(faces_dir: Path, out: Path, *, people: int | None = None, seed
     from palsy_core.models._severity import SEVERITY_CLASSES
     from palsy_core.errors import NoFaceError
     from palsy_core.imageio import load_image
-    from palsy_core.landmarks import FaceLandmarker, LandmarkerOptions
+    from palsy_core.face.landmarks import FaceLandmarker, LandmarkerOptions
     from trainers.data.simulate import SIDES, simulate_palsy
 
     ids = london_people(faces_dir)[:people]

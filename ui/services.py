@@ -584,7 +584,7 @@ def installed_palsy_cards() -> list[dict[str, Any]]:
 
 def landmarker_file() -> tuple[str, float]:
     """Path and size (MB) of the face landmark model in use."""
-    from palsy_core.landmarks import landmarker_model_path
+    from palsy_core.face.landmarks import landmarker_model_path
 
     path = landmarker_model_path()
     return str(path), path.stat().st_size / 1e6

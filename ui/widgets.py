@@ -14,7 +14,7 @@ import numpy as np
 import streamlit as st
 
 from palsy_core import AnalysisResult, draw_overlay
-from palsy_core.normal_range import ASSESSABLE_EXPRESSIONS, limits_for
+from palsy_core.face.normal_range import ASSESSABLE_EXPRESSIONS, limits_for
 from palsy_core.report import DISCLAIMER, REGION_LABELS, measurement_rows
 
 from ui import services

@@ -2,7 +2,7 @@
 
 A patient is always a face the model never saw, so the model is given nothing that
 says who the face is (no raw coordinates, no pixels), only left-right *differences*,
-measured on the landmarks with the head's turn undone (:func:`palsy_core.pose.frontalize`,
+measured on the landmarks with the head's turn undone (:func:`palsy_core.face.pose.frontalize`,
 as the verdict measures):
 
 - the ten millimetre measurements of :func:`palsy_core.measure_face` (brow height,
@@ -76,7 +76,7 @@ GEOMETRY_HIDDEN: tuple[int, ...] = ()
 
 
 def _measurement_names() -> tuple[str, ...]:
-    from ..measurements import MEASUREMENT_NAMES
+    from ..face.measurements import MEASUREMENT_NAMES
 
     return MEASUREMENT_NAMES
 
@@ -105,8 +105,8 @@ def geometry_vector(landmarks: np.ndarray, blendshapes: dict[str, float]) -> np.
     ValueError
         When a blendshape the vector needs is missing.
     """
-    from ..measurements import measure_face
-    from ..pose import frontalize
+    from ..face.measurements import measure_face
+    from ..face.pose import frontalize
 
     needed = [f"{b}{s}" for b in BLENDSHAPE_PAIRS for s in ("Left", "Right")]
     needed += ["jawOpen", "browInnerUp"]

@@ -131,7 +131,7 @@ def compile_model(model, learning_rate: float = 0.001) -> None:
 # -- inputs --------------------------------------------------------------------------------
 def geometry_names() -> list[str]:
     """Names of the :func:`geometry_vector` entries."""
-    from ..features import FEATURE_NAMES
+    from ..face.features import FEATURE_NAMES
 
     return list(FEATURE_NAMES) + [f"{name}_difference_per_ipd" for name in GEOMETRY_MEASUREMENTS]
 
@@ -142,7 +142,7 @@ def geometry_vector(landmarks: np.ndarray, blendshapes: dict, features: np.ndarr
     The 29 asymmetry features, then each measurement's left-right difference divided by
     the interpupillary distance (both in the same units, so the photo's scale cancels).
     """
-    from ..measurements import measure_face
+    from ..face.measurements import measure_face
 
     measured = measure_face(landmarks, blendshapes)
     ipd = max(measured.interpupillary_distance_mm, 1e-6)

@@ -13,7 +13,7 @@ distinct "subjects" by :func:`vary_identity`.
 Frames and units
 ----------------
 Landmarks are ``(478, 3)`` MediaPipe points in pixels of the image (x right, y down,
-z relative depth), as :class:`palsy_core.landmarks.FaceLandmarker` returns them; pixel
+z relative depth), as :class:`palsy_core.face.landmarks.FaceLandmarker` returns them; pixel
 ``i`` covers ``[i, i + 1)``, so mirroring maps ``x`` to ``width - x``. "left" and
 "right" are the *subject's* sides: the subject's right is the image's left. Every
 displacement is a fraction of the face's size ``L``, the distance between the two eye
@@ -34,8 +34,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from palsy_core import landmarks as mesh_indices
-from palsy_core.landmarks import MIRRORED_INDEX, mirror_landmarks
+from palsy_core.face import landmarks as mesh_indices
+from palsy_core.face.landmarks import MIRRORED_INDEX, mirror_landmarks
 from palsy_core.vocabulary import OTHER_SIDE, REGIONS, SIDES, Region, Side
 from .datasets import INTENSITY_OF_SEVERITY, SEVERITY_CLASSES, Sample, yfp_binary_label
 

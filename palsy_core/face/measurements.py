@@ -17,9 +17,9 @@ from typing import Literal
 
 import numpy as np
 
+from ..vocabulary import EXPRESSIONS, SIDES, Expression, Region, Side
 from . import landmarks as lm
 from .normal_range import ASSESSABLE_EXPRESSIONS, EXPRESSION_THRESHOLDS, limits_for
-from .vocabulary import EXPRESSIONS, SIDES, Expression, Region, Side
 
 #: Mean horizontal visible iris diameter of adults, millimetres (Emotrics' default).
 IRIS_DIAMETER_MM = 11.77
@@ -72,7 +72,7 @@ class RegionAsymmetry:
     ----------
     score : float
         Left-right difference of the region's key measure divided by its normal limit
-        for the photo's expression (:mod:`palsy_core.normal_range`): <= 1 is within
+        for the photo's expression (:mod:`palsy_core.face.normal_range`): <= 1 is within
         normal asymmetry.
     weaker_side : {"left", "right"} or None
         The subject's side that looks weaker; None when within normal asymmetry.

@@ -25,8 +25,8 @@ from typing import Literal
 
 import numpy as np
 
-from ._native_log import quiet_native_stderr
-from .errors import ModelNotInstalledError, NoFaceError
+from .._native_log import quiet_native_stderr
+from ..errors import ModelNotInstalledError, NoFaceError
 
 # ---------------------------------------------------------------------------------------
 # Named landmark indices of the 478-point MediaPipe face mesh (subject's sides).

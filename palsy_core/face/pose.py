@@ -12,13 +12,13 @@ metadata inside ``face_landmarker.task``; nothing here is hand-typed.
 Frames
 ------
 Landmarks: pixels, x right, y down, z smaller = nearer the camera (as
-:mod:`palsy_core.landmarks` returns them). Internally we work in MediaPipe's canonical
+:mod:`palsy_core.face.landmarks` returns them). Internally we work in MediaPipe's canonical
 frame: x right, y up, z towards the camera, i.e. ``(x, -y, -z)``; the projection is
 orthographic (the landmarker's own model of the image).
 
 Limits (measured by ``benchmarks/bench_pose_tolerance.py``): on landmarks rotated exactly,
 frontalizing removes the drift; on real turned faces MediaPipe's depth is less reliable
-than its x and y, so the refusal thresholds in :mod:`palsy_core.normal_range` are set on
+than its x and y, so the refusal thresholds in :mod:`palsy_core.face.normal_range` are set on
 the landmarker's answers for re-rendered turned faces, not on the exact rotation.
 """
 

@@ -11,7 +11,7 @@ by ``python -m trainers.normal_range --faces ../shared/faces/london``. That comm
 the project's own landmarker on the neutral ("rest") and smiling ("smile") photos of the
 82 adults of the Face Research Lab London Set (DeBruine & Jones 2017, CC-BY 4.0,
 https://doi.org/10.6084/m9.figshare.5047666.v5), measures every left-right difference
-in millimetres (iris scale, :mod:`palsy_core.measurements`) and stores, per expression
+in millimetres (iris scale, :mod:`palsy_core.face.measurements`) and stores, per expression
 and measure:
 
 - ``limit``: a stated percentile (one per expression) of ``|left - right|`` over the
@@ -103,7 +103,7 @@ import numpy as np
 #: Version of the data file's layout; :func:`load_normal_limits` refuses other versions.
 FORMAT_VERSION = 2
 #: The limits shipped with the package (found next to this module, wherever installed).
-DEFAULT_LIMITS_FILE = Path(__file__).resolve().parent / "data" / "normal_limits.json"
+DEFAULT_LIMITS_FILE = Path(__file__).resolve().parents[1] / "data" / "normal_limits.json"
 #: Expressions with measured limits; photos showing anything else cannot be assessed.
 ASSESSABLE_EXPRESSIONS: tuple[str, ...] = ("rest", "smile")
 #: The measures the verdict reads, per region (for the mouth, whichever is further
@@ -142,7 +142,7 @@ EXPRESSION_THRESHOLDS: dict[str, float] = {
 }
 
 #: Head turn (|yaw|) and nod (|pitch|) in degrees, as the landmarker's pose fit reports them
-#: (palsy_core.pose), beyond which a photo is not assessable. The turn is undone before
+#: (palsy_core.face.pose), beyond which a photo is not assessable. The turn is undone before
 #: measuring, but on re-rendered turned London faces the landmarker reports only ~40 % of
 #: the turn, the measures still drift by half a limit or more, and the verdict changes on
 #: 0 % of renders reported below 4 deg yaw, 8 % at 4-8 deg and 29 % at 8-12 deg. The

@@ -1,0 +1,13 @@
+"""One face: its landmarks, its frame, its features, its measurements and their normal range.
+
+The lowest layer of the library: everything here reads a photo's landmarks (pixels of the
+EXIF-oriented photo, x right, y down; "left"/"right" are the subject's sides) and imports
+nothing from the rest of ``palsy_core`` except the shared vocabulary, errors and logging.
+Models, analysis, drawing, reports, video and the app build on it.
+
+- :mod:`~palsy_core.face.landmarks`: the MediaPipe face landmarker, mesh indices, mirroring.
+- :mod:`~palsy_core.face.pose`: head pose; undoing the head's turn (``frontalize``).
+- :mod:`~palsy_core.face.features`: the 29 handcrafted asymmetry features (seed 000).
+- :mod:`~palsy_core.face.measurements`: millimetre measures per side, region asymmetry.
+- :mod:`~palsy_core.face.normal_range`: the healthy limits the measures are judged by.
+"""
