@@ -40,8 +40,8 @@ def model_status_list() -> None:
         for status in services.model_statuses():
             st.caption(widgets.status_badge(status))
         if services.models_loading():
-            st.caption(":gray[The models load in the background; each one's output appears with "
-                       "the next photo or change on the page.]")
+            st.caption(":gray[The models load in the background; each one's output appears on "
+                       "the Assess page as it arrives.]")
     except Exception as error:  # the sidebar must never take a page down with it
         show_error(error, "checking the installed models")
 

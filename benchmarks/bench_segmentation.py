@@ -47,7 +47,7 @@ def main() -> None:
 
     import torch
 
-    from palsy_core.drawing import face_alignment
+    from palsy_core.face.frame import face_alignment
     from palsy_core.errors import ModelNotInstalledError
     from palsy_core.face.landmarks import FaceLandmarker
     from palsy_core.models import AnalyzedFace, TaskModelCard, load_model

@@ -19,7 +19,7 @@ from .analysis import (
     default_analyzer,
 )
 from .assessment import Assessment, Reason, RegionFinding, assess
-from .drawing import align_face_crop, draw_overlay, render_line_segments
+from .drawing import draw_overlay, render_line_segments
 from .errors import (
     EmptyFileError,
     ImageError,
@@ -33,9 +33,10 @@ from .errors import (
     VideoError,
 )
 from .face.features import FEATURE_NAMES, compute_features, deviation_from_symmetry, keypoints_51
-from .imageio import load_image
+from .face.frame import align_face_crop
 from .face.landmarks import FaceLandmarker, FaceLandmarks, HeadPose, LandmarkerOptions
 from .face.measurements import FaceMeasurements, Measurement, RegionAsymmetry, measure_face
+from .imageio import load_image
 from .visit import (MOVEMENTS, MovementGuess, MovementMeasure, VisitAnalysis, VisitPhoto,
                     analyze_visit, detect_movement, visit_from_results)
 from .comparison import VisitComparison, compare_visits

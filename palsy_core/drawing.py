@@ -1,9 +1,9 @@
-"""Pictures made from landmarks: the overlay a clinician sees, the line-segment image
-and the aligned face crop the models read.
+"""Pictures made from landmarks: the overlay a clinician sees and the line-segment image
+a model reads.
 
-Landmarks are in pixels of the photo (x right, y down). The crop and the line-segment
-image share one similarity transform (:func:`face_alignment`): pupils level, face oval
-centred with a margin, so the two image modalities line up with each other.
+Landmarks are in pixels of the photo (x right, y down). The line-segment image is drawn
+in the square of the aligned face crop (:func:`palsy_core.face.frame.face_alignment`):
+pupils level, face oval centred with a margin, so the two image modalities line up.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from .face import landmarks as lm
+from .face.frame import FaceFrame, face_alignment
 
 #: Overlay colours (RGB) per contour family.
 _COLOURS = {
@@ -29,39 +30,6 @@ def _family(name: str) -> str:
         if family in name:
             return family
     return "face_oval"
-
-
-def face_alignment(landmarks: np.ndarray, size: int, margin: float = 0.12) -> np.ndarray:
-    """The 2x3 similarity transform from photo pixels to an aligned ``size`` square.
-
-    The pupil line (iris centres 468, 473) becomes horizontal and the face oval's
-    bounding box, enlarged by ``margin`` on every side, fills the square.
-    """
-    pts = np.asarray(landmarks, dtype=np.float64)[:, :2]
-    right, left = pts[lm.RIGHT_IRIS[0]], pts[lm.LEFT_IRIS[0]]
-    angle = np.arctan2(left[1] - right[1], left[0] - right[0])
-    # A mirrored photo has the subject's left pupil on the image left: level the line
-    # without turning the face upside down.
-    if abs(angle) > np.pi / 2:
-        angle -= np.copysign(np.pi, angle)
-    cos, sin = np.cos(-angle), np.sin(-angle)
-    rotation = np.array([[cos, -sin], [sin, cos]])
-    oval = pts[list(lm.FACE_OVAL)] @ rotation.T
-    lo, hi = oval.min(axis=0), oval.max(axis=0)
-    centre = (lo + hi) / 2
-    side = float((hi - lo).max()) * (1 + 2 * margin)
-    scale = size / max(side, 1e-6)
-    matrix = np.zeros((2, 3))
-    matrix[:, :2] = scale * rotation
-    matrix[:, 2] = size / 2 - scale * centre
-    return matrix
-
-
-def align_face_crop(rgb: np.ndarray, landmarks: np.ndarray, size: int = 224) -> np.ndarray:
-    """The face cut out of the photo, pupils level and centred: ``(size, size, 3)`` uint8."""
-    matrix = face_alignment(landmarks, size)
-    return cv2.warpAffine(np.ascontiguousarray(rgb), matrix, (size, size),
-                          flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
 
 
 def render_line_segments(landmarks: np.ndarray, size: int = 224,
@@ -130,11 +98,9 @@ def draw_overlay(
         for x, y in fixed:
             cv2.circle(out, (int(x), int(y)), radius * 16, (0, 255, 0), -1, cv2.LINE_AA, shift=4)
     if axes:
-        right, left = pts[lm.RIGHT_IRIS[0]], pts[lm.LEFT_IRIS[0]]
-        mid = (right + left) / 2
-        direction = (left - right) / max(np.linalg.norm(left - right), 1e-6)
-        down = np.array([-direction[1], direction[0]])
-        down = down if down[1] >= 0 else -down
+        frame = FaceFrame(pts)
+        right, left, mid = frame.right_eye, frame.left_eye, frame.origin
+        direction, down = frame.u, frame.v
         span = face_size * 0.75
         ends = [(right - direction * span * 0.2, left + direction * span * 0.2),
                 (mid - down * span * 0.5, mid + down * span * 0.95)]

@@ -1,7 +1,8 @@
 """The five data modalities of seed 000 for one analysed photo.
 
 Modalities (all through the code the app uses: :class:`palsy_core.Analyzer` for
-landmarks, blendshapes and features, :mod:`palsy_core.drawing` for the images):
+landmarks, blendshapes and features, :mod:`palsy_core.face.frame` and
+:mod:`palsy_core.drawing` for the images):
 
 ========== ============================ ===============================================
 name       array                        meaning
@@ -31,8 +32,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .drawing import align_face_crop, render_line_segments
+from .drawing import render_line_segments
 from .face.features import compute_features, keypoints_51
+from .face.frame import align_face_crop
 from .face.landmarks import mirror_landmarks
 
 MODALITIES = ("rgb", "linesegment", "coordinates", "blendshapes", "handcrafted")

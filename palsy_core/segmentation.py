@@ -22,7 +22,7 @@ within the bands of the regions it moved. Healthy faces have none.
 Frames
 ------
 Photo pixels (x right, y down), the landmarks' frame; the model works on the aligned
-crop of :func:`palsy_core.drawing.face_alignment` and its masks are mapped back to the
+crop of :func:`palsy_core.face.frame.face_alignment` and its masks are mapped back to the
 photo. "left"/"right" are the subject's sides, decided by the landmarks (the subject's
 left eye side), so a mirrored photo gets the mirrored answer.
 """
@@ -93,7 +93,7 @@ def mesh_label_map(landmarks: np.ndarray, shape: tuple[int, int],
     shape : (height, width)
         Size of the output.
     matrix : ndarray (2, 3), optional
-        Photo -> output frame (e.g. :func:`palsy_core.drawing.face_alignment`).
+        Photo -> output frame (e.g. :func:`palsy_core.face.frame.face_alignment`).
 
     Returns
     -------

@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 
 from .face import landmarks as lm
+from .face.frame import FaceFrame
 from .analysis import AnalysisResult, Analyzer, AnalyzerOptions
 from .grading import estimate_eface, estimate_sunnybrook
 from .imageio import ImageSource
-from .face.measurements import _FaceFrame
 from .face.normal_range import EXPRESSION_THRESHOLDS
 from .face.pose import frontalize
 from .vocabulary import SIDES, Side
@@ -325,7 +325,7 @@ class _Positions:
 
 
 def _positions(points: np.ndarray, scale: float, half_x: dict[str, float] | None = None) -> _Positions:
-    frame = _FaceFrame(points)
+    frame = FaceFrame(points)
     brow, fissure, corner, lower = {}, {}, {}, {}
     sides = {"right": (lm.RIGHT_IRIS, lm.RIGHT_BROW_LOWER, lm.RIGHT_EYE_UPPER, lm.RIGHT_EYE_LOWER,
                        lm.RIGHT_MOUTH_CORNER),

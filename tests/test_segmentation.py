@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from trainers.data import simulate
-from palsy_core.drawing import face_alignment
+from palsy_core.face.frame import face_alignment
 from palsy_core.face.landmarks import mirror_landmarks
 from palsy_core.models import AnalyzedFace, load_model, read_task_card
 from palsy_core.models import _parsing as parsing

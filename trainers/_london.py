@@ -247,7 +247,7 @@ def build_rows(faces_dir: str | os.PathLike, *, cache_dir: str | os.PathLike = "
                progress: bool = True) -> FaceRows:
     """The labelled faces of ``people`` (default: all), from the cache where present."""
     from palsy_core import FaceLandmarker
-    from palsy_core.drawing import align_face_crop
+    from palsy_core.face.frame import align_face_crop
     from palsy_core.errors import NoFaceError
 
     people = list(people) if people is not None else london_people(faces_dir)

@@ -10,7 +10,7 @@ healthy face's small asymmetry, the real smile, two simulated palsies of the res
 and one of the smile (random side, region, strength and pattern), and, when the person
 has both photos, the rest/smile composite (one half smiles, the paralysed half stays at
 rest). Every sample is cropped as the app crops a photo (the landmarker's own landmarks on
-that image, :func:`palsy_core.drawing.align_face_crop`); the targets are drawn from the
+that image, :func:`palsy_core.face.frame.align_face_crop`); the targets are drawn from the
 simulator's landmarks (for real photos the detected ones): class map from the mesh
 polygons, depth from the mesh's z, the paralysed region from the simulator's mask.
 People are split train / tune / test (60 / 10 / 12 of 82 by default): nobody appears in
@@ -222,7 +222,7 @@ def _person_cases(landmarker, rest_path, smile_path, rng, simulate) -> Iterator[
 
 
 def _crop_sample(landmarker, image, truth, paralysed, size) -> Optional[dict]:
-    from palsy_core.drawing import align_face_crop, face_alignment
+    from palsy_core.face.frame import align_face_crop, face_alignment
     from palsy_core.segmentation import mesh_depth_map, mesh_label_map, transform_points
 
     detected = _detect(landmarker, image)
@@ -252,7 +252,7 @@ def read_labelled_folders(root: Path, *, size: int = 160, seed: int = 0,
     ``ROOT/{train,val,test}/{images,labels}`` keeps LaPa's split (val -> tune); a flat
     ``ROOT/{images,labels}`` is split 80/10/10 by file (the folders name no people).
     """
-    from palsy_core.drawing import align_face_crop, face_alignment
+    from palsy_core.face.frame import align_face_crop, face_alignment
     from palsy_core.imageio import load_image
     from palsy_core.face.landmarks import FaceLandmarker
     from palsy_core.segmentation import mesh_depth_map, transform_points

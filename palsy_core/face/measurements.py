@@ -2,10 +2,10 @@
 
 Follows ``shared/spec/clinical-measurements.md`` (Emotrics' set of measures).
 
-Frame: the x axis runs along the line joining the pupil centres (MediaPipe iris centres
-468 = subject's right, 473 = subject's left), the y axis is perpendicular to it and
-points down the face, and the facial midline is the perpendicular through the midpoint
-of the pupils. Every height is measured in this frame, so head roll and image rotation
+Frame (:class:`~palsy_core.face.frame.FaceFrame` on the pupils): the x axis runs along
+the line joining the pupil centres (MediaPipe iris centres 468 = subject's right, 473 =
+subject's left), the y axis is perpendicular to it and points down the face, and the
+facial midline is the perpendicular through the midpoint of the pupils. Every height is measured in this frame, so head roll and image rotation
 do not change it. Scale: the horizontal visible iris diameter of an adult, 11.77 mm on
 average, unless the caller gives a known mm-per-pixel.
 """
@@ -19,6 +19,7 @@ import numpy as np
 
 from ..vocabulary import EXPRESSIONS, SIDES, Expression, Region, Side
 from . import landmarks as lm
+from .frame import FaceFrame
 from .normal_range import ASSESSABLE_EXPRESSIONS, EXPRESSION_THRESHOLDS, limits_for
 
 #: Mean horizontal visible iris diameter of adults, millimetres (Emotrics' default).
@@ -133,37 +134,6 @@ class FaceMeasurements:
         }
 
 
-class _FaceFrame:
-    """Pupil-aligned frame: x along the pupil line, y down the face, origin between pupils."""
-
-    def __init__(self, points: np.ndarray):
-        self.right_pupil = points[lm.RIGHT_IRIS[0], :2]
-        self.left_pupil = points[lm.LEFT_IRIS[0], :2]
-        axis = self.left_pupil - self.right_pupil
-        self.pupil_distance_px = float(np.linalg.norm(axis))
-        if self.pupil_distance_px < 1e-6:
-            raise ValueError("The two pupil centres coincide; the landmarks are degenerate.")
-        self.u = axis / self.pupil_distance_px  # towards the subject's left
-        v = np.array([-self.u[1], self.u[0]])
-        # Down the face in the image, also for mirrored photos (where u points image-left).
-        self.v = v if v[1] >= 0 else -v
-        self.origin = (self.right_pupil + self.left_pupil) / 2
-        rel = points[:, :2].astype(np.float64) - self.origin
-        self.x = rel @ self.u  # distance along the pupil line, px (+ = subject's left)
-        self.y = rel @ self.v  # distance down the face, px
-
-    def y_at(self, polyline: tuple[int, ...], x: float) -> float:
-        """Frame y of a contour where it crosses the frame vertical at ``x``."""
-        idx = np.asarray(polyline)
-        xs, ys = self.x[idx], self.y[idx]
-        order = np.argsort(xs)
-        return float(np.interp(x, xs[order], ys[order]))
-
-    def iris_diameter_px(self, ring: tuple[int, ...]) -> float:
-        along = self.x[list(ring[1:])]
-        return float(along.max() - along.min())
-
-
 def measure_face(
     landmarks: np.ndarray,
     blendshapes: dict[str, float] | None = None,
@@ -194,7 +164,7 @@ def measure_face(
     if points.shape[0] < lm.NUM_LANDMARKS:
         raise ValueError(f"measure_face needs the 478 MediaPipe landmarks (with irises), "
                          f"got {points.shape[0]}.")
-    frame = _FaceFrame(points)
+    frame = FaceFrame(points)
     if mm_per_pixel is None:
         iris_px = (frame.iris_diameter_px(lm.RIGHT_IRIS) + frame.iris_diameter_px(lm.LEFT_IRIS)) / 2
         if iris_px <= 0:
@@ -227,14 +197,14 @@ def measure_face(
         expression=expression,
         mm_per_pixel=scale,
         scale_source=scale_source,
-        interpupillary_distance_mm=frame.pupil_distance_px * scale,
+        interpupillary_distance_mm=frame.eye_distance_px * scale,
         notes=notes,
         detected_expression=detected,
         limits_expression=limits_expression,
     )
 
 
-def _side_measures(frame: _FaceFrame, side: Side) -> dict[str, float]:
+def _side_measures(frame: FaceFrame, side: Side) -> dict[str, float]:
     """Raw per-side measures: pixels, except the smile angle in degrees."""
     if side == "right":
         iris, brow = lm.RIGHT_IRIS, lm.RIGHT_BROW_LOWER

@@ -399,7 +399,7 @@ class ParsingPredictor:
         return (out.logits[0].numpy(), out.paralysed_logit[0, 0].numpy(), out.depth[0, 0].numpy())
 
     def predict(self, face: AnalyzedFace) -> FaceParsing:
-        from ..drawing import face_alignment
+        from ..face.frame import face_alignment
 
         size = self.config.input_size
         logits, paralysed_logit, _ = self.predict_crop(face.crop(size))

@@ -75,7 +75,7 @@ class AnalyzedFace:
     def crop(self, size: int = 224) -> np.ndarray:
         """The aligned face crop (eyes levelled, face centred), made once per size."""
         if size not in self._crops:
-            from ..drawing import align_face_crop
+            from ..face.frame import align_face_crop
 
             self._crops[size] = align_face_crop(self.image, self.landmarks, size=size)
         return self._crops[size]

@@ -35,6 +35,7 @@ import numpy as np
 from PIL import Image
 
 from palsy_core.face import landmarks as mesh_indices
+from palsy_core.face.frame import FaceFrame
 from palsy_core.face.landmarks import MIRRORED_INDEX, mirror_landmarks
 from palsy_core.vocabulary import OTHER_SIDE, REGIONS, SIDES, Region, Side
 from .datasets import INTENSITY_OF_SEVERITY, SEVERITY_CLASSES, Sample, yfp_binary_label
@@ -607,16 +608,15 @@ class _Frame:
 
 
 def _face_frame(points: np.ndarray) -> _Frame:
-    right = points[_EYE_RING["right"], :2].mean(axis=0)
-    left = points[_EYE_RING["left"], :2].mean(axis=0)
-    scale = float(np.linalg.norm(left - right))
-    if scale < 2.0:
-        raise ValueError(f"The eyes are {scale:.1f} px apart: these landmarks do not "
-                         "describe a usable face.")
-    u = (left - right) / scale
-    v = np.array([-u[1], u[0]])
-    lateral = (points[:, :2] - points[MIRRORED_INDEX, :2]) @ u / 2.0
-    return _Frame(u=u, v=v, scale=scale, lateral=lateral)
+    # The library's face frame on the eye rings' centres, which the simulator has always
+    # used: its seeded faces (and the models trained on them) stay the same.
+    frame = FaceFrame(points, right_eye=points[_EYE_RING["right"], :2].mean(axis=0),
+                      left_eye=points[_EYE_RING["left"], :2].mean(axis=0))
+    if frame.eye_distance_px < 2.0:
+        raise ValueError(f"The eyes are {frame.eye_distance_px:.1f} px apart: these landmarks "
+                         "do not describe a usable face.")
+    lateral = (points[:, :2] - points[MIRRORED_INDEX, :2]) @ frame.u / 2.0
+    return _Frame(u=frame.u, v=frame.v, scale=frame.eye_distance_px, lateral=lateral)
 
 
 def _window(points: np.ndarray, centre: np.ndarray, frame: _Frame,
