@@ -70,8 +70,8 @@ for card in cards or []:
             widgets.simulated_data_warning(card["name"])
         # Card fields come from a file in the weights folder: plain text, never Markdown.
         st.markdown(
-            f"- **What it is:** {plain(card['table_row']['model'])} on {plain(card['table_row']['data_modality'])}.\n"
-            f"- **Architecture:** {plain(card.get('architecture', ''))}\n"
+            f"- **What it is:** {plain(card.get('description', ''))}\n"
+            f"- **Architecture:** {plain(card.get('architecture', ''))} ({plain(card.get('framework', ''))})\n"
             f"- **Trained on:** {plain(card.get('trained_on', ''))}\n"
             f"- **Intended use:** {plain(card.get('intended_use', ''))}\n"
             f"- **Version:** palsy_core {plain(card.get('code_version', '?'))}, trained {plain(card.get('date', '?'))}, "

@@ -40,19 +40,19 @@ def bench_latency(repeats: int) -> None:
     from skimage import data
 
     from palsy_core import Analyzer, AnalyzerOptions
-    from palsy_core.models import load_palsy_model
+    from palsy_core.models import AnalyzedFace, load_model
 
-    model = load_palsy_model()
+    model = load_model("palsy")
     photos = [data.astronaut(), np.ascontiguousarray(data.astronaut()[:, ::-1])]
     with Analyzer(AnalyzerOptions(palsy_model=None)) as analyzer:
         faces = [analyzer.analyze(p) for p in photos]
     inputs = [(p, r.landmarks, r.blendshapes, r.features) for p, r in zip(photos, faces)]
     for args in inputs:  # warm-up: first calls allocate
-        model.predict(*args)
+        model.predict(AnalyzedFace(*args))
     times = []
     for i in range(repeats):
         start = time.perf_counter()
-        model.predict(*inputs[i % len(inputs)])
+        model.predict(AnalyzedFace(*inputs[i % len(inputs)]))
         times.append((time.perf_counter() - start) * 1000)
     p50, p95 = np.percentile(times, [50, 95])
     print(f"1. fusion inference ({model.name}, {torch.get_num_threads()} CPU threads): "

@@ -50,7 +50,7 @@ def main() -> None:
     from palsy_core.face.frame import face_alignment
     from palsy_core.errors import ModelNotInstalledError
     from palsy_core.face.landmarks import FaceLandmarker
-    from palsy_core.models import AnalyzedFace, TaskModelCard, load_model
+    from palsy_core.models import AnalyzedFace, ModelCard, load_model
     from palsy_core.models import _parsing
     from palsy_core.segmentation import affected_side_of, lateral_map, pixel_shares
 
@@ -61,7 +61,7 @@ def main() -> None:
         label = f"model {model.card.name}"
     except ModelNotInstalledError as error:
         net = _parsing.FaceParsingNet()
-        model = _parsing.ParsingPredictor(net, TaskModelCard(
+        model = _parsing.ParsingPredictor(net, ModelCard(
             name="random", task="parsing", framework="torch", architecture=_parsing.ARCHITECTURE,
             trained_on="nothing", trained_on_simulated_data=True, intended_use="timing"))
         label = f"RANDOM weights, same architecture ({error})"

@@ -49,7 +49,7 @@ def main(argv=None) -> int:
     from palsy_core import load_image
     from palsy_core.analysis import Analyzer
     from palsy_core.errors import ModelNotInstalledError
-    from palsy_core.models import AnalyzedFace, TaskModelCard, load_model
+    from palsy_core.models import AnalyzedFace, ModelCard, load_model
     from palsy_core.models._severity import SeverityPredictor, build_seed_cnn
     from palsy_core.recommendations import attach_recommendations
 
@@ -87,10 +87,10 @@ def main(argv=None) -> int:
 
     classes = ["mild_eye", "mild_mouth", "moderate_eye", "moderate_mouth", "severe_eye",
                "severe_mouth", "normal"]
-    card = TaskModelCard(name="seed_cnn_untrained", task="severity", framework="keras",
-                         architecture="seed_cnn", trained_on="(timing only)",
-                         trained_on_simulated_data=True, intended_use="timing",
-                         config={"classes": classes, "input_size": 224})
+    card = ModelCard(name="seed_cnn_untrained", task="severity", framework="keras",
+                     architecture="seed_cnn", trained_on="(timing only)",
+                     trained_on_simulated_data=True, intended_use="timing",
+                     config={"classes": classes, "input_size": 224})
     cnn = SeverityPredictor(card=card, model=build_seed_cnn(len(classes)))
     ms = _times(lambda: cnn.predict(fresh_face()), args.repeats)
     print(_line("seed 003 CNN, 224 x 224 (weights do not matter)", ms))

@@ -63,8 +63,10 @@ class PalsyPrediction:
 
 
 class PalsyModel(Protocol):
-    def predict(self, image: np.ndarray, landmarks: np.ndarray, blendshapes: dict,
-                features: np.ndarray) -> PalsyPrediction: ...
+    """A palsy predictor (``palsy_core.models.load_model("palsy")``): ``face`` is a
+    :class:`palsy_core.models.AnalyzedFace` (which imports torch, hence not named here)."""
+
+    def predict(self, face) -> PalsyPrediction: ...
 
 
 @dataclass
@@ -318,22 +320,20 @@ class Analyzer:
         lap("measurements")
         predictions, palsy = {}, None
         with model_threads():
-            if self._task_models:
+            if self._task_models or self._palsy_model is not None:
                 from .models import AnalyzedFace
 
                 analysed = AnalyzedFace(rgb, face.landmarks, face.blendshapes, features)
-                for task, model in self._task_models.items():
-                    predictions[task] = model.predict(analysed)
-                    lap(f"{task}_model")
+            for task, model in self._task_models.items():
+                predictions[task] = model.predict(analysed)
+                lap(f"{task}_model")
             if self._palsy_model is not None:
                 if mirror_job is not None:
                     mirror_view = mirror_job.result()
                     lap("mirror_landmarks")  # the wait left after the work above
-                    palsy = self._palsy_model.predict(rgb, face.landmarks, face.blendshapes,
-                                                      features, mirror_view=mirror_view)
-                else:
-                    palsy = self._palsy_model.predict(rgb, face.landmarks, face.blendshapes,
-                                                      features)
+                    if mirror_view is not None:
+                        analysed.mirror = AnalyzedFace(*mirror_view)
+                palsy = self._palsy_model.predict(analysed)
                 lap("palsy_model")
         timings["total"] = (time.perf_counter() - start) * 1000.0
         result = AnalysisResult(
@@ -432,10 +432,10 @@ def _resolve_palsy_model(spec) -> tuple[Optional[PalsyModel], Optional[str]]:
         return None, None
     if not isinstance(spec, str):
         return spec, None
-    from .models import load_palsy_model
+    from .models import load_model
 
     try:
-        return load_palsy_model(None if spec == "default" else spec), None
+        return load_model("palsy", None if spec == "default" else spec), None
     except ModelNotInstalledError as exc:
         return None, f"Palsy probability not available: {exc}"
 

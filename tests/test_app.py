@@ -21,7 +21,8 @@ from streamlit.testing.v1 import AppTest
 
 from app_testing import jpeg, texts
 
-from palsy_core.models import FeatureScaler, ModelCard, ModelConfig, build_network, save_model
+from palsy_core.models import (FeatureScaler, ModelConfig, build_network, palsy_card, save_model,
+                               write_palsy_weights)
 
 pytestmark = pytest.mark.slow
 
@@ -48,12 +49,12 @@ def simulated_weights(tmp_path_factory) -> Path:
         loss = torch.nn.functional.cross_entropy(net.structured(torch.from_numpy(scaler.transform(x))), y)
         loss.backward()
         optimiser.step()
-    card = ModelCard(
-        name="demo_blendshape_fnn", config=config, trained_on="simulated palsy faces (test fixture)",
+    card = palsy_card(
+        "demo_blendshape_fnn", config, trained_on="simulated palsy faces (test fixture)",
         trained_on_simulated_data=True, training_data={"samples": 64}, protocol={"steps": 3},
         metrics={"f1": 0.5}, intended_use="tests of the app only", feature_scaler=scaler,
     )
-    save_model(net.eval(), card, folder, make_default=True)
+    save_model(card, write_palsy_weights(net.eval()), weights_dir=folder, make_default=True)
     return folder
 
 

@@ -229,16 +229,16 @@ def test_geometry_vector_is_blind_to_the_side_and_the_scale(landmarker, face_pho
 def test_predictor_applies_the_cards_platt_calibration(landmarker, face_photo):
     import torch
 
-    from palsy_core.models import load_palsy_model
+    from palsy_core.models import load_model
     from palsy_core.models._geometry import geometry_vector
 
-    model = load_palsy_model()
-    calibration = model.card.calibration
+    model = load_model("palsy")
+    calibration = model.card.config["calibration"]
     assert calibration["method"] == "platt"
     face = landmarker.detect(face_photo)
     x = geometry_vector(face.landmarks, face.blendshapes)[None]
     with torch.inference_mode():
-        logits = model.net.structured(torch.from_numpy(model.card.feature_scaler.transform(x)))
+        logits = model.net.structured(torch.from_numpy(model.feature_scaler.transform(x)))
     logit = float(logits[0, 1] - logits[0, 0])
     expected = 1 / (1 + np.exp(-(calibration["a"] * logit + calibration["b"])))
     assert model.predict_arrays({"geometry": x})[0] == pytest.approx(expected, abs=1e-5)

@@ -47,15 +47,9 @@ def photos() -> dict[str, np.ndarray]:
 
 def model_digests() -> dict[str, str]:
     """sha256 of the weight file of each task's default model."""
-    from palsy_core.models import default_weights_dir, read_card, read_task_card
-    from palsy_core.models._tasks import default_model_name
+    from palsy_core.models import TASKS, default_model_name, read_card
 
-    weights = default_weights_dir()
-    palsy = read_card((weights / "DEFAULT").read_text().strip(), weights)
-    digests = {"palsy": palsy.weights_sha256}
-    for task in ("severity", "parsing"):
-        digests[task] = read_task_card(task, default_model_name(task)).weights_sha256
-    return digests
+    return {task: read_card(task, default_model_name(task)).weights_sha256 for task in TASKS}
 
 
 def analyse_all() -> dict[str, dict]:
@@ -185,16 +179,16 @@ def test_parsing_runtime_agrees_with_the_trained_network(full_analyzer):
     """load_model runs the parsing net channels-last; the outputs are the trained net's."""
     import torch
 
-    from palsy_core.models import AnalyzedFace, default_weights_dir, load_model, read_task_card
+    from palsy_core.models import (AnalyzedFace, default_model_name, load_model, read_card,
+                                   task_weights_dir)
     from palsy_core.models._parsing import _load
-    from palsy_core.models._tasks import default_model_name, task_weights_dir
 
     runtime = load_model("parsing")
     convolutions = [m for m in runtime.net.modules() if isinstance(m, torch.nn.Conv2d)]
     assert convolutions and all(m.weight.is_contiguous(memory_format=torch.channels_last)
                                 for m in convolutions if m.kernel_size != (1, 1))
-    card = read_task_card("parsing", default_model_name("parsing"))
-    trained = _load(task_weights_dir("parsing", default_weights_dir()), card)
+    card = read_card("parsing", default_model_name("parsing"))
+    trained = _load(task_weights_dir("parsing"), card)
     result = full_analyzer.analyze(photos()["grace_hopper"])
     face = AnalyzedFace(photos()["grace_hopper"], result.landmarks, result.blendshapes,
                         result.features)

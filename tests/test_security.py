@@ -24,7 +24,8 @@ from PIL import Image
 from app_testing import wait_until_healthy
 
 from palsy_core.errors import ModelNotInstalledError, PatientCodeError
-from palsy_core.models import (ModelCard, ModelConfig, build_network, load_palsy_model, save_model)
+from palsy_core.models import (ModelCard, ModelConfig, build_network, load_model, palsy_card, save_model,
+                               write_palsy_weights)
 from palsy_core.report import assessment_csv, assessment_pdf
 from palsy_core.safe_text import check_patient_code, csv_cell, csv_text
 from ui.text import plain
@@ -113,9 +114,9 @@ class _Trap:
 
 
 def _card(name: str, config: ModelConfig) -> ModelCard:
-    return ModelCard(name=name, config=config, trained_on="unit-test data", trained_on_simulated_data=True,
-                     training_data={"samples": 0}, protocol={"protocol": "none"}, metrics={},
-                     intended_use="tests only")
+    return palsy_card(name, config, trained_on="unit-test data", trained_on_simulated_data=True,
+                      training_data={"samples": 0}, protocol={"protocol": "none"}, metrics={},
+                      intended_use="tests only")
 
 
 def _trapped_folder(tmp_path: Path, *, with_sha: bool) -> tuple[Path, Path]:
@@ -130,10 +131,11 @@ def _trapped_folder(tmp_path: Path, *, with_sha: bool) -> tuple[Path, Path]:
                                          **({"sha256": hashlib.sha256(trap.read_bytes()).hexdigest()}
                                             if with_sha else {})})
     folder = tmp_path / "weights"
-    save_model(net, _card("trapped", config), folder)
-    card_path = folder / "trapped.json"
+    save_model(_card("trapped", config), write_palsy_weights(net), weights_dir=folder)
+    card_path = folder / "palsy" / "trapped.json"
     card = json.loads(card_path.read_text())
     card["config"] = image_config.to_dict()  # the card now names the trap as its backbone
+    card["architecture"] = "palsy_image"
     card_path.write_text(json.dumps(card))
     return folder, marker
 
@@ -142,7 +144,7 @@ def _trapped_folder(tmp_path: Path, *, with_sha: bool) -> tuple[Path, Path]:
 def test_a_pickled_backbone_is_refused_and_never_run(tmp_path, with_sha):
     folder, marker = _trapped_folder(tmp_path, with_sha=with_sha)
     with pytest.raises(ModelNotInstalledError, match="pickled Python object|without a sha256"):
-        load_palsy_model("trapped", folder)
+        load_model("palsy", "trapped", folder)
     assert not marker.exists()
 
 
@@ -150,16 +152,16 @@ def test_a_backbone_file_swapped_after_training_is_refused(tmp_path):
     folder, marker = _trapped_folder(tmp_path, with_sha=True)
     (tmp_path / "backbone.pth").write_bytes(b"something else")
     with pytest.raises(ModelNotInstalledError, match="sha256 differs"):
-        load_palsy_model("trapped", folder)
+        load_model("palsy", "trapped", folder)
 
 
 def test_weights_file_that_differs_from_its_card_is_refused(tmp_path):
     config = ModelConfig("fnn", structured_modality="blendshapes")
-    save_model(build_network(config), _card("plain", config), tmp_path)
-    weights = tmp_path / json.loads((tmp_path / "plain.json").read_text())["weights_file"]
+    save_model(_card("plain", config), write_palsy_weights(build_network(config)), weights_dir=tmp_path)
+    weights = tmp_path / "palsy" / json.loads((tmp_path / "palsy" / "plain.json").read_text())["weights_file"]
     torch.save({"weights": {}, "extra": [1, 2, 3]}, weights)
     with pytest.raises(ModelNotInstalledError, match="sha256"):
-        load_palsy_model("plain", tmp_path)
+        load_model("palsy", "plain", tmp_path)
 
 
 # -- CLI: exit codes and awkward file names --------------------------------------------------

@@ -14,7 +14,7 @@ import torch
 from trainers.data import simulate
 from palsy_core.face.frame import face_alignment
 from palsy_core.face.landmarks import mirror_landmarks
-from palsy_core.models import AnalyzedFace, load_model, read_task_card
+from palsy_core.models import AnalyzedFace, load_model, read_card
 from palsy_core.models import _parsing as parsing
 from palsy_core.segmentation import (CLASS_NAMES, FaceParsing, affected_side_of,
                                      confusion_matrix, lateral_map, mesh_depth_map,
@@ -231,7 +231,7 @@ def test_trainer_end_to_end_on_tiny_simulated_set(tmp_path, astronaut, astronaut
         out / "results_table.md").read_text()
     assert len(list((out / "overlays").glob("*.png"))) == 2
     assert len((out / "progress.csv").read_text().splitlines()) == 3
-    card = read_task_card("parsing", "tiny", weights)
+    card = read_card("parsing", "tiny", weights)
     assert card.trained_on_simulated_data and card.metrics["test"]["samples"] == 3
     assert card.config["input_size"] == 96
     model = load_model("parsing", "tiny", weights)
@@ -273,7 +273,7 @@ def test_paralysed_region_on_the_simulated_side_of_held_out_people(landmarker):
     from palsy_core import Analyzer, AnalyzerOptions
     from trainers.segmentation_data import _load_small
 
-    card = read_task_card("parsing", open(Path(__file__).resolve().parents[1] / "weights"
+    card = read_card("parsing", open(Path(__file__).resolve().parents[1] / "weights"
                                           / "parsing" / "DEFAULT").read().strip())
     people = card.training_data["test_people"][:5]
     assert people, "the card names no held-out people"

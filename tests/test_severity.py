@@ -97,7 +97,7 @@ def _train(class_folders, out, *args):
 @pytest.mark.slow
 def test_trainer_end_to_end_and_inference(class_folders, tmp_path):
     from palsy_core.analysis import Analyzer, AnalyzerOptions
-    from palsy_core.models import load_model, read_task_card
+    from palsy_core.models import load_model, read_card
 
     weights = tmp_path / "weights"
     run = tmp_path / "run_cnn"
@@ -115,7 +115,7 @@ def test_trainer_end_to_end_and_inference(class_folders, tmp_path):
         fold["test_people"])
     assert len(fold["history"]["loss"]) == 2 and "val_accuracy" in fold["history"]
 
-    card = read_task_card("severity", "tiny_cnn", weights)
+    card = read_card("severity", "tiny_cnn", weights)
     assert card.framework == "keras" and card.trained_on_simulated_data
     assert (weights / "severity" / "tiny_cnn.keras").is_file()
     model = load_model("severity", weights_dir=weights)

@@ -11,7 +11,7 @@ from PIL import Image
 
 from palsy_core import compute_features, keypoints_51
 from palsy_core.face.landmarks import mirror_landmarks
-from palsy_core.models import load_palsy_model
+from palsy_core.models import AnalyzedFace, load_model
 from trainers import collect, fnn, fusion, image
 
 pytestmark = pytest.mark.slow
@@ -88,17 +88,18 @@ def test_mirror_images_double_training_and_make_predictions_side_blind(
                             for r in (run, plain))
     assert record["n_train"] == 2 * plain_record["n_train"]
     assert record["n_test"] == plain_record["n_test"]  # tested on the photos as they are
-    card = json.loads((weights / "fnn_mirror.json").read_text())
+    card = json.loads((weights / "palsy" / "fnn_mirror.json").read_text())
     assert card["config"]["mirror_average"] is True
     assert card["protocol"]["mirror_images"] is True
 
-    model = load_palsy_model("fnn_mirror", weights_dir=weights)
+    model = load_model("palsy", "fnn_mirror", weights_dir=weights)
     face = analyzer.analyze(astronaut)
     flipped = np.ascontiguousarray(astronaut[:, ::-1])
     points = mirror_landmarks(face.landmarks, astronaut.shape[1])
     features = compute_features(keypoints_51(points))
-    p = model.predict(astronaut, face.landmarks, face.blendshapes, face.features).probability
-    p_flipped = model.predict(flipped, points, face.blendshapes, features).probability
+    p = model.predict(AnalyzedFace(astronaut, face.landmarks, face.blendshapes,
+                                   face.features)).probability
+    p_flipped = model.predict(AnalyzedFace(flipped, points, face.blendshapes, features)).probability
     assert p == pytest.approx(p_flipped, abs=1e-5)
 
 
@@ -140,19 +141,21 @@ def test_early_fusion_all_folds_promote_and_predict(simulated_pair, tmp_path, an
     _check_table(run, ("Handcrafted Manual Features + RGB Images",
                        "Early Fusion Model (EfficientNet-Lite0 + Feedforward Model)"))
     assert len(list((run / "folds").glob("fold_*.json"))) == 3
-    card = json.loads((weights / "tiny_fusion.json").read_text())
+    card = json.loads((weights / "palsy" / "tiny_fusion.json").read_text())
     assert card["trained_on_simulated_data"] is True
-    assert card["config"]["kind"] == "early" and card["modalities"] == ["rgb", "handcrafted"]
-    assert len(card["feature_scaler"]["mean"]) == 29
+    assert card["task"] == "palsy" and card["framework"] == "torch"
+    assert card["architecture"] == "palsy_early" and card["config"]["image_modality"] == "rgb"
+    assert len(card["config"]["feature_scaler"]["mean"]) == 29
     assert card["metrics"]["lopo_average"]["folds"] == 3
 
-    model = load_palsy_model(weights_dir=weights)  # DEFAULT points at it
+    model = load_model("palsy", weights_dir=weights)  # palsy/DEFAULT points at it
     result = analyzer.analyze(astronaut)
-    prediction = model.predict(astronaut, result.landmarks, result.blendshapes, result.features)
+    face = AnalyzedFace(astronaut, result.landmarks, result.blendshapes, result.features)
+    prediction = model.predict(face)
     assert 0.0 <= prediction.probability <= 1.0
     assert prediction.model == "tiny_fusion" and prediction.simulated is True
     # The promoted model reproduces the probability its trainer's network gives.
-    again = model.predict(astronaut, result.landmarks, result.blendshapes, result.features)
+    again = model.predict(face)
     assert np.isclose(prediction.probability, again.probability)
 
 
@@ -276,23 +279,24 @@ def test_london_build_promotes_a_calibrated_geometry_model(tmp_path, analyzer, f
         "--bootstrap", "20", "--weights-dir", str(tmp_path / "w"), "--name", "tiny_geometry",
         "--no-progress"])
     assert status == 0
-    card = json.loads((tmp_path / "w" / "tiny_geometry.json").read_text())
+    card = json.loads((tmp_path / "w" / "palsy" / "tiny_geometry.json").read_text())
     held_out = card["metrics"]["person_held_out"]
     assert held_out["n_people"] == 6 and held_out["n_folds"] == 2
     for key in ("roc_auc", "roc_auc_ci95_low", "f1_at_0_5", "brier", "ece",
                 "plain_region_score_roc_auc"):
         assert 0.0 <= held_out[key] <= 1.0
-    assert card["calibration"]["method"] == "platt" and "DeBruine" in card["extra"]["attribution"]
+    assert card["config"]["calibration"]["method"] == "platt"
+    assert "DeBruine" in card["attribution"][0]
     kinds = card["training_data"]["rows_by_kind"]
     assert kinds["composite"] == 12 and kinds["real"] == 12
-    assert (tmp_path / "w" / "DEFAULT").read_text().strip() == "tiny_geometry"
-    model = load_palsy_model("tiny_geometry", tmp_path / "w")
+    assert (tmp_path / "w" / "palsy" / "DEFAULT").read_text().strip() == "tiny_geometry"
+    model = load_model("palsy", "tiny_geometry", tmp_path / "w")
     healthy = analyzer.analyze(face_photo)
     drooped = analyzer.analyze(drooped_face)
-    p_healthy = model.predict(face_photo, healthy.landmarks, healthy.blendshapes,
-                              healthy.features).probability
-    p_drooped = model.predict(drooped_face, drooped.landmarks, drooped.blendshapes,
-                              drooped.features).probability
+    p_healthy = model.predict(AnalyzedFace(face_photo, healthy.landmarks, healthy.blendshapes,
+                                           healthy.features)).probability
+    p_drooped = model.predict(AnalyzedFace(drooped_face, drooped.landmarks, drooped.blendshapes,
+                                           drooped.features)).probability
     assert p_drooped > p_healthy
 
 

@@ -126,11 +126,13 @@ def common_parser(description: str) -> argparse.ArgumentParser:
     out = p.add_argument_group("output")
     out.add_argument("--out", type=Path, required=True, help="run directory")
     out.add_argument("--promote", metavar="NAME", default=None,
-                     help="also train on all subjects and install as weights/NAME.pt + NAME.json")
+                     help="also train on all subjects and install as "
+                          "weights/palsy/NAME.pt + NAME.json")
     out.add_argument("--make-default", action="store_true",
                      help="with --promote: make it the model the app loads")
     out.add_argument("--weights-dir", type=Path, default=None,
-                     help="where --promote writes (default: the repository's weights/)")
+                     help="weights root --promote writes under (DIR/palsy/; default: the "
+                          "repository's weights/)")
     out.add_argument("--training-data-note", default=None,
                      help="with --promote: one line on the training data for the model card")
     out.add_argument("--simulated-data", action="store_true",
@@ -621,7 +623,7 @@ class Run:
 
     def promote(self, net, *, scaler=None, blendshape_names=None, training: dict) -> Path:
         """Install ``net`` (trained on :meth:`final_training_set`) with its model card."""
-        from palsy_core.models import ModelCard, save_model
+        from palsy_core.models import palsy_card, write_palsy_weights
 
         from .collect import load_run
 
@@ -633,8 +635,8 @@ class Run:
         note = promotion.training_data_note or (
             "simulated palsy cases (not real patients)" if promotion.simulated_data else
             "data sets: " + ", ".join(sorted(self.data_summary["datasets"])))
-        card = ModelCard(
-            name=promotion.name, config=self.model_config, trained_on=note,
+        card = palsy_card(
+            promotion.name, self.model_config, trained_on=note,
             trained_on_simulated_data=promotion.simulated_data,
             training_data={**self.data_summary, "final_training": training},
             protocol={**self.protocol_summary(), "settings": self.settings, "seed": a.seed,
@@ -645,7 +647,7 @@ class Run:
                           + (" Trained on simulated data: not a clinical model."
                              if promotion.simulated_data else "")),
             feature_scaler=scaler, blendshape_names=blendshape_names)
-        return save_model(net, card, promotion.weights_dir, make_default=promotion.make_default)
+        return promotion.install(card, write_palsy_weights(net))
 
 
 def load_samples(config: TrainConfig) -> tuple[list, list, dict]:

@@ -37,7 +37,8 @@ class Promotion:
     make_default : bool
         Also make it the model the app loads for its task.
     weights_dir : Path or None
-        Where to install (default: the repository's ``weights/``).
+        The weights root to install into (default: the repository's ``weights/``); the
+        model goes to ``<weights_dir>/<task>/``.
     training_data_note : str or None
         One line on the training data for the model card.
     simulated_data : bool
@@ -53,6 +54,16 @@ class Promotion:
     def __post_init__(self):
         if self.make_default and not self.name:
             raise TrainingError("--make-default needs --promote NAME.")
+
+    def install(self, card, write_weights: Callable[[Path], None]) -> Path:
+        """Install a model: ``<weights>/<task>/NAME`` and its card, and with
+        ``make_default`` ``<weights>/<task>/DEFAULT``; the one way every trainer promotes
+        (:func:`palsy_core.models.save_model`). Returns the weight file's path."""
+        from palsy_core.models import save_model
+
+        card.name = self.name
+        return save_model(card, write_weights, weights_dir=self.weights_dir,
+                          make_default=self.make_default)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "Promotion":

@@ -1,4 +1,4 @@
-"""Rebuild the shipped default palsy model (weights/ + its model card) from scratch.
+"""Rebuild the shipped default palsy model (weights/palsy/ + its model card) from scratch.
 
 The shipped default is trained on the Face Research Lab London Set (82 healthy adults,
 rest and smile; DeBruine & Jones 2017, CC-BY 4.0)::
@@ -166,7 +166,8 @@ def build_london(args) -> int:
 
     import numpy as np
 
-    from palsy_core.models import ModelCard, ModelConfig, PalsyNet, save_model
+    from palsy_core.models import (ModelConfig, PalsyNet, palsy_card, save_model,
+                                   write_palsy_weights)
     from palsy_core.models._geometry import GEOMETRY_HIDDEN, geometry_input_names
 
     from ._geometry_training import (CALIBRATION_FRACTION, EPOCHS, LEARNING_RATE, TEST_KINDS,
@@ -243,12 +244,12 @@ def build_london(args) -> int:
         "n_people": summary["n_people"], "n_folds": summary["n_folds"],
         "n_palsy_photos": summary["n_palsy"], "n_healthy_photos": summary["n_healthy"],
     }
-    card = ModelCard(
-        name=args.name,
+    card = palsy_card(
+        args.name,
         # Averaged over the photo and its mirror image, each with its own landmarks: the
         # inputs are magnitudes, but the landmarker is not mirror-symmetric, and on a
         # small face its 1-2 px differences moved one photo's probability by 0.5.
-        config=ModelConfig(kind="fnn", structured_modality="geometry", mirror_average=True),
+        ModelConfig(kind="fnn", structured_modality="geometry", mirror_average=True),
         trained_on=london_trained_on(len(people)),
         trained_on_simulated_data=True,
         training_data={
@@ -297,11 +298,12 @@ def build_london(args) -> int:
                       "healthy faces, not on patients: not a clinical model, not a diagnosis."),
         feature_scaler=model.scaler,
         calibration=model.calibration.to_dict(),
-        extra={"attribution": LONDON_CITATION,
-               "build_seconds": {"faces": round(made - started, 1),
+        attribution=[LONDON_CITATION],
+        extra={"build_seconds": {"faces": round(made - started, 1),
                                  "evaluation": round(evaluated - made, 1)}},
     )
-    path = save_model(net, card, args.weights_dir, make_default=not args.no_default)
+    path = save_model(card, write_palsy_weights(net), weights_dir=args.weights_dir,
+                      make_default=not args.no_default)
     print(f"\nwrote {path} and its card; faces {made - started:.0f} s, evaluation and final "
           f"model {time.perf_counter() - made:.0f} s"
           + ("" if args.no_default else f"; {args.name} is now the default"))
@@ -358,7 +360,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=Path("runs/default_weights"),
                         help="run directory of the LOPO evaluation")
     parser.add_argument("--weights-dir", type=Path, default=None,
-                        help="default: the repository's weights/")
+                        help="weights root; the model goes to DIR/palsy/ (default: the "
+                             "repository's weights/)")
     parser.add_argument("--name", default=None,
                         help=f"default: {LONDON_MODEL_NAME} with --faces, else "
                              f"{DEFAULT_MODEL_NAME}")

@@ -431,13 +431,13 @@ def promote(config: SegmentationConfig, net, metrics: dict, described: dict,
             training: dict) -> Path:
     import torch
 
-    from palsy_core.models import TaskModelCard, save_task_model
+    from palsy_core.models import ModelCard
     from palsy_core.models._parsing import ARCHITECTURE
 
     mesh = described["kind"] == "mesh-derived"
     counts = described.get("counts", {})
     train_people = counts.get("train", {}).get("people")
-    card = TaskModelCard(
+    card = ModelCard(
         name=config.promotion.name, task="parsing", framework="torch", architecture=ARCHITECTURE,
         trained_on=(f"masks drawn from the MediaPipe face mesh and simulated palsy warped from "
                     f"photos of {train_people} healthy volunteers (Face Research Lab London "
@@ -461,9 +461,7 @@ def promote(config: SegmentationConfig, net, metrics: dict, described: dict,
         metrics={"test": metrics["test"], "tune": metrics["tune"]},
         attribution=[ATTRIBUTION] if mesh else [],
     )
-    return save_task_model(card, lambda path: torch.save(net.state_dict(), path), suffix=".pt",
-                           weights_dir=config.promotion.weights_dir,
-                           make_default=config.promotion.make_default)
+    return config.promotion.install(card, lambda path: torch.save(net.state_dict(), path))
 
 
 @exits_on_training_error

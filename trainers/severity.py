@@ -583,12 +583,7 @@ def main(argv=None) -> int:
         return card
 
     def promote(card) -> Path:
-        from palsy_core.models import save_task_model
-
-        card.name = config.promotion.name
-        return save_task_model(card, lambda p: models[0].save(p), suffix=".keras",
-                               weights_dir=config.promotion.weights_dir,
-                               make_default=config.promotion.make_default)
+        return config.promotion.install(card, lambda p: models[0].save(p))
 
     run_record_promote(record_folds, summarise, promote if config.promotion.name else None,
                        make_default=config.promotion.make_default,
@@ -597,7 +592,7 @@ def main(argv=None) -> int:
 
 
 def make_card(config: SeverityConfig, classes, summary, fold0, items, usable):
-    from palsy_core.models import TaskModelCard
+    from palsy_core.models import ModelCard
 
     arch = "seed_cnn" if config.arch == "seed_cnn" else "geometry_mlp"
     model_config = {"classes": classes, "input_size": 224,
@@ -621,7 +616,7 @@ def make_card(config: SeverityConfig, classes, summary, fold0, items, usable):
         metrics["why_this_model"] = config.why
     note = (config.promotion.training_data_note
             or f"{summary['images']} images of {summary['people']} people from {config.data}")
-    return TaskModelCard(
+    return ModelCard(
         name=config.promotion.name or f"severity_{config.arch}", task="severity",
         framework="keras", architecture=arch, trained_on=note,
         trained_on_simulated_data=config.promotion.simulated_data,

@@ -259,15 +259,10 @@ def _load_one(key: str, weights_dir: str | None) -> tuple[Any, ModelStatus]:
     """Load one model; a missing one gives its status, never an exception."""
     title = MODEL_TITLES[key]
     try:
-        if key == "palsy":
-            from palsy_core.models import load_palsy_model
+        from palsy_core.models import load_model
 
-            predictor = load_palsy_model(weights_dir=weights_dir)
-        else:
-            from palsy_core.models import load_model
-
-            predictor = load_model("parsing" if key == "segmentation" else key,
-                                   weights_dir=weights_dir)
+        predictor = load_model("parsing" if key == "segmentation" else key,
+                               weights_dir=weights_dir)
     except ModelNotInstalledError as error:
         return None, ModelStatus(key, title, installed=False, detail=str(error))
     card = predictor.card
@@ -570,13 +565,13 @@ def installed_palsy_cards() -> list[dict[str, Any]]:
 
     A damaged card is returned as ``{"name": ..., "error": message}``.
     """
-    from palsy_core.models import list_installed_models, read_card
+    from palsy_core.models import list_task_models, read_card
 
     folder = _weights_dir()
     cards = []
-    for name in list_installed_models(folder):
+    for name in list_task_models("palsy", folder):
         try:
-            cards.append(read_card(name, folder).to_dict())
+            cards.append(read_card("palsy", name, folder).to_dict())
         except (ModelNotInstalledError, ValueError) as error:
             cards.append({"name": name, "error": str(error)})
     return cards

@@ -1,10 +1,18 @@
-"""Palsy classifiers of seed 000: three FNNs, image models, early and late fusion.
+"""Trained models by task, and the architectures to train them (timm-style registry).
 
-Use a trained model::
+Use a trained model (tasks ``palsy``, ``severity``, ``parsing``; weights in
+``weights/<task>/``, the default named by ``weights/<task>/DEFAULT``)::
 
-    from palsy_core.models import load_palsy_model
-    model = load_palsy_model()            # the default in weights/, or a name
-    model.predict(rgb, landmarks, blendshapes, features).probability
+    from palsy_core.models import AnalyzedFace, load_model
+    model = load_model("palsy")                 # or load_model("palsy", "NAME")
+    face = AnalyzedFace(rgb, landmarks, blendshapes, features)
+    model.predict(face).probability             # severity: .label; parsing: .labels
+    model.card                                  # the ModelCard (task, framework, metrics...)
+
+Install one (what every trainer's ``--promote`` does)::
+
+    from palsy_core.models import save_model
+    save_model(card, write_weights, make_default=True)   # weights/<task>/NAME + card
 
 Build one to train (see ``trainers/``)::
 
@@ -17,40 +25,38 @@ from ._fnn import FeedForwardClassifier
 from ._fusion import EarlyFusionHead, PalsyNet, late_fusion_probability, palsy_probability
 from ._image import ARCHITECTURES as IMAGE_ARCHITECTURES
 from ._image import EFFICIENTNET_PACKAGE, ImageClassifier
-from ._registry import (
+from ._palsy import (
     FeatureScaler,
-    ModelCard,
     ModelConfig,
     PalsyPredictor,
     build_network,
-    create_model,
-    default_weights_dir,
-    list_installed_models,
-    list_models,
-    load_palsy_model,
-    read_card,
-    register_model,
-    save_model,
+    palsy_card,
+    write_palsy_weights,
 )
-from ._tasks import (
+from ._registry import (
     TASKS,
     AnalyzedFace,
-    TaskModelCard,
+    ModelCard,
+    Predictor,
+    create_model,
     default_model_name,
+    default_weights_dir,
+    list_models,
     list_task_models,
     load_model,
-    read_task_card,
+    read_card,
     register_loader,
-    save_task_model,
+    register_model,
+    save_model,
     task_weights_dir,
 )
 
 __all__ = [
     "FeedForwardClassifier", "EarlyFusionHead", "PalsyNet", "late_fusion_probability",
     "palsy_probability", "IMAGE_ARCHITECTURES", "EFFICIENTNET_PACKAGE", "ImageClassifier",
-    "FeatureScaler", "ModelCard", "ModelConfig", "PalsyPredictor", "build_network",
-    "create_model", "default_weights_dir", "list_installed_models", "list_models",
-    "load_palsy_model", "read_card", "register_model", "save_model",
-    "TASKS", "AnalyzedFace", "TaskModelCard", "default_model_name", "list_task_models",
-    "load_model", "read_task_card", "register_loader", "save_task_model", "task_weights_dir",
+    "FeatureScaler", "ModelConfig", "PalsyPredictor", "build_network", "palsy_card",
+    "write_palsy_weights",
+    "TASKS", "AnalyzedFace", "ModelCard", "Predictor", "create_model", "default_model_name",
+    "default_weights_dir", "list_models", "list_task_models", "load_model", "read_card",
+    "register_loader", "register_model", "save_model", "task_weights_dir",
 ]

@@ -19,6 +19,7 @@ from torch import nn
 from ._fnn import FeedForwardClassifier, blendshape_fnn, coordinate_fnn, handcrafted_fnn
 from ._geometry import geometry_fnn
 from ._image import ImageClassifier
+from ._registry import register_model
 
 #: Structured modality -> FNN builder (seed 000).
 STRUCTURED_FNNS = {
@@ -157,3 +158,7 @@ class PalsyNet(nn.Module):
             self.structured.load_state_dict(weights["structured"])
         if self.head is not None:
             self.head.load_state_dict(weights["head"])
+
+
+for _modality, _builder in STRUCTURED_FNNS.items():
+    register_model(f"fnn_{_modality}")(_builder)

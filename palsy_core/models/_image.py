@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from ..errors import ModelNotInstalledError
+from ._registry import register_model
 
 #: Side of the square network input, pixels (the aligned crop and line-segment image).
 INPUT_SIZE = 224
@@ -301,6 +302,11 @@ class ImageClassifier(nn.Module):
             raise ModelNotInstalledError(
                 f"The saved {self.architecture} weights do not fit the model "
                 f"(missing {missing[:3]}, unexpected {list(unexpected)[:3]}).")
+
+
+for _name in ARCHITECTURES:
+    register_model(_name)(lambda _architecture=_name, **kwargs:
+                          ImageClassifier(_architecture, **kwargs))
 
 
 def architecture_display_name(architecture: str) -> str:

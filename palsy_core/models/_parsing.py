@@ -69,7 +69,7 @@ import torch.nn.functional as F
 from ..segmentation import (CLASS_NAMES, FaceParsing, affected_side_of,
                             lateral_map, pixel_shares)
 from .._threads import model_threads
-from ._tasks import AnalyzedFace, TaskModelCard, register_loader
+from ._registry import AnalyzedFace, ModelCard, register_loader
 
 ARCHITECTURE = "esc_fpnet"
 IGNORE_INDEX = 255
@@ -381,7 +381,7 @@ def to_tensor(crops: np.ndarray) -> torch.Tensor:
 class ParsingPredictor:
     """A trained ``esc_fpnet``: ``predict(AnalyzedFace) -> FaceParsing`` (photo-sized masks)."""
 
-    def __init__(self, net: FaceParsingNet, card: TaskModelCard):
+    def __init__(self, net: FaceParsingNet, card: ModelCard):
         self.net = net.eval()
         self.card = card
         self.config = net.config
@@ -458,7 +458,7 @@ def _to_photo(logits: np.ndarray, paralysed_logit: np.ndarray, matrix: np.ndarra
 
 
 @register_loader("parsing", ARCHITECTURE)
-def _load(folder: Path, card: TaskModelCard) -> ParsingPredictor:
+def _load(folder: Path, card: ModelCard) -> ParsingPredictor:
     net = FaceParsingNet(ParsingConfig.from_dict(card.config))
     state = torch.load(folder / card.weights_file, map_location="cpu", weights_only=True)
     net.load_state_dict(state)

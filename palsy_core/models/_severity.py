@@ -29,7 +29,7 @@ from typing import Optional
 
 import numpy as np
 
-from ._tasks import AnalyzedFace, TaskModelCard, register_loader
+from ._registry import AnalyzedFace, ModelCard, register_loader
 
 #: The six severity classes of seed 003 (also the folder names of its data set).
 SEVERITY_CLASSES = ("mild_eye", "mild_mouth", "moderate_eye", "moderate_mouth",
@@ -266,7 +266,7 @@ class SeverityPredictor:
     costs more than the network) under ``torch.inference_mode``.
     """
 
-    card: TaskModelCard
+    card: ModelCard
     model: object
     classes: list[str] = field(default_factory=list)
     threshold: float = 0.5
@@ -309,7 +309,7 @@ def model_inputs(architecture: str, config: dict, faces) -> object:
     return torch.from_numpy(geometry)
 
 
-def _load_keras(folder: Path, card: TaskModelCard) -> SeverityPredictor:
+def _load_keras(folder: Path, card: ModelCard) -> SeverityPredictor:
     keras = keras_module()
     # safe_mode: a .keras file holding Python lambdas is refused, never executed.
     model = keras.saving.load_model(folder / card.weights_file, compile=False, safe_mode=True)
