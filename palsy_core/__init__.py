@@ -10,11 +10,11 @@ Coordinates are pixels of the upright photo (x right, y down); "left"/"right" ar
 subject's sides. All computation lives here; the app and the trainers only call it.
 """
 
+from ._version import __version__
 from .analysis import (
     AnalysisResult,
     Analyzer,
     AnalyzerOptions,
-    PalsyPrediction,
     analyze_image,
     default_analyzer,
 )
@@ -37,12 +37,11 @@ from .face.frame import align_face_crop
 from .face.landmarks import FaceLandmarker, FaceLandmarks, HeadPose, LandmarkerOptions
 from .face.measurements import FaceMeasurements, Measurement, RegionAsymmetry, measure_face
 from .imageio import load_image
+from .predictions import PalsyPrediction
 from .visit import (MOVEMENTS, MovementGuess, MovementMeasure, VisitAnalysis, VisitPhoto,
                     analyze_visit, detect_movement, visit_from_results)
 from .comparison import VisitComparison, compare_visits
 from .export_xlsx import visits_to_xlsx
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AnalysisResult", "Analyzer", "AnalyzerOptions", "PalsyPrediction", "analyze_image",

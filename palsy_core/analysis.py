@@ -23,6 +23,8 @@ from .imageio import ImageSource, load_image
 from .face.landmarks import FaceLandmarker, HeadPose, LandmarkerOptions
 from .face.measurements import FaceMeasurements, measure_face
 from .face.pose import frontalize
+from .predictions import PalsyPrediction
+from .recommendations import attach_recommendations
 from ._threads import model_threads
 
 #: The landmarker sees at most this many pixels on the long side: it works on a 256 px
@@ -33,33 +35,6 @@ LANDMARKER_MAX_SIDE = 1280
 TASK_JSON_KEYS = {"severity": "severity", "parsing": "segmentation"}
 #: What each task model gives, in words.
 TASK_TITLES = {"severity": "Severity grade", "parsing": "Face parsing"}
-
-
-@dataclass(frozen=True)
-class PalsyPrediction:
-    """The fusion model's output for one face.
-
-    Attributes
-    ----------
-    probability : float
-        Probability of facial palsy, 0..1.
-    model : str
-        Registered name (and version) of the model that produced it.
-    trained_on : str
-        What the model was trained on, in words (from its model card).
-    simulated : bool
-        True when the training data were simulated, not real patients: the number is
-        then a demonstration, not a clinical estimate.
-    """
-
-    probability: float
-    model: str
-    trained_on: str
-    simulated: bool
-
-    def to_dict(self) -> dict:
-        return {"probability": self.probability, "model": self.model,
-                "trained_on": self.trained_on, "simulated": self.simulated}
 
 
 class PalsyModel(Protocol):
@@ -321,7 +296,7 @@ class Analyzer:
         predictions, palsy = {}, None
         with model_threads():
             if self._task_models or self._palsy_model is not None:
-                from .models import AnalyzedFace
+                from .models import AnalyzedFace  # torch: loaded with the first model, not the library
 
                 analysed = AnalyzedFace(rgb, face.landmarks, face.blendshapes, features)
             for task, model in self._task_models.items():
@@ -355,8 +330,6 @@ class Analyzer:
         )
         if "severity" in predictions:
             # The grade's next steps combine it with the geometric findings and verdict.
-            from .recommendations import attach_recommendations
-
             result.predictions["severity"] = attach_recommendations(result)
         return result
 
@@ -432,7 +405,7 @@ def _resolve_palsy_model(spec) -> tuple[Optional[PalsyModel], Optional[str]]:
         return None, None
     if not isinstance(spec, str):
         return spec, None
-    from .models import load_model
+    from .models import load_model  # torch: loaded with the first model, not the library
 
     try:
         return load_model("palsy", None if spec == "default" else spec), None
@@ -448,7 +421,7 @@ def _resolve_task_models(specs: dict[str, Any]) -> tuple[dict[str, Any], list[st
         if not isinstance(spec, str):
             models[task] = spec
             continue
-        from .models import load_model
+        from .models import load_model  # torch: loaded with the first model, not the library
 
         try:
             models[task] = load_model(task, None if spec == "default" else spec)

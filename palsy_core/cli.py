@@ -19,7 +19,18 @@ import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from ._native_log import VERBOSE_ENV
+from .analysis import Analyzer, AnalyzerOptions
+from .assessment import not_found
+from .errors import ModelNotInstalledError, NoFaceError, PalsyError
+from .export_xlsx import visits_to_xlsx
+from .face.features import FEATURE_NAMES
+from .face.measurements import MEASUREMENT_NAMES
+from .flatten import flatten_result
 from .imageio import IMAGE_SUFFIXES
+from .safe_text import csv_text
+from .video import add_video_subcommand
+from .visit import MOVEMENTS, analyze_visit
 from .vocabulary import EXPRESSIONS, REGIONS, Expression
 
 #: Exit statuses (documented in the README).
@@ -59,9 +70,6 @@ def analyze_paths(analyzer, paths: Iterable[Path], mm_per_pixel: float | None = 
 
     A photo without a face still gets an ``assessment``: not assessable, reason ``no_face``.
     """
-    from .assessment import not_found
-    from .errors import NoFaceError, PalsyError
-
     for path in paths:
         record = {"file": display_path(path), "ok": False, "error": None, "error_code": None}
         try:
@@ -87,10 +95,6 @@ def display_path(path: Path | str) -> str:
 
 def _csv_row(record: dict) -> dict:
     """One CSV row of a record: column names are the flattened result's paths, shortened."""
-    from .face.features import FEATURE_NAMES
-    from .flatten import flatten_result
-    from .face.measurements import MEASUREMENT_NAMES
-
     values = flatten_result(record)
     row = {"file": values["file"], "ok": values["ok"], "error": values["error"] or "",
            "status": values.get("assessment.status", ""),
@@ -111,10 +115,8 @@ def _csv_row(record: dict) -> dict:
 
 
 def _cmd_analyze(args) -> int:
-    from .analysis import Analyzer, AnalyzerOptions
-
     palsy_model = None if args.no_palsy_model else (args.palsy_model or "default")
-    task_models = {} if args.no_segmentation else _installed_parsing_model()
+    task_models = {} if args.no_segmentation else _installed_task_model("parsing")
     if not args.no_severity:
         task_models.update(_installed_task_model("severity"))
     failed = internal = 0
@@ -129,8 +131,6 @@ def _cmd_analyze(args) -> int:
             if args.csv:
                 rows.append(_csv_row(record))
     if args.csv:
-        from .safe_text import csv_text
-
         header = list(_csv_row({"file": "", "ok": False, "error": None, **_EMPTY_RESULT}))
         text = csv_text(header, ([row[key] for key in header] for row in rows))
         try:
@@ -147,8 +147,7 @@ def _cmd_analyze(args) -> int:
 
 def _installed_task_model(task: str) -> dict:
     """``{task: "default"}`` when a default model of ``task`` is installed, else nothing."""
-    from .errors import ModelNotInstalledError
-    from .models import default_model_name
+    from .models import default_model_name  # torch: loads with the first model, not with the CLI
 
     try:
         default_model_name(task)
@@ -157,24 +156,8 @@ def _installed_task_model(task: str) -> dict:
     return {task: "default"}
 
 
-def _installed_parsing_model() -> dict:
-    """``{"parsing": "default"}`` when a face-parsing model is installed, else nothing."""
-    from .errors import ModelNotInstalledError
-    from .models import default_model_name
-
-    try:
-        default_model_name("parsing")
-    except ModelNotInstalledError:
-        return {}
-    return {"parsing": "default"}
-
-
 def _cmd_visit(args) -> int:
     """``visit PHOTO... [--expressions rest,smile,...] [--xlsx OUT]``: one JSON object."""
-    from .analysis import Analyzer, AnalyzerOptions
-    from .errors import PalsyError
-    from .visit import analyze_visit
-
     paths = list(iter_inputs(args.paths))
     expressions = None
     if args.expressions:
@@ -197,8 +180,6 @@ def _cmd_visit(args) -> int:
             return EXIT_SOME_FAILED
     print(json.dumps(visit.to_dict()), flush=True)
     if args.xlsx:
-        from .export_xlsx import visits_to_xlsx
-
         try:
             visits_to_xlsx([visit], args.xlsx)
         except OSError as error:
@@ -209,8 +190,6 @@ def _cmd_visit(args) -> int:
 
 
 def add_visit_subcommand(sub) -> None:
-    from .visit import MOVEMENTS
-
     visit = sub.add_parser("visit", help="analyse one visit's photo set; one JSON object")
     visit.add_argument("paths", nargs="+", help="the visit's photos (directories are walked)")
     visit.add_argument("--expressions", metavar="LIST", default=None,
@@ -224,8 +203,6 @@ def add_visit_subcommand(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .video import add_video_subcommand
-
     parser = argparse.ArgumentParser(prog="python -m palsy_core",
                                      description="Facial palsy assessment from face photos.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -261,8 +238,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ._native_log import VERBOSE_ENV
-
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as stop:  # argparse has printed the help (0) or what is wrong (2)
@@ -277,8 +252,6 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as error:  # a bug, or a model that cannot load: one line, never a traceback
-        from .errors import PalsyError
-
         if isinstance(error, PalsyError):
             print(f"{error.title}: {error}", file=sys.stderr)
             return EXIT_USAGE  # e.g. a model named on the command line is not installed

@@ -27,7 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .analysis import AnalysisResult
 from .face.measurements import MEASUREMENT_NAMES
+from .visit import MOVEMENTS, VisitAnalysis
 from .vocabulary import Expression
 
 #: The shipped bands (found next to this module, wherever installed).
@@ -82,9 +84,6 @@ def visit_dict(visit: Any) -> dict:
     ValueError
         For something that is not a visit, a photo result or stored visits.
     """
-    from .analysis import AnalysisResult
-    from .visit import VisitAnalysis
-
     if isinstance(visit, VisitAnalysis):
         return visit.to_dict(include_landmarks=False)
     if isinstance(visit, AnalysisResult):
@@ -117,8 +116,6 @@ def _as_photo(assessment: Mapping[str, Any], expression: str | None) -> dict:
 
 def _from_records(records: list) -> dict:
     photos, efACE, sunnybrook, movements = [], None, None, {}
-    from .analysis import AnalysisResult
-
     for record in records:
         if isinstance(record, AnalysisResult):
             record = record.to_dict()
@@ -264,8 +261,6 @@ def compare_visits(before: Any, after: Any, *, bands: dict | None = None) -> Vis
 
 
 def _ordered_movements(old: dict, new: dict) -> list[str]:
-    from .visit import MOVEMENTS
-
     seen = [p.get("movement") for p in old["photos"] + new["photos"]]
     return [m for m in MOVEMENTS if m in seen] + sorted({m for m in seen if m and m not in MOVEMENTS})
 

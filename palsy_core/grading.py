@@ -30,6 +30,9 @@ from .vocabulary import OTHER_SIDE, SIDES, Side
 
 #: The shipped mapping (found next to this module, wherever installed).
 GRADING_MAP_FILE = Path(__file__).resolve().parent / "data" / "grading_map.json"
+#: Below this movement of the healthy side (mm) no affected/healthy ratio is computed
+#: (the grades here and the visit's movement ratios alike).
+MIN_MOVEMENT_MM = 1.0
 
 
 @functools.lru_cache(maxsize=4)
@@ -141,8 +144,6 @@ def _ratio_for(movements, movement: str, side: Side) -> float | None:
     m = movements[movement]
     healthy = m.right if side == "left" else m.left
     affected = m.left if side == "left" else m.right
-    from .visit import MIN_MOVEMENT_MM
-
     if healthy < MIN_MOVEMENT_MM:
         return None
     return 100.0 * max(affected, 0.0) / healthy

@@ -13,14 +13,19 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from ._version import __version__
+from .drawing import draw_overlay
 from .flatten import flatten_result
+from .recommendations import disclaimer as recommendations_disclaimer
 from .safe_text import check_patient_code, csv_text
+from .segmentation import SIMULATED_WARNING, segmentation_overlay
 
 __all__ = [
     "DISCLAIMER",
@@ -259,8 +264,6 @@ def assessment_pdf(
     top = pdf.get_y()
     image_w = 72.0
     if photo is not None:
-        from palsy_core.drawing import draw_overlay
-
         landmarks = np.asarray(data["landmarks"], dtype=np.float64)
         overlay = draw_overlay(np.asarray(photo), landmarks)
         image = _fit(_face_crop(Image.fromarray(overlay), landmarks), 900)
@@ -367,7 +370,7 @@ def assessment_pdf(
     pdf.set_font(family, "B", 8)
     pdf.multi_cell(width, 3.8, DISCLAIMER, align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(family, "", 7)
-    pdf.cell(width, 4, f"Generated {created:%Y-%m-%d %H:%M} by palsy_core {_version()}.",
+    pdf.cell(width, 4, f"Generated {created:%Y-%m-%d %H:%M} by palsy_core {__version__}.",
              new_x="LMARGIN", new_y="NEXT")
     parsed = getattr(result, "predictions", {}).get("parsing")
     if parsed is not None and photo is not None:
@@ -380,8 +383,6 @@ def assessment_pdf(
 def _severity_page(pdf: Any, family: str, severity: Mapping[str, Any]) -> None:
     """A page with the six-class grade, its probabilities as bars, and the recommended
     next steps with their sources (``severity`` is the JSON form of the prediction)."""
-    from .recommendations import disclaimer as recommendations_disclaimer
-
     pdf.add_page()
     width = pdf.epw
     pdf.set_font(family, "B", 13)
@@ -435,10 +436,6 @@ def _severity_page(pdf: Any, family: str, severity: Mapping[str, Any]) -> None:
 def _parsing_page(pdf: Any, family: str, parsed: Any, photo: np.ndarray, landmarks: Any) -> None:
     """A page with the face-parsing overlay and its legend, the paralysed region in words, and
     the simulated-training warning (only from an AnalysisResult: a dict has no masks)."""
-    from dataclasses import replace
-
-    from .segmentation import SIMULATED_WARNING, segmentation_overlay
-
     points = np.asarray(landmarks, dtype=np.float64)
     low, high = points[:, :2].min(axis=0), points[:, :2].max(axis=0)
     pad = (high - low) * 0.25
@@ -553,12 +550,6 @@ def _round(value: Any, digits: int) -> Any:
     return round(float(value), digits) if isinstance(value, (int, float)) else ""
 
 
-def _version() -> str:
-    from palsy_core import __version__
-
-    return __version__
-
-
 def comparison_pdf(
     comparison: Any,
     *,
@@ -653,7 +644,7 @@ def comparison_pdf(
                    "one unchanged face are re-taken, benchmarks/bench_repeat_photo.py) is no real change. eFACE "
                    "and Sunnybrook rows are ESTIMATES FROM PHOTOGRAPHS, not a clinician's grading; empty where "
                    f"photographs cannot measure an item. Decision support, not a diagnosis. palsy_core "
-                   f"{_version()}, {created:%Y-%m-%d %H:%M}.", new_x="LMARGIN", new_y="NEXT")
+                   f"{__version__}, {created:%Y-%m-%d %H:%M}.", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 
 

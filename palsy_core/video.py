@@ -18,13 +18,16 @@ import math
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from time import perf_counter
 from typing import Any
 
 import cv2
 import numpy as np
 
+from palsy_core.analysis import Analyzer, AnalyzerOptions
+from palsy_core.drawing import draw_overlay
 from palsy_core.errors import NoFaceError, PalsyError, VideoError
 from palsy_core.flatten import region_scores
 from palsy_core.visit import detect_movement
@@ -243,12 +246,6 @@ def _analyze_path(
     progress: ProgressCallback | None,
     analyzer_options: Any,
 ) -> VideoAnalysis:
-    # Imported here so that reading this module (e.g. for the CLI's --help) stays light.
-    from dataclasses import replace
-    from time import perf_counter
-
-    from palsy_core.analysis import Analyzer, AnalyzerOptions
-
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
         raise VideoError(
@@ -523,8 +520,6 @@ def _run_video_command(args: Any) -> int:
         return 2
     if args.worst_frame:
         from PIL import Image
-
-        from palsy_core.drawing import draw_overlay
 
         overlay = draw_overlay(analysis.worst_frame, np.asarray(analysis.worst_result.landmarks))
         Image.fromarray(overlay).save(args.worst_frame)

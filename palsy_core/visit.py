@@ -26,13 +26,14 @@ from typing import Any
 
 import numpy as np
 
+from .analysis import AnalysisResult, Analyzer, AnalyzerOptions
+from .errors import PalsyError
 from .face import landmarks as lm
 from .face.frame import FaceFrame
-from .analysis import AnalysisResult, Analyzer, AnalyzerOptions
-from .grading import estimate_eface, estimate_sunnybrook
-from .imageio import ImageSource
 from .face.normal_range import EXPRESSION_THRESHOLDS
 from .face.pose import frontalize
+from .grading import MIN_MOVEMENT_MM, estimate_eface, estimate_sunnybrook
+from .imageio import ImageSource
 from .vocabulary import SIDES, Side
 
 #: The standard photo set of a facial-nerve clinic, in the order a visit takes them.
@@ -114,8 +115,6 @@ MOVEMENT_SIDE_MIN_DEFICIT = 0.55
 #: faint smiles (London Set "smiling" photos with a mouthSmile near 0) move each corner 1-2
 #: mm, and their left-right deficit is noise.
 SIDE_VOTE_MIN_MOVEMENT_MM = 3.0
-#: Below this movement of the healthy side (mm) no affected/healthy ratio is computed.
-MIN_MOVEMENT_MM = 1.0
 
 
 def normalize_movement(movement: str | None) -> str | None:
@@ -477,8 +476,6 @@ def analyze_visit(
 
 def _analyze_one(analyzer: Analyzer, photo: ImageSource, movement: str | None,
                  name: str | None, index: int, mm_per_pixel: float | None) -> AnalysisResult:
-    from .errors import PalsyError
-
     expression = ANALYSIS_EXPRESSION[movement] if movement else None
     try:
         return analyzer.analyze(photo, source=name, expression=expression, mm_per_pixel=mm_per_pixel)

@@ -22,6 +22,7 @@ import torch
 
 from ..errors import ModelNotInstalledError
 from ..modalities import mirrored_arrays, modality_array
+from ..predictions import PalsyPrediction
 from ._fnn import (BLENDSHAPE_LAYER_SIZES, COORDINATE_LAYER_SIZES, HANDCRAFTED_HIDDEN_LAYERS,
                    HANDCRAFTED_INPUTS, HANDCRAFTED_WIDTH)
 from ._fusion import EARLY_FUSION_WIDTHS, STRUCTURED_FNNS, EarlyFusionHead, PalsyNet
@@ -326,9 +327,7 @@ class PalsyPredictor:
         return self.prediction(probability)
 
     def prediction(self, probability: float):
-        """Wrap a probability in the :class:`~palsy_core.analysis.PalsyPrediction` type."""
-        from ..analysis import PalsyPrediction
-
+        """Wrap a probability in the :class:`~palsy_core.predictions.PalsyPrediction` type."""
         return PalsyPrediction(probability=probability, model=self.name,
                                trained_on=self.card.trained_on,
                                simulated=self.card.trained_on_simulated_data)
