@@ -22,6 +22,7 @@ from PIL import Image
 
 from ._version import __version__
 from .drawing import draw_overlay
+from .face.frame import face_box
 from .flatten import flatten_result
 from .recommendations import disclaimer as recommendations_disclaimer
 from .safe_text import check_patient_code, csv_text
@@ -266,7 +267,9 @@ def assessment_pdf(
     if photo is not None:
         landmarks = np.asarray(data["landmarks"], dtype=np.float64)
         overlay = draw_overlay(np.asarray(photo), landmarks)
-        image = _fit(_face_crop(Image.fromarray(overlay), landmarks), 900)
+        # The face with some context, so the overlay's lines are readable on paper.
+        x0, y0, x1, y1 = face_box(landmarks, overlay.shape, margin=0.3)
+        image = _fit(Image.fromarray(overlay[y0:y1, x0:x1]), 900)
         image_h = image_w * image.height / image.width
         if image_h > 80:  # portrait photos: keep the page to one page
             image_w, image_h = image_w * 80 / image_h, 80.0
@@ -436,11 +439,7 @@ def _severity_page(pdf: Any, family: str, severity: Mapping[str, Any]) -> None:
 def _parsing_page(pdf: Any, family: str, parsed: Any, photo: np.ndarray, landmarks: Any) -> None:
     """A page with the face-parsing overlay and its legend, the paralysed region in words, and
     the simulated-training warning (only from an AnalysisResult: a dict has no masks)."""
-    points = np.asarray(landmarks, dtype=np.float64)
-    low, high = points[:, :2].min(axis=0), points[:, :2].max(axis=0)
-    pad = (high - low) * 0.25
-    x0, y0 = np.maximum(np.floor(low - pad), 0).astype(int)
-    x1, y1 = np.minimum(np.ceil(high + pad), [photo.shape[1], photo.shape[0]]).astype(int)
+    x0, y0, x1, y1 = face_box(landmarks, photo.shape)
     window = (slice(y0, y1), slice(x0, x1))
     cropped = replace(parsed, labels=parsed.labels[window], paralysed=parsed.paralysed[window])
     image = _fit(Image.fromarray(segmentation_overlay(photo[window], cropped)), 1000)
@@ -509,15 +508,6 @@ def _set_up_font(pdf: Any) -> str:
         pdf.add_font("DejaVu", "B", bold)
         return "DejaVu"
     return "Helvetica"
-
-
-def _face_crop(image: Image.Image, landmarks: np.ndarray, margin: float = 0.3) -> Image.Image:
-    # The face with some context, so the overlay's lines are readable on paper.
-    low, high = landmarks[:, :2].min(axis=0), landmarks[:, :2].max(axis=0)
-    pad = (high - low) * margin
-    left, top = np.maximum(low - pad, 0)
-    right, bottom = np.minimum(high + pad, image.size)
-    return image.crop((int(left), int(top), int(np.ceil(right)), int(np.ceil(bottom))))
 
 
 def _fit(image: Image.Image, max_side: int) -> Image.Image:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from palsy_core.face import landmarks as lm
-from palsy_core.face.frame import FaceFrame, align_face_crop, face_alignment
+from palsy_core.face.frame import FaceFrame, align_face_crop, face_alignment, face_box
 from palsy_core.face.landmarks import mirror_landmarks
 
 
@@ -80,3 +80,18 @@ def test_coincident_eyes_are_refused():
     points = np.zeros((478, 3))
     with pytest.raises(ValueError, match="coincide"):
         FaceFrame(points)
+
+
+def test_the_face_box_holds_every_landmark_with_its_margin_and_stays_in_the_photo(astronaut, astronaut_landmarks):
+    xy = np.asarray(astronaut_landmarks)[:, :2]
+    x0, y0, x1, y1 = face_box(xy, astronaut.shape, margin=0.25)
+    width, height = np.ptp(xy, axis=0)
+    assert x0 <= xy[:, 0].min() - 0.25 * width and x1 >= xy[:, 0].max() + 0.25 * width
+    assert y0 <= xy[:, 1].min() - 0.25 * height
+    assert face_box(xy, astronaut.shape, margin=0.0) == (
+        int(np.floor(xy[:, 0].min())), int(np.floor(xy[:, 1].min())),
+        int(np.ceil(xy[:, 0].max())), int(np.ceil(xy[:, 1].max())))
+    # A face at the photo's edge: the box is clipped, never outside the photo.
+    edge = xy - [xy[:, 0].min() - 1.0, 0.0]
+    assert face_box(edge, astronaut.shape, margin=0.5)[0] == 0
+    assert face_box(xy, (100, 120, 3), margin=0.5)[2:] == (120, 100)

@@ -14,6 +14,7 @@ import numpy as np
 import streamlit as st
 
 from palsy_core import AnalysisResult, draw_overlay
+from palsy_core.face.frame import face_box
 from palsy_core.face.normal_range import ASSESSABLE_EXPRESSIONS, limits_for
 from palsy_core.report import DISCLAIMER, REGION_LABELS, measurement_rows
 
@@ -177,7 +178,8 @@ def overlay(rgb: np.ndarray, result: AnalysisResult, *, contours: bool, points: 
     """
     image = draw_overlay(rgb, result.landmarks, contours=contours, points=points, axes=axes)
     if zoom:
-        image = _face_crop(image, result.landmarks)
+        x0, y0, x1, y1 = face_box(result.landmarks, image.shape)
+        image = image[y0:y1, x0:x1]
     st.image(image, width="stretch", output_format="JPEG")
     st.caption(
         "Image left = subject's right (in an unmirrored photo). Lines: brows, eyes, lips, nose "
@@ -207,7 +209,7 @@ def parsing_overlay(rgb: np.ndarray, result: AnalysisResult, *, zoom: bool = Tru
         st.warning(f"**Trained on mesh-drawn masks and simulated palsy, not on patients.** "
                    f"{SIMULATED_WARNING}", icon=":material/science:")
     if zoom:
-        box = _face_box(result.landmarks, rgb.shape)
+        box = face_box(result.landmarks, rgb.shape)
         window = (slice(box[1], box[3]), slice(box[0], box[2]))
         rgb = rgb[window]
         parsed = replace(parsed, labels=parsed.labels[window], paralysed=parsed.paralysed[window])
@@ -266,24 +268,6 @@ def parsing_model_card(card: Mapping[str, Any]) -> None:
         st.caption(f"Data: {line}")
     with st.popover("Full model card (JSON)"):
         st.code(json.dumps(dict(card), indent=2), language="json")
-
-
-def _face_box(landmarks: np.ndarray, shape: tuple[int, ...], margin: float = 0.25) -> tuple[int, int, int, int]:
-    low = np.floor(landmarks[:, :2].min(axis=0)).astype(int)
-    high = np.ceil(landmarks[:, :2].max(axis=0)).astype(int)
-    pad = ((high - low) * margin).astype(int)
-    x0, y0 = np.maximum(low - pad, 0)
-    x1, y1 = np.minimum(high + pad, [shape[1], shape[0]])
-    return int(x0), int(y0), int(x1), int(y1)
-
-
-def _face_crop(image: np.ndarray, landmarks: np.ndarray, margin: float = 0.25) -> np.ndarray:
-    low = np.floor(landmarks[:, :2].min(axis=0)).astype(int)
-    high = np.ceil(landmarks[:, :2].max(axis=0)).astype(int)
-    pad = ((high - low) * margin).astype(int)
-    x0, y0 = np.maximum(low - pad, 0)
-    x1, y1 = np.minimum(high + pad, [image.shape[1], image.shape[0]])
-    return image[y0:y1, x0:x1]
 
 
 def region_gauges(result: AnalysisResult) -> None:

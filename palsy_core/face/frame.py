@@ -86,6 +86,23 @@ class FaceFrame:
         return float(along.max() - along.min())
 
 
+def face_box(landmarks: np.ndarray, image_shape: tuple[int, ...],
+             margin: float = 0.25) -> tuple[int, int, int, int]:
+    """The face's box in the photo, for a zoomed view: ``x0, y0, x1, y1`` (pixels, ends
+    exclusive, clipped to the photo).
+
+    The landmarks' bounding box, enlarged on every side by ``margin`` times its width
+    (left, right) and height (top, bottom), outer edges rounded outwards. ``image_shape``
+    is the photo's ``(height, width[, channels])``.
+    """
+    xy = np.asarray(landmarks, dtype=np.float64)[:, :2]
+    low, high = xy.min(axis=0), xy.max(axis=0)
+    pad = (high - low) * margin
+    x0, y0 = np.maximum(np.floor(low - pad), 0).astype(int)
+    x1, y1 = np.minimum(np.ceil(high + pad), [image_shape[1], image_shape[0]]).astype(int)
+    return int(x0), int(y0), int(x1), int(y1)
+
+
 def face_alignment(landmarks: np.ndarray, size: int, margin: float = 0.12) -> np.ndarray:
     """The 2x3 similarity transform from photo pixels to an aligned ``size`` square.
 
