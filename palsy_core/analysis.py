@@ -14,6 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal, Optional, Protocol
 
+import cv2
 import numpy as np
 
 from .assessment import Assessment, assess, normalize_expression
@@ -369,8 +370,6 @@ class Analyzer:
         factor = LANDMARKER_MAX_SIDE / max(height, width)
         if factor >= 1.0:
             return rgb, None
-        import cv2
-
         small = cv2.resize(rgb, (round(width * factor), round(height * factor)),
                            interpolation=cv2.INTER_AREA)
         scale = np.array([width / small.shape[1], height / small.shape[0], width / small.shape[1]],

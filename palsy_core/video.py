@@ -16,7 +16,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import queue
+import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -372,9 +375,6 @@ class _FrameDecoder:
 
     def __init__(self, capture: cv2.VideoCapture, name: str, source_fps: float,
                  sample_fps: float, max_duration_s: float):
-        import queue
-        import threading
-
         self._capture = capture
         self._name = name
         self._source_fps = source_fps
@@ -399,8 +399,6 @@ class _FrameDecoder:
 
     def close(self) -> None:
         """Stop decoding (also midway), wait for the thread, release the file."""
-        import queue
-
         self._stop.set()
         while self._thread.is_alive():
             try:  # unblock a put() waiting for room
@@ -410,8 +408,6 @@ class _FrameDecoder:
         self._capture.release()
 
     def _put(self, item) -> bool:
-        import queue
-
         while not self._stop.is_set():
             try:
                 self._queue.put(item, timeout=0.1)
@@ -421,8 +417,6 @@ class _FrameDecoder:
         return False
 
     def _run(self) -> None:
-        from time import perf_counter
-
         next_sample_s = 0.0
         try:
             while not self._stop.is_set():
@@ -509,8 +503,6 @@ def add_video_subcommand(subparsers: Any) -> None:
 
 
 def _run_video_command(args: Any) -> int:
-    import sys
-
     try:
         if not args.fps > 0:
             raise VideoError("--fps must be a positive number of frames per second.")

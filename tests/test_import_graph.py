@@ -13,12 +13,30 @@ import palsy_core
 
 PACKAGE = Path(palsy_core.__file__).resolve().parent
 
-#: Shared by every layer: words, errors, logging, version, typed results, text and tables.
-BASE = {"palsy_core.vocabulary", "palsy_core.errors", "palsy_core._native_log",
-        "palsy_core._threads", "palsy_core._version", "palsy_core.predictions",
-        "palsy_core.safe_text", "palsy_core.flatten", "palsy_core.imageio"}
-#: Pictures and model inputs made from one face (what models/ may read besides face/).
-FACE_PRODUCTS = {"palsy_core.drawing", "palsy_core.modalities", "palsy_core.segmentation"}
+#: The layers, lowest first (docs/ARCHITECTURE.md): a module imports only its own layer
+#: and the ones below. A package name covers every module under it.
+LAYERS = [
+    # the base: words, errors, typed results, image reading, text and tables, settings
+    {"palsy_core.vocabulary", "palsy_core.errors", "palsy_core.predictions", "palsy_core.imageio",
+     "palsy_core.flatten", "palsy_core.safe_text", "palsy_core._version", "palsy_core._native_log",
+     "palsy_core._threads"},
+    {"palsy_core.face"},                                    # one face
+    {"palsy_core.drawing", "palsy_core.modalities", "palsy_core.segmentation"},  # its pictures
+    {"palsy_core.models"},                                  # the trained models
+    {"palsy_core.analysis", "palsy_core.assessment", "palsy_core.recommendations"},  # one photo
+    {"palsy_core.visit", "palsy_core.comparison", "palsy_core.correction", "palsy_core.grading"},
+    {"palsy_core.cli", "palsy_core.video", "palsy_core.report", "palsy_core.export_xlsx",
+     "palsy_core.records", "palsy_core.accounts", "palsy_core.examples", "palsy_core.__main__"},
+    {"palsy_core"},                                         # the public names
+]
+
+
+def layer_of(module: str) -> int | None:
+    for level, members in enumerate(LAYERS):
+        if any(module == name or module.startswith(name + ".") for name in members
+               if name != "palsy_core" or module == "palsy_core"):
+            return level
+    return None
 
 
 def module_name(path: Path) -> str:
@@ -101,16 +119,17 @@ def test_the_circle_finder_finds_one():
     assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
-@pytest.mark.parametrize("module", sorted(m for m in MODULES if m.startswith("palsy_core.face")))
-def test_face_imports_only_face_and_the_base(module):
-    above = {target for target in GRAPH[module]
-             if not target.startswith("palsy_core.face") and target not in BASE}
-    assert above == set()
+def test_every_module_has_a_layer():
+    assert [module for module in MODULES if layer_of(module) is None] == []
 
 
-@pytest.mark.parametrize("module", sorted(m for m in MODULES if m.startswith("palsy_core.models")))
-def test_models_import_only_face_its_products_and_the_base(module):
-    allowed = BASE | FACE_PRODUCTS
-    above = {target for target in GRAPH[module]
-             if not target.startswith(("palsy_core.face", "palsy_core.models")) and target not in allowed}
-    assert above == set()
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_a_module_imports_only_its_layer_and_those_below(module):
+    above = {target for target in GRAPH[module] if (layer_of(target) or 0) > layer_of(module)}
+    assert above == set(), f"{module} (layer {layer_of(module)}) imports a higher layer"
+
+
+def test_the_layers_are_the_ones_the_docs_name():
+    assert layer_of("palsy_core.face.frame") == 1 and layer_of("palsy_core.models._palsy") == 3
+    assert layer_of("palsy_core") == len(LAYERS) - 1
+    assert layer_of("palsy_core.analysis") > layer_of("palsy_core.models") > layer_of("palsy_core.modalities")
