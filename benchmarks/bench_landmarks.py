@@ -30,6 +30,7 @@ import numpy as np
 
 
 from palsy_core.face import landmarks as lm  # noqa: E402
+from palsy_core.face.frame import FaceFrame  # noqa: E402
 from palsy_core.face.measurements import measure_face  # noqa: E402
 from palsy_core.face.normal_range import load_normal_limits  # noqa: E402
 from palsy_core.face.pose import frontalize  # noqa: E402
@@ -56,15 +57,6 @@ def read_tem(path: Path) -> np.ndarray:
     lines = path.read_text().split("\n")
     count = int(lines[0])
     return np.array([[float(v) for v in line.split()[:2]] for line in lines[1:1 + count]])
-
-
-def pupil_frame_heights(points: np.ndarray, right_pupil: np.ndarray,
-                        left_pupil: np.ndarray) -> np.ndarray:
-    """Height (down the face, px) of each point in the frame of the pupil line."""
-    axis = (left_pupil - right_pupil) / np.linalg.norm(left_pupil - right_pupil)
-    down = np.array([-axis[1], axis[0]])
-    down = down if down[1] >= 0 else -down
-    return (points - (left_pupil + right_pupil) / 2) @ down
 
 
 def summary(values) -> str:
@@ -112,9 +104,9 @@ def main(argv=None) -> int:
                 offsets_mm[t].append((mesh[m] - manual[t]) * mm_per_px)
                 errors_ipd[t].append(100.0 * err / manual_ipd)
             # Heights in each source's own pupil frame, as the measurements take them.
-            auto_h = pupil_frame_heights(mesh[[lm.LEFT_MOUTH_CORNER, lm.RIGHT_MOUTH_CORNER]],
-                                         mesh[lm.RIGHT_IRIS[0]], mesh[lm.LEFT_IRIS[0]])
-            man_h = pupil_frame_heights(manual[[93, 87]], manual[0], manual[1])
+            auto_h = FaceFrame(mesh[[lm.LEFT_MOUTH_CORNER, lm.RIGHT_MOUTH_CORNER]],
+                               right_eye=mesh[lm.RIGHT_IRIS[0]], left_eye=mesh[lm.LEFT_IRIS[0]]).y
+            man_h = FaceFrame(manual[[93, 87]], right_eye=manual[0], left_eye=manual[1]).y
             # Signed commissure height difference, left - right = right corner's height
             # below the pupils minus the left one's.
             corner_offset.append(((auto_h[0] - auto_h[1]) * mm_per_px,
