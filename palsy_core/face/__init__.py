@@ -9,7 +9,8 @@ Models, analysis, drawing, reports, video and the app build on it.
 - :mod:`~palsy_core.face.frame`: the one face frame (eye line, down the face), the aligned
   crop the models read and the face's box for zoomed views.
 - :mod:`~palsy_core.face.pose`: head pose; undoing the head's turn (``frontalize``).
-- :mod:`~palsy_core.face.features`: the 29 handcrafted asymmetry features (seed 000).
+- :mod:`~palsy_core.face.features`: the 29 handcrafted asymmetry features
+  (Parra-Dominguez et al. 2022).
 - :mod:`~palsy_core.face.measurements`: millimetre measures per side, region asymmetry.
 - :mod:`~palsy_core.face.normal_range`: the healthy limits the measures are judged by.
 """

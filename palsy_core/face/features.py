@@ -1,8 +1,11 @@
 """The 29 handcrafted asymmetry features of Parra-Dominguez et al.
 
-Implements ``shared/spec/asymmetry-features.md`` exactly (the original authors'
-definitions), vectorised over a batch of faces. Inputs are the 51 key points P0..P50 in
-pixel coordinates (x right, y down); "right"/"left" are the subject's sides.
+Parra-Dominguez, Garcia-Capulin, Sanchez-Yanez: Automatic facial palsy diagnosis as a
+classification problem using regional information extracted from a photograph,
+Diagnostics 12(7), 2022, as used by Oo, Lee, Lim (a multimodal fusion model with MLP
+Mixer and handcrafted features for facial palsy detection). The original authors'
+definitions exactly, vectorised over a batch of faces. Inputs are the 51 key points
+P0..P50 in pixel coordinates (x right, y down); "right"/"left" are the subject's sides.
 """
 
 from __future__ import annotations

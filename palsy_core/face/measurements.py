@@ -1,6 +1,6 @@
 """Clinical measurements in millimetres, region asymmetry and the affected side.
 
-Follows ``shared/spec/clinical-measurements.md`` (Emotrics' set of measures).
+Emotrics' set of measures (Guarin et al., JAMA Facial Plastic Surgery, 2018).
 
 Frame (:class:`~palsy_core.face.frame.FaceFrame` on the pupils): the x axis runs along
 the line joining the pupil centres (MediaPipe iris centres 468 = subject's right, 473 =
