@@ -25,7 +25,6 @@ from .face.landmarks import FaceLandmarker, HeadPose, LandmarkerOptions
 from .face.measurements import FaceMeasurements, measure_face
 from .face.pose import frontalize
 from .predictions import PalsyPrediction
-from .recommendations import attach_recommendations
 from ._threads import model_threads
 
 #: The landmarker sees at most this many pixels on the long side: it works on a 256 px
@@ -331,6 +330,9 @@ class Analyzer:
         )
         if "severity" in predictions:
             # The grade's next steps combine it with the geometric findings and verdict.
+            # Imported here: only a grade needs them (~3 ms kept out of `import palsy_core`).
+            from .recommendations import attach_recommendations
+
             result.predictions["severity"] = attach_recommendations(result)
         return result
 
