@@ -296,7 +296,7 @@ class PalsyPredictor:
 
         Returns
         -------
-        palsy_core.analysis.PalsyPrediction
+        palsy_core.predictions.PalsyPrediction
         """
         views = [face]
         if self.config.mirror_average and face.mirror is not None:
