@@ -41,3 +41,15 @@ def wait_until_healthy(url: str, process, log_path=None, timeout_s: float = 60.0
                 log = log_path.read_text()[-2000:] if log_path is not None else ""
                 pytest.fail(f"streamlit did not start: {log}")
             time.sleep(0.25)
+
+
+def choose_expression(page, expression: str) -> None:
+    """Pick the Assess page's "Expression asked for" in a Playwright page, and return once
+    the app's rerun for it is over: a file given to the uploader during that rerun is
+    lost now and then (Streamlit 1.67; 1 upload in 4 just after the server started)."""
+    page.locator("[data-testid=stSelectbox]").first.click()
+    page.get_by_role("option", name=expression, exact=True).click()
+    page.wait_for_function(
+        "value => document.querySelector('input[aria-label=\"Expression asked for\"]').value === value",
+        arg=expression)
+    page.locator("[data-test-script-state=notRunning]").wait_for(timeout=60_000)

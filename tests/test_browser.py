@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_testing import wait_until_healthy
+from app_testing import choose_expression, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -91,8 +91,7 @@ def test_upload_photo_then_bad_file(server, browser, tmp_path, drooped_face):
     uploader = page.locator("[data-testid=stFileUploaderDropzoneInput]")
     uploader.wait_for(state="attached", timeout=60_000)
     # The astronaut smiles: state it, or the verdict rightly refuses a "rest" photo.
-    page.locator("[data-testid=stSelectbox]").first.click()
-    page.get_by_role("option", name="smile", exact=True).click()
+    choose_expression(page, "smile")
     uploader.set_input_files(str(photo))
     headline = page.locator(".st-key-headline")
     headline.wait_for(timeout=60_000)

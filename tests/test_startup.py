@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app_testing import wait_until_healthy
+from app_testing import choose_expression, wait_until_healthy
 
 pytestmark = pytest.mark.slow
 
@@ -135,13 +135,7 @@ def test_first_page_before_the_models_then_each_model_arrives_in_a_real_browser(
             # seconds after it): usable, and the models say "loading...".
             sidebar.get_by_text("loading...").first.wait_for(timeout=60_000)
             uploader.wait_for(state="attached", timeout=60_000)
-            page.locator("[data-testid=stSelectbox]").first.click()
-            page.get_by_role("option", name="smile", exact=True).click()
-            # Upload once the rerun for "smile" is over: a file set during that rerun is
-            # lost now and then (1 in 4 here, with or without the model-status timer).
-            page.wait_for_function(
-                "document.querySelector('input[aria-label=\"Expression asked for\"]').value === 'smile'")
-            page.locator("[data-test-script-state=notRunning]").wait_for(timeout=60_000)
+            choose_expression(page, "smile")
             uploader.set_input_files(str(photo))
             page.locator(".st-key-headline", has_text="Photo: face.jpg").wait_for(timeout=60_000)
             # From here on no action: the model parts of the page redraw themselves.
