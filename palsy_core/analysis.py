@@ -149,6 +149,62 @@ class AnalysisResult:
 
 
 @dataclass(frozen=True)
+class LandmarkAssessment:
+    """What one face's landmarks say on their own: measures and verdict (no model).
+
+    The fields of the same names in :class:`AnalysisResult`.
+    """
+
+    #: Measured on the landmarks with the head's turn (yaw) undone.
+    face: FaceMeasurements
+    #: Measured on the landmarks as given.
+    face_uncorrected: FaceMeasurements
+    #: The pose fitted to the landmarks (:func:`palsy_core.face.pose.frontalize`); the
+    #: verdict judges the head's turn and nod by it.
+    fitted_pose: HeadPose
+    assessment: Assessment
+
+
+def assess_landmarks(landmarks: np.ndarray, blendshapes: dict[str, float], *,
+                     expression: Optional[str] = None, mm_per_pixel: Optional[float] = None,
+                     faces_found: int = 1) -> LandmarkAssessment:
+    """Pose-corrected measurements and the verdict from one face's landmarks.
+
+    The one place both :meth:`Analyzer.analyze` (detected landmarks) and
+    :func:`palsy_core.correction.reanalyze` (a clinician's corrected ones) measure and
+    judge a face, so the same landmarks always get the same verdict.
+
+    Parameters
+    ----------
+    landmarks : ndarray, shape (478, 3)
+        Pixels of the oriented photo (x right, y down, z depth scaled like x).
+    blendshapes : dict
+        MediaPipe's blendshape scores of the face.
+    expression : str, optional
+        The stated expression ("rest", "smile", "brow raise", "eyes closed"); None:
+        detect it from the blendshapes.
+    mm_per_pixel : float, optional
+        Known scale; default from the iris diameter.
+    faces_found : int
+        Faces the landmarker found in the photo (several give a warning).
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``expression``.
+    """
+    stated = normalize_expression(expression)
+    # Undo the head's turn before measuring: a turn foreshortens one side (see pose.py).
+    frontal, fitted_pose = frontalize(landmarks, axes="yaw")
+    measured = measure_face(frontal, blendshapes, mm_per_pixel=mm_per_pixel, expression=stated)
+    uncorrected = measure_face(landmarks, blendshapes, mm_per_pixel=mm_per_pixel, expression=stated)
+    verdict = assess(measured, head_pose=fitted_pose,
+                     pupil_distance_px=measured.interpupillary_distance_mm / measured.mm_per_pixel,
+                     blendshapes=blendshapes, stated_expression=stated, faces_found=faces_found)
+    return LandmarkAssessment(measured, uncorrected, fitted_pose, verdict)
+
+
+@dataclass(frozen=True)
 class AnalyzerOptions:
     """Options of :class:`Analyzer`.
 
@@ -282,16 +338,8 @@ class Analyzer:
         lap("landmarks")
         features = compute_features(keypoints_51(face.landmarks))
         lap("features")
-        # Undo the head's turn before measuring: a turn foreshortens one side (see pose.py).
-        frontal, fitted_pose = frontalize(face.landmarks, axes="yaw")
-        measured = measure_face(frontal, face.blendshapes, mm_per_pixel=mm_per_pixel,
-                                expression=stated)
-        uncorrected = measure_face(face.landmarks, face.blendshapes, mm_per_pixel=mm_per_pixel,
-                                   expression=stated)
-        verdict = assess(measured, head_pose=fitted_pose,
-                         pupil_distance_px=measured.interpupillary_distance_mm / measured.mm_per_pixel,
-                         blendshapes=face.blendshapes, stated_expression=stated,
-                         faces_found=face.faces_found)
+        geometry = assess_landmarks(face.landmarks, face.blendshapes, expression=stated,
+                                    mm_per_pixel=mm_per_pixel, faces_found=face.faces_found)
         lap("measurements")
         predictions, palsy = {}, None
         with model_threads():
@@ -319,14 +367,14 @@ class Analyzer:
             blendshapes=face.blendshapes,
             head_pose=face.head_pose,
             features=features,
-            face=measured,
-            warnings=self._warnings(face, measured, verdict),
+            face=geometry.face,
+            warnings=self._warnings(face, geometry.face, geometry.assessment),
             palsy=palsy,
             predictions=predictions,
             timings_ms=timings,
-            assessment=verdict,
-            face_uncorrected=uncorrected,
-            fitted_pose=fitted_pose,
+            assessment=geometry.assessment,
+            face_uncorrected=geometry.face_uncorrected,
+            fitted_pose=geometry.fitted_pose,
         )
         if "severity" in predictions:
             # The grade's next steps combine it with the geometric findings and verdict.

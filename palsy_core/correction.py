@@ -10,9 +10,10 @@ iris's centre and ring), so the contour the measure interpolates moves with the 
 clinician drags. An iris is re-fitted by moving its centre and setting its radius.
 
 :func:`apply_moves` turns handle positions into a corrected (478, 3) landmark array and
-:func:`reanalyze` recomputes every measure and the verdict from it, exactly as
-:meth:`palsy_core.Analyzer.analyze` does from detected landmarks. Coordinates are pixels
-of the oriented photo (x right, y down); sides are the subject's.
+:func:`reanalyze` recomputes every measure and the verdict from it through
+:func:`palsy_core.analysis.assess_landmarks`, the function :meth:`palsy_core.Analyzer.analyze`
+judges detected landmarks with. Coordinates are pixels of the oriented photo (x right,
+y down); sides are the subject's.
 """
 
 from __future__ import annotations
@@ -24,11 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .face import landmarks as lm
-from .analysis import AnalysisResult
-from .assessment import assess, normalize_expression
+from .analysis import AnalysisResult, assess_landmarks
 from .face.features import compute_features, keypoints_51
-from .face.measurements import measure_face
-from .face.pose import frontalize
 from .vocabulary import Expression, Side
 
 __all__ = ["Handle", "HANDLES", "CORRECTION_NOTE", "handle_positions", "apply_moves", "reanalyze"]
@@ -182,8 +180,10 @@ def reanalyze(result: AnalysisResult, landmarks: np.ndarray, *, expression: Expr
     Returns
     -------
     AnalysisResult
-        Features, measurements (pose-corrected and not), verdict and warnings recomputed;
-        the blendshapes, head pose and model outputs are the detected photo's, and
+        Features, measurements (pose-corrected and not), fitted pose, verdict and warnings
+        recomputed (the verdict judges the turn by the pose fitted to ``landmarks``, as the
+        analysis does); the blendshapes, the landmarker's head pose and model outputs are
+        the detected photo's, and
         :data:`CORRECTION_NOTE` is among the warnings when the landmarks differ from the
         detected ones (with the detected ones it only re-reads the photo under another
         stated expression).
@@ -193,21 +193,15 @@ def reanalyze(result: AnalysisResult, landmarks: np.ndarray, *, expression: Expr
         raise ValueError(f"reanalyze needs the {lm.NUM_LANDMARKS} landmarks, got {points.shape[0]}.")
     if points.shape[1] == 2:  # depth of the detected landmarks (frontalize uses it)
         points = np.column_stack([points, np.asarray(result.landmarks)[:, 2]]).astype(np.float32)
-    stated = normalize_expression(expression)
-    features = compute_features(keypoints_51(points))
-    frontal, fitted_pose = frontalize(points, axes="yaw")
-    measured = measure_face(frontal, result.blendshapes, mm_per_pixel=mm_per_pixel, expression=stated)
-    uncorrected = measure_face(points, result.blendshapes, mm_per_pixel=mm_per_pixel, expression=stated)
-    verdict = assess(measured, head_pose=result.head_pose,
-                     pupil_distance_px=measured.interpupillary_distance_mm / measured.mm_per_pixel,
-                     blendshapes=result.blendshapes, stated_expression=stated,
-                     faces_found=result.faces_found)
+    geometry = assess_landmarks(points, result.blendshapes, expression=expression,
+                                mm_per_pixel=mm_per_pixel, faces_found=result.faces_found)
     # Warnings the verdict and the measures gave are recomputed; the others (models) are kept.
     before = set(result.face.notes) | {w.message for w in (result.assessment.warnings if result.assessment else ())}
     kept = [w for w in result.warnings if w not in before and w != CORRECTION_NOTE]
-    warnings = [w.message for w in verdict.warnings] + list(measured.notes) + kept
+    warnings = [w.message for w in geometry.assessment.warnings] + list(geometry.face.notes) + kept
     if not np.allclose(points[:, :2], np.asarray(result.landmarks)[:, :2]):
         warnings.append(CORRECTION_NOTE)
-    return dataclasses.replace(result, landmarks=points, features=features, face=measured,
-                               face_uncorrected=uncorrected, fitted_pose=fitted_pose,
-                               assessment=verdict, warnings=warnings)
+    return dataclasses.replace(result, landmarks=points, features=compute_features(keypoints_51(points)),
+                               face=geometry.face, face_uncorrected=geometry.face_uncorrected,
+                               fitted_pose=geometry.fitted_pose, assessment=geometry.assessment,
+                               warnings=warnings)

@@ -3,10 +3,16 @@ recomputed from moved landmarks (palsy_core.correction)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from palsy_core.correction import CORRECTION_NOTE, HANDLES, apply_moves, handle_positions, reanalyze
+from palsy_core.examples import astronaut_photo_set
+from palsy_core.face.normal_range import MAX_RELIABLE_PITCH, MAX_RELIABLE_YAW
+
+LONDON = Path(__file__).resolve().parents[2] / "shared" / "faces" / "london"
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +33,47 @@ def test_unmoved_landmarks_give_the_same_analysis(result):
         assert again.measurements[name].left == pytest.approx(measure.left, abs=1e-3)
         assert again.measurements[name].right == pytest.approx(measure.right, abs=1e-3)
     assert again.status == result.status and CORRECTION_NOTE not in again.warnings
+
+
+@pytest.fixture(scope="module")
+def example_results(analyzer):
+    """The analyses of the benchmark's five example photos (palsy_core.examples)."""
+    return [analyzer.analyze(photo) for photo in astronaut_photo_set()]
+
+
+@pytest.mark.parametrize("index", range(5))
+def test_unmoved_landmarks_give_exactly_the_analysis(example_results, index):
+    """Everything the JSON says (measures, fitted pose, verdict, warnings) to the last bit."""
+    result = example_results[index]
+    again = reanalyze(result, result.landmarks)
+    assert again.assessment == result.assessment
+    assert again.to_dict() == result.to_dict()
+
+
+def test_the_verdict_judges_the_fitted_pose_like_the_analysis(example_results):
+    """The mirrored astronaut nods past the limit by the landmarker's own pose but not by
+    the pose fitted to its landmarks, which the verdict reads: judged by the former, the
+    unchanged landmarks got a 'head tilted' reason the analysis never gave."""
+    mirrored = example_results[1]
+    assert abs(mirrored.head_pose.pitch) > MAX_RELIABLE_PITCH >= abs(mirrored.fitted_pose.pitch)
+    again = reanalyze(mirrored, mirrored.landmarks)
+    assert "head_nodded" not in {r.code for r in again.assessment.reasons}
+    assert again.assessment.reasons == mirrored.assessment.reasons
+
+
+@pytest.mark.skipif(not (LONDON / "smiling").is_dir(),
+                    reason=f"the Face Research Lab London Set is not at {LONDON} (see shared/faces/README.md)")
+def test_unmoved_landmarks_of_a_turned_head_give_exactly_the_analysis(analyzer):
+    """London 001 smiling turns 7.7 deg, just inside the limit: undoing the turn moves
+    its measures by millimetres, and the correction redoes exactly that."""
+    result = analyzer.analyze(str(LONDON / "smiling" / "001_08.jpg"), expression="smile")
+    assert MAX_RELIABLE_YAW - 1 < abs(result.fitted_pose.yaw) <= MAX_RELIABLE_YAW
+    shift = max(abs(m.difference - result.face_uncorrected.measurements[name].difference)
+                for name, m in result.measurements.items())
+    assert shift > 1.0  # mm: the pose correction is not trivial here
+    again = reanalyze(result, result.landmarks, expression="smile")
+    assert again.status == result.status == "within_normal"
+    assert again.to_dict() == result.to_dict()
 
 
 def test_a_lowered_mouth_corner_lowers_that_side_only(result):
