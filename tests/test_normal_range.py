@@ -222,6 +222,40 @@ def test_leave_one_person_out_counts_held_out_maxima():
     assert low < 0.2 < high
 
 
+@pytest.mark.parametrize("combined", [False, True])
+def test_percentile_search_keeps_the_smallest_passing_percentile(combined):
+    """Both limits (per measure and combined) are chosen by one rule: per expression the
+    first percentile of the grid whose held-out rate is at most the target, the search
+    stopping once every expression has one."""
+    from trainers.normal_range import choose_combined_percentile, choose_percentile
+
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(30):
+        for expression in ("rest", "smile"):
+            row = {"person": f"p{i}", "expression": expression}
+            for name in ("brow_height", "palpebral_fissure_height", "commissure_height",
+                         "commissure_excursion"):
+                left, right = 10 + rng.normal(0, 1, 2)
+                row.update({f"{name}_left": left, f"{name}_right": right,
+                            f"{name}_difference": abs(left - right)})
+            rows.append(row)
+    # With 30 people 5 % is out of reach (whoever holds a largest difference is outside
+    # even at the 100th percentile): per measure 95 (smile) and 100 (rest) pass 20 %,
+    # combined 90 for both, so the search stops there.
+    grid, target = (80.0, 90.0, 95.0, 100.0), 0.2
+    choose = choose_combined_percentile if combined else choose_percentile
+    chosen, search = choose(pd.DataFrame(rows), grid, target)
+    tried = [p for p, _ in search]
+    assert tried == list(grid[:len(tried)])
+    for expression, percentile in chosen.items():
+        rates = {p: r[expression] for p, r in search}
+        assert rates[percentile] <= target
+        assert all(rates[p] > target for p in tried if p < percentile)
+    assert max(chosen.values()) == tried[-1]
+
+
 # -- measure_face and the limits ------------------------------------------------------
 def test_stated_expression_picks_the_limits(astronaut_landmarks):
     detected = measure_face(astronaut_landmarks)

@@ -46,7 +46,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -229,6 +229,43 @@ def exact_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, flo
     return float(ci.low), float(ci.high)
 
 
+def _outside_rate(flags: list[bool]) -> dict:
+    """``outside``, ``n``, ``rate`` and its exact ``ci95`` of held-out photos (or people)."""
+    k, n = int(sum(flags)), len(flags)
+    low, high = exact_interval(k, n)
+    return {"outside": k, "n": n, "rate": k / n, "ci95": [low, high]}
+
+
+def _held_out_rates(outside: dict[str, dict[str, bool]], people: Sequence[str],
+                    expressions: Sequence[str]) -> dict:
+    """The outside rates of a leave-one-person-out run (``outside[expression][person]``):
+    per expression, ``any_photo`` (people with at least one photo outside) and
+    ``all_photos`` (every photo pooled)."""
+    out = {e: _outside_rate(list(outside[e].values())) for e in expressions}
+    out["any_photo"] = _outside_rate([any(outside[e].get(p, False) for e in expressions)
+                                      for p in people])
+    out["all_photos"] = _outside_rate([flag for e in expressions for flag in outside[e].values()])
+    return out
+
+
+def _smallest_passing_percentile(held_out: Callable[[float], dict], grid: Sequence[float],
+                                 target_outside: float) -> tuple[dict[str, float], list]:
+    """Per expression, the smallest percentile of ``grid`` whose held-out outside rate
+    (``held_out(percentile)[expression]["rate"]``) is at most ``target_outside`` (the
+    largest tried if none is), and the search: ``[(percentile, {expression: rate})]``."""
+    search, chosen = [], {}
+    for percentile in grid:
+        result = held_out(percentile)
+        rates = {e: result[e]["rate"] for e in ASSESSABLE_EXPRESSIONS}
+        search.append((percentile, rates))
+        for e, rate in rates.items():
+            if rate <= target_outside:
+                chosen.setdefault(e, percentile)
+        if len(chosen) == len(rates):
+            break
+    return {e: chosen.get(e, grid[-1]) for e in ASSESSABLE_EXPRESSIONS}, search
+
+
 def leave_one_person_out(table, percentile: float | dict[str, float],
                          expressions: Sequence[str] = ASSESSABLE_EXPRESSIONS,
                          regions: Optional[dict] = None) -> dict:
@@ -264,17 +301,9 @@ def leave_one_person_out(table, percentile: float | dict[str, float],
             outside[r["expression"]][person] = bool(hit)
             for region in hit:
                 regions_hit[r["expression"]][region] = regions_hit[r["expression"]].get(region, 0) + 1
-
-    def summary(flags: list[bool]) -> dict:
-        k, n = int(sum(flags)), len(flags)
-        low, high = exact_interval(k, n)
-        return {"outside": k, "n": n, "rate": k / n, "ci95": [low, high]}
-
-    out = {e: {**summary(list(outside[e].values())), "by_region": regions_hit[e]}
-           for e in expressions}
-    out["any_photo"] = summary([any(outside[e].get(p, False) for e in expressions)
-                                for p in people])
-    out["all_photos"] = summary([flag for e in expressions for flag in outside[e].values()])
+    out = _held_out_rates(outside, people, expressions)
+    for e in expressions:
+        out[e]["by_region"] = regions_hit[e]
     return out
 
 
@@ -283,17 +312,8 @@ def choose_percentile(table, grid: Sequence[float],
     """Per expression, the smallest percentile of ``grid`` whose held-out outside rate is at
     most ``target_outside`` (the largest tried if none is), and the search:
     ``[(percentile, {expression: rate})]``."""
-    search, chosen = [], {}
-    for percentile in grid:
-        result = leave_one_person_out(table, percentile)
-        rates = {e: result[e]["rate"] for e in ASSESSABLE_EXPRESSIONS}
-        search.append((percentile, rates))
-        for e, rate in rates.items():
-            if rate <= target_outside:
-                chosen.setdefault(e, percentile)
-        if len(chosen) == len(rates):
-            break
-    return {e: chosen.get(e, grid[-1]) for e in ASSESSABLE_EXPRESSIONS}, search
+    return _smallest_passing_percentile(lambda p: leave_one_person_out(table, p), grid,
+                                        target_outside)
 
 
 def leave_one_person_out_combined(table, percentile: dict[str, float],
@@ -317,34 +337,15 @@ def leave_one_person_out_combined(table, percentile: dict[str, float],
                 limit.score(signed_differences({m: r[f"{m}_left"] for m in measures},
                                                {m: r[f"{m}_right"] for m in measures},
                                                measures)) > limit.limit for r in mine)
-
-    def summary(flags: list[bool]) -> dict:
-        k, n = int(sum(flags)), len(flags)
-        low, high = exact_interval(k, n)
-        return {"outside": k, "n": n, "rate": k / n, "ci95": [low, high]}
-
-    out = {e: summary(list(outside[e].values())) for e in expressions}
-    out["any_photo"] = summary([any(outside[e].get(p, False) for e in expressions)
-                                for p in people])
-    out["all_photos"] = summary([flag for e in expressions for flag in outside[e].values()])
-    return out
+    return _held_out_rates(outside, people, expressions)
 
 
 def choose_combined_percentile(table, grid: Sequence[float],
                                target_outside: float) -> tuple[dict[str, float], list]:
     """As :func:`choose_percentile`, for the combined limit."""
-    search, chosen = [], {}
-    for percentile in grid:
-        result = leave_one_person_out_combined(
-            table, {e: percentile for e in ASSESSABLE_EXPRESSIONS})
-        rates = {e: result[e]["rate"] for e in ASSESSABLE_EXPRESSIONS}
-        search.append((percentile, rates))
-        for e, rate in rates.items():
-            if rate <= target_outside:
-                chosen.setdefault(e, percentile)
-        if len(chosen) == len(rates):
-            break
-    return {e: chosen.get(e, grid[-1]) for e in ASSESSABLE_EXPRESSIONS}, search
+    return _smallest_passing_percentile(
+        lambda p: leave_one_person_out_combined(table, {e: p for e in ASSESSABLE_EXPRESSIONS}),
+        grid, target_outside)
 
 
 def _git_commit() -> str:
