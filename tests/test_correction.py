@@ -50,6 +50,14 @@ def test_unmoved_landmarks_give_exactly_the_analysis(example_results, index):
     assert again.to_dict() == result.to_dict()
 
 
+def test_unmoved_landmarks_under_a_stated_expression_and_scale_give_exactly_the_analysis(
+        analyzer, face_photo):
+    result = analyzer.analyze(face_photo, expression="brow raise", mm_per_pixel=0.1)
+    again = reanalyze(result, result.landmarks, expression="brow raise", mm_per_pixel=0.1)
+    assert again.status == "not_assessable" and again.face.scale_source == "user"
+    assert again.to_dict() == result.to_dict()
+
+
 def test_the_verdict_judges_the_fitted_pose_like_the_analysis(example_results):
     """The mirrored astronaut nods past the limit by the landmarker's own pose but not by
     the pose fitted to its landmarks, which the verdict reads: judged by the former, the
