@@ -1,10 +1,10 @@
 """Facial palsy assessment: the clinician web app.
 
 Run with ``streamlit run streamlit_app.py`` (settings in ``.streamlit/config.toml``: it
-listens on 127.0.0.1 only unless told otherwise). This file signs the user in (ui/auth.py),
+listens on 127.0.0.1 only unless told otherwise). This file signs the user in (app_pages/ui/auth.py),
 sets up the pages their role may open and the sidebar every page shares (who is signed
-in, patient code, model status). The pages live in ``app_pages/``,
-not ``pages/``: Streamlit serves a ``pages/`` folder as pages of its own on a direct link
+in, patient code, model status). The pages and their helpers (``app_pages/ui/``) live in
+``app_pages/``, not ``pages/``: Streamlit serves a ``pages/`` folder as pages of its own on a direct link
 to a fresh server, bypassing this file (its sidebar and its error handling).
 """
 
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import auth, services, session_end, widgets
-from ui.errors import show_error
-from ui.text import plain
+from app_pages.ui import auth, services, session_end, widgets
+from app_pages.ui.errors import show_error
+from app_pages.ui.text import plain
 
 # MediaPipe's C++ log lines are noise in a server console.
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -47,7 +47,7 @@ def model_status_list() -> None:
 
 
 # Nothing below this line runs for a session that is not signed in: no page, no patient
-# list, no photo (see ui/auth.py; PALSY_AUTH=off is the documented laptop-demo switch).
+# list, no photo (see app_pages/ui/auth.py; PALSY_AUTH=off is the documented laptop-demo switch).
 try:
     user = auth.require_user()
 except BaseException:  # st.stop() after the sign-in page: load the models meanwhile

@@ -6,9 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from palsy_core.accounts import MIN_PASSWORD_LENGTH, ROLES
-from ui import auth
-from ui.errors import attempt
-from ui.text import plain
+from app_pages.ui import auth
+from app_pages.ui.errors import attempt
+from app_pages.ui.text import plain
 
 st.title("Accounts")
 user = auth.require_user(announce_demo=False)  # the entry file announced demo mode

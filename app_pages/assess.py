@@ -11,9 +11,9 @@ from palsy_core.imageio import IMAGE_SUFFIXES
 from palsy_core.records import EXPRESSIONS
 from palsy_core.report import assessment_csv, assessment_pdf
 from palsy_core.safe_text import check_patient_code, is_patient_code
-from ui import auth, services, widgets
-from ui.errors import attempt
-from ui.text import plain
+from app_pages.ui import auth, services, widgets
+from app_pages.ui.errors import attempt
+from app_pages.ui.text import plain
 
 PHOTO_TYPES = [suffix.lstrip(".") for suffix in IMAGE_SUFFIXES]
 SOURCES = ("Upload a photo", "Take a photo", "Example photo")

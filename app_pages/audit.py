@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui import auth, services
-from ui.errors import attempt
+from app_pages.ui import auth, services
+from app_pages.ui.errors import attempt
 
 st.title("Audit trail")
 user = auth.require_user(announce_demo=False)  # the entry file announced demo mode

@@ -13,9 +13,9 @@ from palsy_core.export_xlsx import visits_to_xlsx
 from palsy_core.records import PHOTO_SET
 from palsy_core.report import comparison_pdf
 from palsy_core.visit import MOVEMENT_TITLES
-from ui import auth, services, visit_state, widgets
-from ui.errors import attempt
-from ui.text import plain
+from app_pages.ui import auth, services, visit_state, widgets
+from app_pages.ui.errors import attempt
+from app_pages.ui.text import plain
 
 VERDICT_COLOURS = {"improved": "background-color: #d5f5e3", "worse": "background-color: #fadbd8"}
 

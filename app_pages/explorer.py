@@ -13,8 +13,8 @@ from plotly.subplots import make_subplots
 
 from palsy_core.comparison import REPEAT_BANDS_FILE
 from palsy_core.face.features import FEATURE_NAMES, FEATURE_REGIONS, SHAPE_FEATURES, deviation_from_symmetry
-from ui import services, widgets
-from ui.errors import attempt
+from app_pages.ui import services, widgets
+from app_pages.ui.errors import attempt
 
 BANDS_FILE = REPEAT_BANDS_FILE.with_name("feature_bands.json")
 # What each feature compares, for the hover text (after the Parra-Dominguez definitions).

@@ -9,9 +9,9 @@ import streamlit as st
 
 from palsy_core.face.normal_range import MAX_RELIABLE_PITCH, MAX_RELIABLE_YAW, limits_for, load_normal_limits
 from palsy_core.report import MEASUREMENT_LABELS
-from ui import services, widgets
-from ui.errors import attempt
-from ui.text import plain
+from app_pages.ui import services, widgets
+from app_pages.ui.errors import attempt
+from app_pages.ui.text import plain
 
 st.title("Models")
 st.caption("Every model behind the numbers in this app, with its model card. Outputs of models trained on "

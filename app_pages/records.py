@@ -17,9 +17,9 @@ from palsy_core.export_xlsx import visits_to_xlsx
 from palsy_core.records import PHOTO_SET
 from palsy_core.report import MEASUREMENT_LABELS, REGION_LABELS
 from palsy_core.visit import MOVEMENT_TITLES
-from ui import auth, services, widgets
-from ui.errors import attempt
-from ui.text import plain
+from app_pages.ui import auth, services, widgets
+from app_pages.ui.errors import attempt
+from app_pages.ui.text import plain
 
 
 def audit_view(patient: str, visit_id: int | None = None) -> None:

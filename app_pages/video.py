@@ -14,9 +14,9 @@ from palsy_core.records import PHOTO_SET
 from palsy_core.report import REGION_LABELS
 from palsy_core.visit import MOVEMENT_TITLES, MOVEMENTS, visit_from_results
 from palsy_core.video import MAX_DURATION_S, SAMPLE_FPS, VIDEO_SUFFIXES
-from ui import auth, services, widgets
-from ui.errors import attempt
-from ui.text import plain
+from app_pages.ui import auth, services, widgets
+from app_pages.ui.errors import attempt
+from app_pages.ui.text import plain
 
 _COLOURS = {"brow": "#8e44ad", "eye": "#2e86c1", "mouth": "#e67e22"}
 

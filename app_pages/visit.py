@@ -20,10 +20,10 @@ from palsy_core.imageio import IMAGE_SUFFIXES
 from palsy_core.records import PHOTO_SET
 from palsy_core.safe_text import check_patient_code, is_patient_code
 from palsy_core.visit import MOVEMENT_PROMPTS, MOVEMENT_TITLES, MOVEMENTS, VERDICT_MOVEMENTS, detect_movement
-from ui import auth, services, visit_state, widgets
-from ui.errors import attempt
-from ui.landmark_editor import landmark_editor
-from ui.text import plain
+from app_pages.ui import auth, services, visit_state, widgets
+from app_pages.ui.errors import attempt
+from app_pages.ui.landmark_editor import landmark_editor
+from app_pages.ui.text import plain
 
 PHOTO_TYPES = [suffix.lstrip(".") for suffix in IMAGE_SUFFIXES]
 MODES = ("Upload several photos", "Take them one by one")

@@ -62,7 +62,7 @@ def expected_headlines(paths: list[Path]) -> list[str]:
 
 
 #: What the first page (Assess, sign-in off) imports beyond Streamlit's own modules.
-FIRST_PAGE_MODULES = ("ui.auth", "ui.services", "ui.session_end", "ui.widgets", "ui.errors",
+FIRST_PAGE_MODULES = ("app_pages.ui.auth", "app_pages.ui.services", "app_pages.ui.session_end", "app_pages.ui.widgets", "app_pages.ui.errors",
                       "palsy_core.records", "palsy_core.report", "palsy_core.safe_text")
 
 

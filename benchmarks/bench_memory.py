@@ -6,7 +6,7 @@ Starts `streamlit run` on 127.0.0.1 (its own records file, sign-in off: this mea
 photos, not the sign-in form) and drives Debian's Chromium through Playwright, on loopback
 only: after a warm-up batch, N sessions each upload a different 12 MP JPEG and wait for the
 headline (at most ``--batch`` uploads in flight at once) and all N stay open; then the N
-tabs close (ui/session_end.py ends their sessions). It prints the server's resident memory
+tabs close (app_pages/ui/session_end.py ends their sessions). It prints the server's resident memory
 (VmRSS from /proc) at each step, for ``--rounds`` rounds: a second round that ends where
 the first did shows the memory is reused, not leaked.
 Prints numbers; never fails on a slow machine.

@@ -63,7 +63,7 @@ def app(page: str | None = None) -> AppTest:
     test_first_page_before_the_models_arrive for the page drawn before that)."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
-    from ui import services
+    from app_pages.ui import services
 
     if not services.model_loader().wait(TIMEOUT):
         raise AssertionError("the models did not load")
@@ -287,7 +287,7 @@ def test_ten_sessions_at_once_share_the_pool_safely(astronaut, drooped_face, fac
     from concurrent.futures import ThreadPoolExecutor
 
     from palsy_core import Analyzer, AnalyzerOptions
-    from ui.services import AnalyzerPool
+    from app_pages.ui.services import AnalyzerPool
 
     photos = [astronaut, drooped_face, face_photo] * 3 + [drooped_face]
     with Analyzer(AnalyzerOptions(palsy_model=None)) as reference:
@@ -308,7 +308,7 @@ def test_ten_sessions_at_once_share_the_pool_safely(astronaut, drooped_face, fac
 
 
 def test_a_busy_pool_says_so():
-    from ui.services import AnalyzerPool, BusyError
+    from app_pages.ui.services import AnalyzerPool, BusyError
 
     pool = AnalyzerPool(1)
     try:

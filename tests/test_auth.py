@@ -118,7 +118,7 @@ def test_admin_creates_an_account_in_the_accounts_page(env):
 
 
 def test_idle_session_expires_and_sign_out_forgets_everything(env):
-    from ui.auth import IDLE_TIMEOUT_S
+    from app_pages.ui.auth import IDLE_TIMEOUT_S
 
     make_admin()
     at = sign_in("admin", PASSWORD)

@@ -28,7 +28,7 @@ from palsy_core.models import (ModelCard, ModelConfig, build_network, load_model
                                write_palsy_weights)
 from palsy_core.report import assessment_csv, assessment_pdf
 from palsy_core.safe_text import check_patient_code, csv_cell, csv_text
-from ui.text import plain
+from app_pages.ui.text import plain
 
 ROOT = Path(__file__).resolve().parents[1]
 

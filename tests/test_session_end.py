@@ -1,4 +1,4 @@
-"""A closed browser tab ends its session at once (ui/session_end.py's hook into Streamlit).
+"""A closed browser tab ends its session at once (app_pages/ui/session_end.py's hook into Streamlit).
 
 Fails if a Streamlit upgrade breaks any step: the session-scoped cache's on_release on
 disconnect, the event-loop scheduling, or Runtime.close_session of the stored session.
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.skipif(
 SCRIPT = """
 import logging
 import streamlit as st
-from ui import session_end
+from app_pages.ui import session_end
 logging.basicConfig(level=logging.WARNING)
 logging.getLogger("palsy_app").setLevel(logging.INFO)
 session_end.end_session_on_disconnect()

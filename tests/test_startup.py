@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_ui_services_import_loads_no_framework():
-    """The first page imports ui.services: no torch, Keras or MediaPipe on that path."""
-    code = ("import sys, ui.services\n"
+    """The first page imports app_pages.ui.services: no torch, Keras or MediaPipe on that path."""
+    code = ("import sys, app_pages.ui.services\n"
             "heavy = [m for m in ('torch', 'keras', 'mediapipe') if m in sys.modules]\n"
             "assert not heavy, heavy\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
@@ -29,7 +29,7 @@ def test_ui_services_import_loads_no_framework():
 
 def test_loader_says_loading_until_each_model_arrives_then_the_real_status():
     from palsy_core.models import default_weights_dir
-    from ui.services import ModelLoader
+    from app_pages.ui.services import ModelLoader
 
     arrived, go_on = threading.Event(), threading.Event()
 
@@ -52,7 +52,7 @@ def test_loader_says_loading_until_each_model_arrives_then_the_real_status():
 
 
 def test_loader_reports_a_missing_model_as_not_installed(tmp_path):
-    from ui.services import ModelLoader
+    from app_pages.ui.services import ModelLoader
 
     loader = ModelLoader(str(tmp_path))
     assert loader.wait(60)
@@ -63,7 +63,7 @@ def test_loader_reports_a_missing_model_as_not_installed(tmp_path):
 
 def test_pool_hands_out_analyzers_with_the_models_that_have_arrived(face_photo):
     from palsy_core.models import load_model
-    from ui.services import AnalyzerPool
+    from app_pages.ui.services import AnalyzerPool
 
     pool = AnalyzerPool(1)
     try:
@@ -81,7 +81,7 @@ def test_pool_hands_out_analyzers_with_the_models_that_have_arrived(face_photo):
 
 def test_an_analyzer_in_use_finishes_then_is_replaced(face_photo):
     from palsy_core.models import load_model
-    from ui.services import AnalyzerPool
+    from app_pages.ui.services import AnalyzerPool
 
     pool = AnalyzerPool(1)
     try:

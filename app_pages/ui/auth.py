@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import streamlit as st
 
 from palsy_core.accounts import MIN_PASSWORD_LENGTH, Account, AccountError, AccountStore
-from ui import services
-from ui.errors import attempt, show_error
+from app_pages.ui import services
+from app_pages.ui.errors import attempt, show_error
 
 #: Environment variable: "off" turns sign-in off (single-user laptop demo only).
 AUTH_ENV = "PALSY_AUTH"

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from palsy_core.errors import PalsyError
-from ui.text import plain
+from app_pages.ui.text import plain
 
 logger = logging.getLogger("palsy_app")
 

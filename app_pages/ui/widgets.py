@@ -18,9 +18,9 @@ from palsy_core.face.frame import face_box
 from palsy_core.face.normal_range import ASSESSABLE_EXPRESSIONS, limits_for
 from palsy_core.report import DISCLAIMER, REGION_LABELS, measurement_rows
 
-from ui import services
-from ui.services import ModelStatus
-from ui.text import plain
+from app_pages.ui import services
+from app_pages.ui.services import ModelStatus
+from app_pages.ui.text import plain
 
 #: Colours of the gauges' bands: within normal, up to twice the limit, beyond.
 _BANDS = ("#d5f5e3", "#fdebd0", "#fadbd8")

@@ -20,7 +20,7 @@ from palsy_core import AnalysisResult, load_image
 from palsy_core.correction import apply_moves, reanalyze
 from palsy_core.imageio import downscale
 from palsy_core.visit import ANALYSIS_EXPRESSION, VisitAnalysis, detect_movement, visit_from_results
-from ui import services
+from app_pages.ui import services
 
 _BOX_KEY = "visit_photos"
 
