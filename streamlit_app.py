@@ -30,22 +30,6 @@ st.set_page_config(page_title="Facial palsy assessment", page_icon=":material/fa
 # A closed tab ends its session at once: its photos are not kept for a reconnect.
 session_end.end_session_on_disconnect()
 
-#: Seconds between two redraws of the sidebar's model list while the models load.
-MODEL_STATUS_REFRESH_S = 1.0
-
-
-def model_status_list() -> None:
-    """Each model's badge; while they load, where their outputs will appear."""
-    try:
-        for status in services.model_statuses():
-            st.caption(widgets.status_badge(status))
-        if services.models_loading():
-            st.caption(":gray[The models load in the background; each one's output appears on "
-                       "the Assess page as it arrives.]")
-    except Exception as error:  # the sidebar must never take a page down with it
-        show_error(error, "checking the installed models")
-
-
 # Nothing below this line runs for a session that is not signed in: no page, no patient
 # list, no photo (see app_pages/ui/auth.py; PALSY_AUTH=off is the documented laptop-demo switch).
 try:
@@ -88,11 +72,18 @@ with st.sidebar:
              "a visit and on the records page.",
     )
     st.caption("Models")
-    # While the models load, this list redraws itself every MODEL_STATUS_REFRESH_S (a
-    # fragment: only the list, never the page; a timed fragment calling st.rerun() left
-    # 2 uploads in 8 without their headline on Streamlit 1.67). The timer stops with
-    # the first whole-page run after the models have arrived.
-    st.fragment(model_status_list, run_every=MODEL_STATUS_REFRESH_S if services.models_loading() else None)()
+    try:
+        for status in services.model_statuses():
+            st.caption(widgets.status_badge(status))
+        if services.models_loading():
+            # No timed refresh: on Streamlit 1.67 an upload was lost now and then under a
+            # timed fragment, with st.rerun() (2 in 8) and without it (a timer redrawing
+            # only this list, or the model parts of the Assess page), and a download
+            # inside one got nothing; so the models show from the next action.
+            st.caption(":gray[The models load in the background; their outputs appear with "
+                       "the next photo or change on the page.]")
+    except Exception as error:  # the sidebar must never take a page down with it
+        show_error(error, "checking the installed models")
 
 try:
     page.run()

@@ -67,43 +67,10 @@ if assessment is None:
     st.stop()
 result = assessment.result
 
-# While a model is still loading, the parts that show model outputs (the headline card,
-# the model outputs and severity, the downloads) are fragments that redraw themselves
-# every MODEL_REFRESH_S: a model that has arrived since is in the next analysis (keyed by
-# the models the analyzers hold, so the photo is analysed again once per model), and only
-# those parts are drawn again (no st.rerun(): see streamlit_app.py). The rest of the page
-# needs no model.
-MODEL_REFRESH_S = 1.0
-refresh = MODEL_REFRESH_S if services.models_loading() else None
-
-
-def latest() -> tuple[services.Assessment | None, list[services.ModelStatus]]:
-    """This photo's assessment with the models that have arrived, and their statuses."""
-    current = attempt("analysing the photo", services.assess, data, name, mm_per_pixel or None, expression)
-    return current, attempt("checking the installed models", services.model_statuses) or []
-
-
-@st.fragment(run_every=refresh)
-def headline_card() -> None:
-    """One card above the fold: the verdict, and the palsy probability beside it."""
-    current, statuses = latest()
-    if current is not None:
-        palsy_card = next((s.card for s in statuses if s.key == "palsy"), None)
-        widgets.headline(current.result, photo=current.name, palsy_card=palsy_card)
-
-
-@st.fragment(run_every=refresh)
-def model_results() -> None:
-    """The other models' outputs, the severity grade and its next steps."""
-    current, statuses = latest()
-    if current is not None:
-        st.subheader("Model outputs")
-        widgets.model_outputs(current.result, statuses, palsy=False)
-        st.subheader("Severity and next steps")
-        widgets.severity_panel(current.result, next((s for s in statuses if s.key == "severity"), None))
-
-
-headline_card()
+statuses = attempt("checking the installed models", services.model_statuses) or []
+palsy_card = next((s.card for s in statuses if s.key == "palsy"), None)
+# One card above the fold: the verdict, and the palsy probability beside it.
+widgets.headline(result, photo=assessment.name, palsy_card=palsy_card)
 widgets.photo_warnings(result)
 
 left, right = st.columns([5, 6], gap="large")
@@ -120,7 +87,10 @@ with right:
     st.subheader("Asymmetry by region")
     widgets.region_gauges(result)
     widgets.pose_caption(result)
-    model_results()
+    st.subheader("Model outputs")
+    widgets.model_outputs(result, statuses, palsy=False)
+    st.subheader("Severity and next steps")
+    widgets.severity_panel(result, next((s for s in statuses if s.key == "severity"), None))
 
 st.subheader("Measurements")
 widgets.measurement_table(result.to_dict())
@@ -132,43 +102,30 @@ if patient and not is_patient_code(patient):
     # Never printed into a report, a file name or a record: the same rule everywhere.
     attempt("checking the patient code", check_patient_code, patient)
     patient = ""
+downloads_key = (assessment.key, patient, visit_date, expression)
+# In the session's box, not st.session_state: the PDF builder holds the photo, and the
+# box is released when the browser session ends.
+downloads = services.session_box().get("assess_downloads")
+if downloads is None or downloads.get("key") != downloads_key:
+    # The CSV costs a millisecond; the PDF (chart, fonts) a few hundred, so it is only built
+    # when the clinician asks for it (the download button calls this function).
+    def build_pdf(result=result, rgb=assessment.rgb, patient=patient, visit_date=visit_date,
+                  expression=expression) -> bytes:
+        return assessment_pdf(result, rgb, patient=patient or None, visit_date=visit_date, expression=expression)
 
-
-@st.fragment(run_every=refresh)
-def report_downloads() -> None:
-    """The PDF and CSV of the assessment, with the model outputs that have arrived."""
-    current, _ = latest()
-    if current is None:
-        return
-    downloads_key = (current.key, patient, visit_date, expression)
-    # In the session's box, not st.session_state: the PDF builder holds the photo, and the
-    # box is released when the browser session ends.
-    downloads = services.session_box().get("assess_downloads")
-    if downloads is None or downloads.get("key") != downloads_key:
-        # The CSV costs a millisecond; the PDF (chart, fonts) a few hundred, so it is only
-        # built when the clinician asks for it (the download button calls this function).
-        def build_pdf(result=current.result, rgb=current.rgb, patient=patient, visit_date=visit_date,
-                      expression=expression) -> bytes:
-            return assessment_pdf(result, rgb, patient=patient or None, visit_date=visit_date,
-                                  expression=expression)
-
-        downloads = {
-            "key": downloads_key,
-            "csv": attempt("writing the CSV", assessment_csv, current.result, patient=patient or None,
-                           visit_date=visit_date),
-            "pdf": build_pdf,
-        }
-        services.session_box()["assess_downloads"] = downloads
-    stem = f"assessment-{patient + '-' if patient else ''}{visit_date.isoformat()}"
-    buttons = st.columns([1, 1, 3])
-    buttons[0].download_button("PDF report", downloads["pdf"], file_name=f"{stem}.pdf", mime="application/pdf",
-                               icon=":material/picture_as_pdf:", key="assess_pdf", on_click="ignore")
-    if downloads["csv"] is not None:
-        buttons[1].download_button("CSV table", downloads["csv"], file_name=f"{stem}.csv", mime="text/csv",
-                                   icon=":material/table:", key="assess_csv", on_click="ignore")
-
-
-report_downloads()
+    downloads = {
+        "key": downloads_key,
+        "csv": attempt("writing the CSV", assessment_csv, result, patient=patient or None, visit_date=visit_date),
+        "pdf": build_pdf,
+    }
+    services.session_box()["assess_downloads"] = downloads
+stem = f"assessment-{patient + '-' if patient else ''}{visit_date.isoformat()}"
+buttons = st.columns([1, 1, 3])
+buttons[0].download_button("PDF report", downloads["pdf"], file_name=f"{stem}.pdf", mime="application/pdf",
+                           icon=":material/picture_as_pdf:", key="assess_pdf", on_click="ignore")
+if downloads["csv"] is not None:
+    buttons[1].download_button("CSV table", downloads["csv"], file_name=f"{stem}.csv", mime="text/csv",
+                               icon=":material/table:", key="assess_csv", on_click="ignore")
 
 with st.form("assess_save", border=True):
     st.markdown(f"Save this assessment to the record of patient **{plain(patient) or '(enter a code in the sidebar)'}**"

@@ -11,8 +11,8 @@ until the headline is *rendered in the browser*). The browser is started before 
 server, as a clinician's browser is already open. Targets (issue 15): first page usable
 within 4 s of start, printed with its breakdown (server start, the page's HTML and
 JavaScript, the app's first script run; the app's own imports measured apart); the models
-load in the background meanwhile (the time until the sidebar stops saying "loading..."
-is printed too); headline within 1 s of upload, warm (issue 3: ten concurrent sessions
+load in the background meanwhile (the time until a reloaded page no longer says
+"loading..." is printed too); headline within 1 s of upload, warm (issue 3: ten concurrent sessions
 all correct). The machine may be shared: p10 is printed beside the median. Prints
 numbers; never fails on a slow machine.
 """
@@ -149,10 +149,13 @@ def main() -> None:
                       f"  page's HTML and JavaScript loaded in the browser: {loaded - health:.2f} s\n"
                       f"  the app's first script run, until the uploader is drawn: {drawn - loaded:.2f} s\n"
                       f"  (of which, measured apart: the first page's own imports, {imports_s:.2f} s)")
-                # The sidebar's model list redraws itself while the models load.
-                page.locator("[data-testid=stSidebar]").get_by_text("loading...").first.wait_for(
-                    state="detached", timeout=180_000)
-                print(f"models loaded (the sidebar no longer says 'loading...'): "
+                # The page is not refreshed when a model arrives: look again every 0.5 s.
+                while page.locator("[data-testid=stSidebar]").get_by_text("loading...").count():
+                    time.sleep(0.5)
+                    page.reload()
+                    page.locator("[data-testid=stFileUploaderDropzoneInput]").wait_for(
+                        state="attached", timeout=120_000)
+                print(f"models loaded (a reloaded page without 'loading...'): "
                       f"{time.perf_counter() - started:.2f} s after start")
 
                 cold = upload_and_wait(page, images[0])
