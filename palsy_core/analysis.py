@@ -368,7 +368,7 @@ class Analyzer:
             head_pose=face.head_pose,
             features=features,
             face=geometry.face,
-            warnings=self._warnings(face, geometry.face, geometry.assessment),
+            warnings=self._warnings(geometry.fitted_pose, geometry.face, geometry.assessment),
             palsy=palsy,
             predictions=predictions,
             timings_ms=timings,
@@ -433,13 +433,14 @@ class Analyzer:
             face.landmarks = face.landmarks * to_photo
         return face
 
-    def _warnings(self, face, measured: FaceMeasurements, verdict: Assessment) -> list[str]:
+    def _warnings(self, pose: HeadPose, measured: FaceMeasurements,
+                  verdict: Assessment) -> list[str]:
         """Warnings beside the verdict; what makes a photo not assessable is said once, in
-        ``verdict.reasons``, and not repeated here."""
+        ``verdict.reasons``, and not repeated here. ``pose`` is the fitted pose the verdict
+        judged the turn by, so the numbers printed are the ones behind its reason."""
         out = [w.message for w in verdict.warnings]
         if self._palsy_model is not None and {r.code for r in verdict.reasons} & {"head_turned",
                                                                                    "head_nodded"}:
-            pose = face.head_pose
             out.append(f"The head is turned (yaw {pose.yaw:+.0f} deg, pitch {pose.pitch:+.0f} deg): "
                        "the palsy probability is unreliable too, not only the measurements.")
         out.extend(measured.notes)

@@ -155,6 +155,29 @@ def test_turned_head_is_flagged(analyzer, astronaut):
     assert sum("palsy probability is unreliable" in w for w in warnings) == 1
 
 
+def test_head_turn_warning_prints_the_fitted_pose_its_reason_judged():
+    """The verdict judges the turn by the fitted pose; the warning beside the palsy
+    probability prints that pose's yaw and pitch, not MediaPipe's (on the cameraman,
+    about 45 deg away, the two differ by 10 deg: 47 deg MediaPipe, 57 deg fitted)."""
+    import re
+
+    from skimage import data
+
+    from palsy_core import Analyzer, AnalyzerOptions
+
+    cameraman = np.repeat(data.camera()[:, :, None], 3, axis=2)
+    with Analyzer(AnalyzerOptions(palsy_model="default")) as with_model:
+        result = with_model.analyze(cameraman)
+    fitted, detected = result.fitted_pose, result.head_pose
+    assert abs(round(fitted.yaw) - round(detected.yaw)) >= 2  # else the test shows nothing
+    (warning,) = [w for w in result.warnings if "palsy probability is unreliable" in w]
+    yaw, pitch = map(int, re.search(r"yaw ([+-]\d+) deg, pitch ([+-]\d+) deg", warning).groups())
+    assert (yaw, pitch) == (round(fitted.yaw), round(fitted.pitch))
+    reasons = {r.code: r.message for r in result.assessment.reasons}
+    assert f"turned {abs(yaw)} deg" in reasons["head_turned"]
+    assert f"by {abs(pitch)} deg" in reasons["head_nodded"]
+
+
 def test_line_segments_and_overlay(astronaut, astronaut_landmarks):
     from palsy_core import align_face_crop, draw_overlay, render_line_segments
 
