@@ -54,48 +54,51 @@ st.dataframe(pd.DataFrame({"Measure": [MEASUREMENT_LABELS.get(name, name) for na
     f"{smile_limits[name]:.2f} {'deg' if name == 'smile_angle' else 'mm'}" for name in rest_limits]}),
     hide_index=True)
 
-st.subheader("Palsy probability models")
-statuses = attempt("checking the installed models", services.model_statuses) or []
-palsy_status = next((status for status in statuses if status.key == "palsy"), None)
-cards = attempt("reading the model cards", services.installed_palsy_cards)
-if not cards:
-    st.info("Model not installed. " + (palsy_status.detail if palsy_status else ""), icon=":material/block:")
-for card in cards or []:
-    in_use = palsy_status is not None and palsy_status.name == card.get("name")
-    with st.expander(f"{plain(card.get('name'))}{'  (in use)' if in_use else ''}", expanded=in_use):
-        if "error" in card:
-            st.error(plain(card["error"]))
-            continue
-        if card.get("trained_on_simulated_data"):
-            widgets.simulated_data_warning(card["name"])
-        # Card fields come from a file in the weights folder: plain text, never Markdown.
-        st.markdown(
-            f"- **What it is:** {plain(card.get('description', ''))}\n"
-            f"- **Architecture:** {plain(card.get('architecture', ''))} ({plain(card.get('framework', ''))})\n"
-            f"- **Trained on:** {plain(card.get('trained_on', ''))}\n"
-            f"- **Intended use:** {plain(card.get('intended_use', ''))}\n"
-            f"- **Version:** palsy_core {plain(card.get('code_version', '?'))}, trained {plain(card.get('date', '?'))}, "
-            f"commit `{(card.get('git_commit') or '?')[:10]}`, weights sha256 `{card.get('weights_sha256', '')[:12]}...`"
-        )
-        metrics = card.get("metrics") or {}
-        # Person-held-out numbers when the card has them (models trained on many people);
-        # older cards keep their held-out numbers at the top level.
-        held_out = metrics.get("person_held_out") or metrics
-        flat = {key: value for key, value in held_out.items() if isinstance(value, (int, float))}
-        if flat:
-            st.markdown("**Person-held-out metrics**" if "person_held_out" in metrics else "**Held-out metrics**")
-            st.dataframe(pd.DataFrame({"Metric": list(flat), "Value": list(flat.values())}), hide_index=True)
-        with st.popover("Full model card (JSON)"):
-            st.code(json.dumps({k: v for k, v in card.items() if k != "feature_scaler"}, indent=2), language="json")
 
-for status in statuses:
-    if status.key in ("severity", "segmentation"):
-        st.subheader(status.title)
-        if status.key == "segmentation" and status.installed:
-            widgets.parsing_model_card(status.card)
-        elif status.key == "severity" and status.installed:
-            widgets.severity_model_card(status.card)
-        else:
-            st.info(f"Model not installed. {status.detail}", icon=":material/block:")
+def palsy_model_card(card: dict) -> None:
+    """A palsy model's card: what it is, what it was trained on, its held-out numbers."""
+    if card.get("trained_on_simulated_data"):
+        widgets.simulated_data_warning(card["name"])
+    # Card fields come from a file in the weights folder: plain text, never Markdown.
+    st.markdown(
+        f"- **What it is:** {plain(card.get('description', ''))}\n"
+        f"- **Architecture:** {plain(card.get('architecture', ''))} ({plain(card.get('framework', ''))})\n"
+        f"- **Trained on:** {plain(card.get('trained_on', ''))}\n"
+        f"- **Intended use:** {plain(card.get('intended_use', ''))}\n"
+        f"- **Version:** palsy_core {plain(card.get('code_version', '?'))}, trained {plain(card.get('date', '?'))}, "
+        f"commit `{(card.get('git_commit') or '?')[:10]}`, weights sha256 `{card.get('weights_sha256', '')[:12]}...`"
+        + "".join(f"\n- **Data:** {plain(source)}" for source in card.get("attribution") or [])
+    )
+    metrics = card.get("metrics") or {}
+    # Person-held-out numbers when the card has them (models trained on many people);
+    # older cards keep their held-out numbers at the top level.
+    held_out = metrics.get("person_held_out") or metrics
+    flat = {key: value for key, value in held_out.items() if isinstance(value, (int, float))}
+    if flat:
+        st.markdown("**Person-held-out metrics**" if "person_held_out" in metrics else "**Held-out metrics**")
+        st.dataframe(pd.DataFrame({"Metric": list(flat), "Value": list(flat.values())}), hide_index=True)
+    config = {k: v for k, v in (card.get("config") or {}).items() if k != "feature_scaler"}
+    with st.popover("Full model card (JSON)"):
+        st.code(json.dumps({**card, "config": config}, indent=2), language="json")
+
+
+#: How each task's card is drawn.
+CARD_VIEWS = {"palsy": palsy_model_card, "severity": widgets.severity_model_card,
+              "parsing": widgets.parsing_model_card}
+
+# Every installed model of every task, as the registry lists them; the one the app uses
+# (its task's default) is open and marked.
+for status in attempt("checking the installed models", services.model_statuses) or []:
+    st.subheader(f"{status.title} models")
+    cards = attempt(f"reading the {status.key} model cards", services.installed_cards, status.key)
+    if not cards:
+        st.info(f"Model not installed. {status.detail}", icon=":material/block:")
+    for card in cards or []:
+        in_use = status.name == card.get("name")
+        with st.expander(f"{plain(card.get('name'))}{'  (in use)' if in_use else ''}", expanded=in_use):
+            if "error" in card:
+                st.error(plain(card["error"]))
+            else:
+                CARD_VIEWS[status.key](card)
 
 widgets.disclaimer()

@@ -210,7 +210,7 @@ def test_registry_names():
 def test_every_tasks_default_loads_through_the_registry(face):
     """weights/<task>/DEFAULT names an installed model of each task; load_model gives a
     predictor of the one protocol: predict(AnalyzedFace) -> the task's typed result."""
-    from palsy_core.analysis import PalsyPrediction
+    from palsy_core.predictions import PalsyPrediction
     from palsy_core.models._severity import SeverityPrediction
     from palsy_core.segmentation import FaceParsing
 
@@ -242,6 +242,42 @@ def test_shipped_default_model_in_the_analysis(astronaut):
     palsy = result["palsy"]
     assert set(palsy) >= {"probability", "model", "trained_on"}
     assert 0.0 <= palsy["probability"] <= 1.0 and palsy["model"] == card.name
+
+
+def test_models_page_lists_what_the_registry_has(tmp_path, monkeypatch):
+    """The Models page draws every installed model of every task from the registry, with
+    its card; the one the app loaded (the task's default) is open and marked in use."""
+    import shutil
+
+    from streamlit.testing.v1 import AppTest
+
+    from app_pages.ui import services
+
+    root = Path(__file__).resolve().parents[1]
+    weights = tmp_path / "weights"
+    shutil.copytree(root / "weights", weights)
+    torch.manual_seed(0)
+    config = ModelConfig("fnn", structured_modality="handcrafted")
+    save_model(_card("second_palsy_model", config), write_palsy_weights(build_network(config)),
+               weights_dir=weights)
+    monkeypatch.setenv("PALSY_AUTH", "off")
+    monkeypatch.setenv("PALSY_DB_URL", f"sqlite:///{tmp_path / 'records.sqlite3'}")
+    monkeypatch.setenv("PALSY_WEIGHTS_DIR", str(weights))
+    at = AppTest.from_file(str(root / "streamlit_app.py"), default_timeout=120)
+    at.run()
+    assert services.model_loader().wait(120), "the models did not load"
+    at.switch_page("app_pages/models.py").run()
+    assert not at.exception
+    labels = [expander.label.replace("\\_", "_") for expander in at.expander]  # names as plain text
+    for task in TASKS:
+        names = list_task_models(task, weights)
+        assert names, task
+        default = default_model_name(task, weights)
+        assert f"{default}  (in use)" in labels, (task, labels)
+        assert set(names) - {default} <= set(labels), (task, labels)
+    assert "second_palsy_model" in labels and "unit-test data" in "\n".join(
+        str(m.value) for m in at.markdown)
+    assert len(labels) == sum(len(list_task_models(task, weights)) for task in TASKS)
 
 
 LONDON = Path(__file__).resolve().parents[1].parent / "shared" / "faces" / "london"

@@ -49,7 +49,7 @@ def test_loader_says_loading_until_each_model_arrives_then_the_real_status():
     go_on.set()
     assert loader.wait(120)
     assert loader.generation == 3
-    assert all(loader.status(key).installed for key in ("palsy", "severity", "segmentation"))
+    assert all(loader.status(key).installed for key in ("palsy", "severity", "parsing"))
 
 
 def test_loader_reports_a_missing_model_as_not_installed(tmp_path):
@@ -57,7 +57,7 @@ def test_loader_reports_a_missing_model_as_not_installed(tmp_path):
 
     loader = ModelLoader(str(tmp_path))
     assert loader.wait(60)
-    for key in ("palsy", "severity", "segmentation"):
+    for key in ("palsy", "severity", "parsing"):
         status = loader.status(key)
         assert not status.installed and not status.loading and status.detail
 

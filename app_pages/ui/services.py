@@ -71,7 +71,8 @@ class ModelStatus:
     Attributes
     ----------
     key : str
-        "palsy", "severity" or "segmentation".
+        The model's task in the registry (:func:`palsy_core.models.load_model`):
+        "palsy", "severity" or "parsing".
     title : str
         What the model gives, in words.
     installed : bool
@@ -239,15 +240,18 @@ class AnalyzerPool:
             self._models_of.clear()
 
 
-#: What each model gives, in words, by its status key.
+#: What each task's model gives, in words. Which models there are, and everything about
+#: them, comes from the registry (``palsy_core.models``: ``load_model``,
+#: ``list_task_models`` and the cards); its task names are spelt out here because
+#: importing it imports torch, which the first page must not wait for.
 MODEL_TITLES = {
     "palsy": "Palsy probability",
     "severity": "Severity class (mild / moderate / severe, eye / mouth)",
-    "segmentation": "Face parsing and palsy-region segmentation",
+    "parsing": "Face parsing and palsy-region segmentation",
 }
 #: Load order: the palsy probability first (it stands beside the verdict), the severity
 #: model (Keras: the slowest import) next.
-_MODEL_KEYS = ("palsy", "severity", "segmentation")
+_MODEL_KEYS = ("palsy", "severity", "parsing")
 LOADING_DETAIL = "loading... (the server has just started; this takes a few seconds)"
 #: Seconds between the end of the first page's script run and the first model import:
 #: torch's import holds the GIL for long stretches, and the first page's messages still
@@ -261,8 +265,7 @@ def _load_one(key: str, weights_dir: str | None) -> tuple[Any, ModelStatus]:
     try:
         from palsy_core.models import load_model
 
-        predictor = load_model("parsing" if key == "segmentation" else key,
-                               weights_dir=weights_dir)
+        predictor = load_model(key, weights_dir=weights_dir)
     except ModelNotInstalledError as error:
         return None, ModelStatus(key, title, installed=False, detail=str(error))
     card = predictor.card
@@ -406,9 +409,8 @@ def _server(weights_dir: str | None) -> tuple[AnalyzerPool, ModelLoader]:
     threading._register_atexit(pool.close)
 
     def hand_to_pool(loader: ModelLoader) -> None:
-        task_models = {task: loader.predictor(key)
-                       for task, key in (("parsing", "segmentation"), ("severity", "severity"))
-                       if loader.predictor(key) is not None}
+        task_models = {task: loader.predictor(task) for task in _MODEL_KEYS
+                       if task != "palsy" and loader.predictor(task) is not None}
         pool.set_models(loader.predictor("palsy"), task_models)
 
     return pool, ModelLoader(weights_dir, on_loaded=hand_to_pool, start=False, delay_s=FIRST_PAGE_GRACE_S)
@@ -560,8 +562,9 @@ def provenance(result: AnalysisResult) -> dict[str, Any]:
     }
 
 
-def installed_palsy_cards() -> list[dict[str, Any]]:
-    """Model cards (``ModelCard.to_dict()``) of every palsy model in the weights folder.
+def installed_cards(task: str) -> list[dict[str, Any]]:
+    """Model cards (``ModelCard.to_dict()``) of every installed model of ``task``, as the
+    registry lists them (``palsy_core.models.list_task_models``).
 
     A damaged card is returned as ``{"name": ..., "error": message}``.
     """
@@ -569,9 +572,9 @@ def installed_palsy_cards() -> list[dict[str, Any]]:
 
     folder = _weights_dir()
     cards = []
-    for name in list_task_models("palsy", folder):
+    for name in list_task_models(task, folder):
         try:
-            cards.append(read_card("palsy", name, folder).to_dict())
+            cards.append(read_card(task, name, folder).to_dict())
         except (ModelNotInstalledError, ValueError) as error:
             cards.append({"name": name, "error": str(error)})
     return cards

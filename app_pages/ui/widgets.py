@@ -195,7 +195,7 @@ def parsing_overlay(rgb: np.ndarray, result: AnalysisResult, *, zoom: bool = Tru
     from palsy_core.segmentation import SIMULATED_WARNING, segmentation_overlay
 
     parsed = result.predictions.get("parsing")
-    if parsed is None and any(status.key == "segmentation" and status.loading
+    if parsed is None and any(status.key == "parsing" and status.loading
                               for status in services.model_statuses()):
         st.info("Face parsing: loading... (the server has just started; the overlay appears "
                 "in a few seconds).", icon=":material/hourglass_top:")
@@ -396,7 +396,7 @@ def model_outputs(result: AnalysisResult, statuses: list[ModelStatus], palsy: bo
                 st.caption(f"Model `{palsy.model}`, trained on {palsy.trained_on}.")
             elif status.key == "severity" and result.predictions.get("severity") is not None:
                 st.markdown(f"**{status.title}:** shown below, with the next steps.")
-            elif status.key == "segmentation" and result.predictions.get("parsing") is not None:
+            elif status.key == "parsing" and result.predictions.get("parsing") is not None:
                 side = result.predictions["parsing"].affected_side
                 caveat = (" (not evidence of palsy: the measurements find no asymmetry beyond normal)"
                           if side and result.status != "asymmetry" else "")
