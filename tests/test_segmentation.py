@@ -324,6 +324,9 @@ def test_app_overlay_toggle_and_models_card(tmp_path, monkeypatch):
     monkeypatch.setenv("PALSY_WEIGHTS_DIR", str(weights))
     at = AppTest.from_file(str(root / "streamlit_app.py"), default_timeout=120)
     at.run()
+    from app_pages.ui import services
+
+    assert services.model_loader().wait(120), "the models did not load"  # they load in the background
     at.radio(key="assess_source").set_value("Example photo").run()
     assert not at.exception
     images_before = len(at.get("image"))
