@@ -183,6 +183,8 @@ def test_images_without_a_face_are_skipped_and_counted(simulated_pair, tmp_path)
 
 def test_simulated_data_set_is_reused_replaced_when_stale_and_foreign_folders_refused(
         tmp_path):
+    from trainers import build_default_weights
+    from trainers._run import TrainingError
     from trainers.build_default_weights import make_simulated_dataset
 
     settings = dict(palsy_subjects=1, healthy_subjects=1, frames_per_subject=2)
@@ -208,9 +210,33 @@ def test_simulated_data_set_is_reused_replaced_when_stale_and_foreign_folders_re
     foreign = tmp_path / "photos"
     foreign.mkdir()
     (foreign / "mine.png").write_bytes(b"")
-    with pytest.raises(SystemExit, match="holds other files"):
+    with pytest.raises(TrainingError, match="holds other files"):
         make_simulated_dataset(foreign, **settings)
     assert (foreign / "mine.png").exists()
+    # Only main turns the error into an exit, with its message and no traceback.
+    with pytest.raises(SystemExit, match="^error: .*holds other files"):
+        build_default_weights.main(["--data", str(foreign), "--no-progress"])
+    assert (foreign / "mine.png").exists()
+
+
+def test_london_trainers_exit_with_a_message_on_a_folder_that_is_not_the_set(tmp_path):
+    """london_people raises TrainingError below main; each trainer's main exits with it."""
+    from trainers import build_default_weights, feature_bands
+    from trainers._london import london_people
+    from trainers._run import TrainingError
+
+    with pytest.raises(TrainingError, match="not the Face Research Lab London Set"):
+        london_people(tmp_path)
+    for folder in ("neutral", "smiling"):
+        (tmp_path / folder).mkdir()
+    with pytest.raises(TrainingError, match="no NNN_03.jpg / NNN_08.jpg photo pairs"):
+        london_people(tmp_path)
+    weights = tmp_path / "w"
+    with pytest.raises(SystemExit, match="^error: no NNN_03.jpg"):
+        build_default_weights.main(["--faces", str(tmp_path), "--weights-dir", str(weights)])
+    with pytest.raises(SystemExit, match="^error: no NNN_03.jpg"):
+        feature_bands.main(["--faces", str(tmp_path), "--out", str(tmp_path / "bands.json")])
+    assert not weights.exists() and not (tmp_path / "bands.json").exists()
 
 
 # -- the London geometry model: person splits, calibration, the default's build ----------------

@@ -39,6 +39,8 @@ import numpy as np
 
 from palsy_core.vocabulary import SIDES
 
+from ._run import TrainingError
+
 #: The data set's attribution, for model cards and benchmark output.
 LONDON_CITATION = ("DeBruine, L., & Jones, B. (2017). Face Research Lab London Set "
                    "(Version 5). figshare. https://doi.org/10.6084/m9.figshare.5047666.v5")
@@ -131,20 +133,20 @@ def london_people(faces_dir: str | os.PathLike) -> list[str]:
 
     Raises
     ------
-    SystemExit
+    TrainingError
         When the folder does not hold the set's layout.
     """
     root = Path(faces_dir)
     neutral, smiling = root / "neutral", root / "smiling"
     if not neutral.is_dir() or not smiling.is_dir():
-        raise SystemExit(f"error: {root} is not the Face Research Lab London Set (expected "
+        raise TrainingError(f"{root} is not the Face Research Lab London Set (expected "
                          "neutral/NNN_03.jpg and smiling/NNN_08.jpg); download it from "
                          "https://doi.org/10.6084/m9.figshare.5047666.v5")
     rest = {p.name[:3] for p in neutral.glob("*_03.jpg")}
     smile = {p.name[:3] for p in smiling.glob("*_08.jpg")}
     people = sorted(rest & smile)
     if not people:
-        raise SystemExit(f"error: no NNN_03.jpg / NNN_08.jpg photo pairs in {root}")
+        raise TrainingError(f"no NNN_03.jpg / NNN_08.jpg photo pairs in {root}")
     return people
 
 

@@ -47,8 +47,12 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
+
+from ._run import (Promotion, TrainingError, exits_on_training_error, run_record_promote,
+                   settings_from_args)
 
 #: Name of the shipped default model.
 DEFAULT_MODEL_NAME = "fusion_effnet_handcrafted_sim"
@@ -116,6 +120,11 @@ def make_simulated_dataset(root: Path, *, palsy_subjects: int, healthy_subjects:
 
     Reused when ``root`` already holds a set made with the same arguments by the same
     simulator version; a set made here with other ones is replaced.
+
+    Raises
+    ------
+    TrainingError
+        When ``root`` holds files this function did not make.
     """
     from trainers.data.simulate import (SIMULATOR_VERSION, write_simulated_ckplus,
                                      write_simulated_yfp)
@@ -133,7 +142,7 @@ def make_simulated_dataset(root: Path, *, palsy_subjects: int, healthy_subjects:
         for made in (yfp, ckplus):
             shutil.rmtree(made, ignore_errors=True)
     elif root.exists() and any(root.iterdir()):
-        raise SystemExit(f"error: {root} holds other files; give an empty or new --data folder.")
+        raise TrainingError(f"{root} holds other files; give an empty or new --data folder.")
     faces = source_faces(photos)
     write_simulated_yfp(yfp, faces, n_subjects=palsy_subjects,
                         frames_per_subject=frames_per_subject, seed=seed)
@@ -141,6 +150,67 @@ def make_simulated_dataset(root: Path, *, palsy_subjects: int, healthy_subjects:
                            frames_per_subject=frames_per_subject, seed=seed + 1)
     stamp.write_text(settings)
     return yfp, ckplus
+
+
+@dataclass(frozen=True)
+class SimulatedBuild:
+    """The two-public-photo fusion model's build (no ``--faces``), from ``main``'s flags.
+
+    Attributes
+    ----------
+    data : Path
+        Where the simulated data set is written (:func:`make_simulated_dataset`).
+    out : Path
+        Run directory of the leave-one-patient-out evaluation.
+    palsy_subjects, healthy_subjects, frames : int
+        Simulated subjects of each kind, and frames per subject.
+    fnn_epochs : int
+    modality_dropout : float
+    photos : tuple of str
+        The :data:`SOURCE_PHOTOS` the subjects are made from.
+    seed : int
+    device : str
+    progress : bool
+    promotion : Promotion
+        Where the model is installed, with the card's note on its simulated data.
+    """
+
+    data: Path
+    out: Path
+    palsy_subjects: int
+    healthy_subjects: int
+    frames: int
+    fnn_epochs: int
+    modality_dropout: float
+    photos: tuple[str, ...]
+    seed: int
+    device: str
+    progress: bool
+    promotion: Promotion
+
+    def fusion_flags(self, yfp: Path, ckplus: Path) -> list[str]:
+        """The fusion trainer's command line for this build on the simulated set at
+        ``yfp`` and ``ckplus`` (recorded in the run's config.json as given)."""
+        healthy_test = max(1, self.healthy_subjects // 4)
+        promotion = self.promotion
+        flags = [
+            "--yfp", str(yfp), "--ckplus", str(ckplus), "--protocol", "lopo",
+            "--image-model", "efficientnet_lite0", "--image-modality", "rgb", "--fusion", "early",
+            "--train-per-subject", str(self.frames), "--test-per-palsy-subject", str(self.frames),
+            "--healthy-train-subjects", str(self.healthy_subjects - healthy_test),
+            "--healthy-test-subjects", str(healthy_test),
+            "--seed", str(self.seed), "--device", self.device, "--out", str(self.out),
+            "--promote", promotion.name, "--simulated-data",
+            "--training-data-note", promotion.training_data_note, "--mirror",
+            "--fnn-epochs", str(self.fnn_epochs), "--modality-dropout", str(self.modality_dropout),
+        ]
+        if promotion.make_default:
+            flags.append("--make-default")
+        if promotion.weights_dir:
+            flags += ["--weights-dir", str(promotion.weights_dir)]
+        if not self.progress:
+            flags.append("--no-progress")
+        return flags
 
 
 # -- the shipped default: a geometry model trained on the London Set's 82 people ------------
@@ -153,6 +223,36 @@ LONDON_FOLDS = 5
 CANDIDATE_HIDDEN = ((), (8,), (32, 16))
 
 
+@dataclass(frozen=True)
+class LondonBuild:
+    """The shipped default's build on the London Set (``--faces``), from ``main``'s flags.
+
+    Attributes
+    ----------
+    faces : Path
+        The set's root (``neutral/NNN_03.jpg``, ``smiling/NNN_08.jpg``).
+    cache : Path
+        Where the landmarks of the made faces are cached.
+    folds : int
+        Folds by person of the held-out evaluation.
+    bootstrap : int
+        Resamples of people for the 95 % intervals.
+    seed : int
+    progress : bool
+        Print a line per person landmarked afresh.
+    promotion : Promotion
+        Where the model is installed (always: this build exists to make the default).
+    """
+
+    faces: Path
+    cache: Path
+    folds: int
+    bootstrap: int
+    seed: int
+    progress: bool
+    promotion: Promotion
+
+
 def london_trained_on(n_people: int) -> str:
     return (f"simulated palsy made from {n_people} healthy adults of the Face Research Lab "
             "London Set (warped half-faces, and each person's smile joined to their rest "
@@ -160,14 +260,14 @@ def london_trained_on(n_people: int) -> str:
             "clinical model")
 
 
-def build_london(args) -> int:
-    """Train, evaluate (k folds by person) and promote the London geometry model."""
+def build_london(config: LondonBuild) -> Path:
+    """Train, evaluate (k folds by person) and promote the London geometry model; returns
+    the installed weight file."""
     import time
 
     import numpy as np
 
-    from palsy_core.models import (ModelConfig, PalsyNet, palsy_card, save_model,
-                                   write_palsy_weights)
+    from palsy_core.models import ModelConfig, PalsyNet, palsy_card, write_palsy_weights
     from palsy_core.models._geometry import GEOMETRY_HIDDEN, geometry_input_names
 
     from ._geometry_training import (CALIBRATION_FRACTION, EPOCHS, LEARNING_RATE, TEST_KINDS,
@@ -178,16 +278,16 @@ def build_london(args) -> int:
     from ._person_eval import summarise
 
     started = time.perf_counter()
-    people = london_people(args.faces)
-    print(f"{len(people)} people in {args.faces}; making and landmarking their faces "
-          f"(cached in {args.cache})", flush=True)
-    rows = build_rows(args.faces, cache_dir=args.cache, people=people, seed=args.seed,
-                      progress=not args.no_progress)
+    people = london_people(config.faces)
+    print(f"{len(people)} people in {config.faces}; making and landmarking their faces "
+          f"(cached in {config.cache})", flush=True)
+    rows = build_rows(config.faces, cache_dir=config.cache, people=people, seed=config.seed,
+                      progress=config.progress)
     made = time.perf_counter()
     x = geometry_matrix(rows)
     x_mirror = geometry_matrix(rows, mirror=True)
     baseline = largest_region_score(rows)
-    folds = person_folds(people, args.folds, seed=args.seed)
+    folds = person_folds(people, config.folds, seed=config.seed)
     test = np.isin(rows.kind, TEST_KINDS)
     subsets = {name: (rows.kind[test] == "palsy_sim") & (rows.severity[test] == name)
                for name in SEVERITY_BANDS}
@@ -195,119 +295,132 @@ def build_london(args) -> int:
     for region in REGION_CHANCES:
         subsets[f"region_{region}"] = (rows.kind[test] == "palsy_sim") & (rows.region[test] == region)
 
-    print(f"\nPerson-held-out comparison ({args.folds} folds by person; simulated and composite "
-          "palsy vs the unaltered healthy photos of held-out people):")
-    print(f"{'model':34s} {'AUC':>7s} {'fold mean+-sd':>16s} {'composite':>9s} {'mild':>7s}")
-    summaries = {}
-    for hidden in CANDIDATE_HIDDEN:
-        probability, fold, _ = cross_validate(x, rows, folds, hidden, x_mirror=x_mirror,
-                                              seed=args.seed)
-        summary = summarise(rows.palsy[test], probability[test], rows.person[test], fold[test],
-                            baseline=baseline[test], subsets=subsets,
-                            bootstrap=args.bootstrap, seed=args.seed)
-        name = "logistic regression" if not hidden else "FNN " + "-".join(map(str, hidden))
-        summaries[hidden] = (name, summary)
-        auc = summary["roc_auc"]
-        print(f"geometry, {name:24s} {auc['pooled']:7.4f} {auc['per_fold']['mean']:8.4f} +- "
-              f"{auc['per_fold']['std']:.4f} {summary['subsets']['composite']['roc_auc']:9.4f} "
-              f"{summary['subsets']['mild']['roc_auc']:7.4f}")
-    plain = summaries[CANDIDATE_HIDDEN[0]][1]
-    print(f"{'plain largest region score':34s} {plain['baseline_roc_auc']['pooled']:7.4f} "
-          f"{plain['baseline_roc_auc']['per_fold']['mean']:8.4f} +- "
-          f"{plain['baseline_roc_auc']['per_fold']['std']:.4f} "
-          f"{plain['subsets']['composite']['baseline_roc_auc']:9.4f} "
-          f"{plain['subsets']['mild']['baseline_roc_auc']:7.4f}")
-    best = max(summaries, key=lambda h: summaries[h][1]["roc_auc"]["pooled"])
-    if best != GEOMETRY_HIDDEN:
-        print(f"note: {summaries[best][0]} scored higher than the shipped architecture "
-              f"({summaries[GEOMETRY_HIDDEN][0]}); change GEOMETRY_HIDDEN to ship it.")
-    name, summary = summaries[GEOMETRY_HIDDEN]
-    _print_london_summary(name, summary)
-    shift = simulated_shift(rows)
-    _print_simulated_shift(shift)
+    def compare_architectures() -> dict:
+        """Each candidate's person-held-out summary, printed as it finishes."""
+        print(f"\nPerson-held-out comparison ({config.folds} folds by person; simulated and "
+              "composite palsy vs the unaltered healthy photos of held-out people):")
+        print(f"{'model':34s} {'AUC':>7s} {'fold mean+-sd':>16s} {'composite':>9s} {'mild':>7s}")
+        summaries = {}
+        for hidden in CANDIDATE_HIDDEN:
+            probability, fold, _ = cross_validate(x, rows, folds, hidden, x_mirror=x_mirror,
+                                                  seed=config.seed)
+            summary = summarise(rows.palsy[test], probability[test], rows.person[test], fold[test],
+                                baseline=baseline[test], subsets=subsets,
+                                bootstrap=config.bootstrap, seed=config.seed)
+            name = "logistic regression" if not hidden else "FNN " + "-".join(map(str, hidden))
+            summaries[hidden] = (name, summary)
+            auc = summary["roc_auc"]
+            print(f"geometry, {name:24s} {auc['pooled']:7.4f} {auc['per_fold']['mean']:8.4f} +- "
+                  f"{auc['per_fold']['std']:.4f} {summary['subsets']['composite']['roc_auc']:9.4f} "
+                  f"{summary['subsets']['mild']['roc_auc']:7.4f}")
+        return summaries
 
-    model = train_calibrated(x, rows, people, GEOMETRY_HIDDEN, x_mirror=x_mirror, seed=args.seed)
-    net = PalsyNet("fnn", structured=model.net)
-    evaluated = time.perf_counter()
-    auc, f1 = summary["roc_auc"], summary["f1_at_0.5"]
-    headline = {
-        "roc_auc": round(auc["pooled"], 4),
-        "roc_auc_ci95_low": round(auc["ci95"][0], 4),
-        "roc_auc_ci95_high": round(auc["ci95"][1], 4),
-        "roc_auc_fold_mean": round(auc["per_fold"]["mean"], 4),
-        "roc_auc_fold_sd": round(auc["per_fold"]["std"], 4),
-        "f1_at_0_5": round(f1["pooled"], 4),
-        "f1_ci95_low": round(f1["ci95"][0], 4), "f1_ci95_high": round(f1["ci95"][1], 4),
-        "brier": round(summary["brier"]["pooled"], 4),
-        "ece": round(summary["ece"]["pooled"], 4),
-        "plain_region_score_roc_auc": round(summary["baseline_roc_auc"]["pooled"], 4),
-        "n_people": summary["n_people"], "n_folds": summary["n_folds"],
-        "n_palsy_photos": summary["n_palsy"], "n_healthy_photos": summary["n_healthy"],
-    }
-    card = palsy_card(
-        args.name,
-        # Averaged over the photo and its mirror image, each with its own landmarks: the
-        # inputs are magnitudes, but the landmarker is not mirror-symmetric, and on a
-        # small face its 1-2 px differences moved one photo's probability by 0.5.
-        ModelConfig(kind="fnn", structured_modality="geometry", mirror_average=True),
-        trained_on=london_trained_on(len(people)),
-        trained_on_simulated_data=True,
-        training_data={
-            "dataset": LONDON_CITATION,
-            "licence": "CC-BY 4.0",
-            "people": len(people),
-            "photos_per_person": "neutral NNN_03.jpg (rest) and smiling NNN_08.jpg",
-            "work_size_px": WORK_SIZE,
-            "rows_by_kind": {k: int((rows.kind == k).sum()) for k in np.unique(rows.kind)},
-            "healthy": "the unaltered photos, their mirror images and simulate_healthy of each",
-            "palsy": (f"{PALSY_PER_PHOTO} simulate_palsy cases per photo (severity bands "
-                      f"{SEVERITY_BANDS}, regions {REGION_CHANCES}, 20 % central) and "
-                      "composite_palsy of each person's smile and rest photos, each side"),
-            "augmentation": "jitter_photo on every synthetic image (tilt, exposure, and half "
-                            "the time a loss of detail), whatever its label",
-            "inputs": geometry_input_names(),
-        },
-        protocol={
-            "evaluation": f"{args.folds} folds by person (no person in two of train, "
-                          "calibration and test); scored on simulated and composite palsy "
-                          "of held-out people against their unaltered healthy photos",
-            "calibration": "Platt scaling fitted on a held-out "
-                           f"{CALIBRATION_FRACTION:.0%} of the training people, classes "
-                           "weighted equally (see trainers/_person_eval.py for why not "
-                           "isotonic)",
-            "final_model": f"trained on {100 - CALIBRATION_FRACTION * 100:.0f} % of all "
-                           "people, calibrated on the rest",
-            "optimiser": f"full-batch Adam, {EPOCHS} epochs, lr {LEARNING_RATE}, weight "
-                         f"decay {WEIGHT_DECAY}, class-balanced cross-entropy",
-            "feature_scaler": "mean and spread of the healthy training rows",
-            "mirror_views": "every image also landmarked flipped; both views trained on, "
-                            "and held-out probabilities averaged over them as the app does",
-            "seed": args.seed,
-        },
-        metrics={
-            "person_held_out": headline,
-            "person_held_out_detail": summary,
-            "simulated_shift_mm": shift,
-            "architecture_comparison": {
-                summaries[h][0]: {"roc_auc": summaries[h][1]["roc_auc"]["pooled"],
-                                  "roc_auc_fold_sd": summaries[h][1]["roc_auc"]["per_fold"]["std"]}
-                for h in CANDIDATE_HIDDEN},
-        },
-        intended_use=("Decision support next to the millimetre measurements and the verdict; "
-                      "research and demonstration. Trained on simulated palsy made from "
-                      "healthy faces, not on patients: not a clinical model, not a diagnosis."),
-        feature_scaler=model.scaler,
-        calibration=model.calibration.to_dict(),
-        attribution=[LONDON_CITATION],
-        extra={"build_seconds": {"faces": round(made - started, 1),
-                                 "evaluation": round(evaluated - made, 1)}},
-    )
-    path = save_model(card, write_palsy_weights(net), weights_dir=args.weights_dir,
-                      make_default=not args.no_default)
-    print(f"\nwrote {path} and its card; faces {made - started:.0f} s, evaluation and final "
-          f"model {time.perf_counter() - made:.0f} s"
-          + ("" if args.no_default else f"; {args.name} is now the default"))
-    return 0
+    def summarise_and_train_final(summaries: dict):
+        """Print the shipped architecture's summary, train it on every person and
+        make its card; returns the card and the network."""
+        plain = summaries[CANDIDATE_HIDDEN[0]][1]
+        print(f"{'plain largest region score':34s} {plain['baseline_roc_auc']['pooled']:7.4f} "
+              f"{plain['baseline_roc_auc']['per_fold']['mean']:8.4f} +- "
+              f"{plain['baseline_roc_auc']['per_fold']['std']:.4f} "
+              f"{plain['subsets']['composite']['baseline_roc_auc']:9.4f} "
+              f"{plain['subsets']['mild']['baseline_roc_auc']:7.4f}")
+        best = max(summaries, key=lambda h: summaries[h][1]["roc_auc"]["pooled"])
+        if best != GEOMETRY_HIDDEN:
+            print(f"note: {summaries[best][0]} scored higher than the shipped architecture "
+                  f"({summaries[GEOMETRY_HIDDEN][0]}); change GEOMETRY_HIDDEN to ship it.")
+        name, summary = summaries[GEOMETRY_HIDDEN]
+        _print_london_summary(name, summary)
+        shift = simulated_shift(rows)
+        _print_simulated_shift(shift)
+
+        model = train_calibrated(x, rows, people, GEOMETRY_HIDDEN, x_mirror=x_mirror,
+                                 seed=config.seed)
+        net = PalsyNet("fnn", structured=model.net)
+        evaluated = time.perf_counter()
+        auc, f1 = summary["roc_auc"], summary["f1_at_0.5"]
+        headline = {
+            "roc_auc": round(auc["pooled"], 4),
+            "roc_auc_ci95_low": round(auc["ci95"][0], 4),
+            "roc_auc_ci95_high": round(auc["ci95"][1], 4),
+            "roc_auc_fold_mean": round(auc["per_fold"]["mean"], 4),
+            "roc_auc_fold_sd": round(auc["per_fold"]["std"], 4),
+            "f1_at_0_5": round(f1["pooled"], 4),
+            "f1_ci95_low": round(f1["ci95"][0], 4), "f1_ci95_high": round(f1["ci95"][1], 4),
+            "brier": round(summary["brier"]["pooled"], 4),
+            "ece": round(summary["ece"]["pooled"], 4),
+            "plain_region_score_roc_auc": round(summary["baseline_roc_auc"]["pooled"], 4),
+            "n_people": summary["n_people"], "n_folds": summary["n_folds"],
+            "n_palsy_photos": summary["n_palsy"], "n_healthy_photos": summary["n_healthy"],
+        }
+        card = palsy_card(
+            config.promotion.name,
+            # Averaged over the photo and its mirror image, each with its own landmarks: the
+            # inputs are magnitudes, but the landmarker is not mirror-symmetric, and on a
+            # small face its 1-2 px differences moved one photo's probability by 0.5.
+            ModelConfig(kind="fnn", structured_modality="geometry", mirror_average=True),
+            trained_on=london_trained_on(len(people)),
+            trained_on_simulated_data=True,
+            training_data={
+                "dataset": LONDON_CITATION,
+                "licence": "CC-BY 4.0",
+                "people": len(people),
+                "photos_per_person": "neutral NNN_03.jpg (rest) and smiling NNN_08.jpg",
+                "work_size_px": WORK_SIZE,
+                "rows_by_kind": {k: int((rows.kind == k).sum()) for k in np.unique(rows.kind)},
+                "healthy": "the unaltered photos, their mirror images and simulate_healthy of each",
+                "palsy": (f"{PALSY_PER_PHOTO} simulate_palsy cases per photo (severity bands "
+                          f"{SEVERITY_BANDS}, regions {REGION_CHANCES}, 20 % central) and "
+                          "composite_palsy of each person's smile and rest photos, each side"),
+                "augmentation": "jitter_photo on every synthetic image (tilt, exposure, and half "
+                                "the time a loss of detail), whatever its label",
+                "inputs": geometry_input_names(),
+            },
+            protocol={
+                "evaluation": f"{config.folds} folds by person (no person in two of train, "
+                              "calibration and test); scored on simulated and composite palsy "
+                              "of held-out people against their unaltered healthy photos",
+                "calibration": "Platt scaling fitted on a held-out "
+                               f"{CALIBRATION_FRACTION:.0%} of the training people, classes "
+                               "weighted equally (see trainers/_person_eval.py for why not "
+                               "isotonic)",
+                "final_model": f"trained on {100 - CALIBRATION_FRACTION * 100:.0f} % of all "
+                               "people, calibrated on the rest",
+                "optimiser": f"full-batch Adam, {EPOCHS} epochs, lr {LEARNING_RATE}, weight "
+                             f"decay {WEIGHT_DECAY}, class-balanced cross-entropy",
+                "feature_scaler": "mean and spread of the healthy training rows",
+                "mirror_views": "every image also landmarked flipped; both views trained on, "
+                                "and held-out probabilities averaged over them as the app does",
+                "seed": config.seed,
+            },
+            metrics={
+                "person_held_out": headline,
+                "person_held_out_detail": summary,
+                "simulated_shift_mm": shift,
+                "architecture_comparison": {
+                    label: {"roc_auc": compared["roc_auc"]["pooled"],
+                           "roc_auc_fold_sd": compared["roc_auc"]["per_fold"]["std"]}
+                    for label, compared in (summaries[h] for h in CANDIDATE_HIDDEN)},
+            },
+            intended_use=("Decision support next to the millimetre measurements and the verdict; "
+                          "research and demonstration. Trained on simulated palsy made from "
+                          "healthy faces, not on patients: not a clinical model, not a diagnosis."),
+            feature_scaler=model.scaler,
+            calibration=model.calibration.to_dict(),
+            attribution=[LONDON_CITATION],
+            extra={"build_seconds": {"faces": round(made - started, 1),
+                                     "evaluation": round(evaluated - made, 1)}},
+        )
+        return card, net
+
+    def promote(built) -> Path:
+        card, net = built
+        return config.promotion.install(card, write_palsy_weights(net))
+
+    _, path = run_record_promote(compare_architectures, summarise_and_train_final, promote,
+                                 make_default=config.promotion.make_default)
+    print(f"faces {made - started:.0f} s, evaluation and final model "
+          f"{time.perf_counter() - made:.0f} s")
+    return path
 
 
 def _print_london_summary(name: str, summary: dict) -> None:
@@ -343,6 +456,7 @@ def _print_simulated_shift(shift: dict) -> None:
               f"{bands}")
 
 
+@exits_on_training_error
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--faces", type=Path, default=None,
@@ -381,36 +495,25 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
-    if args.faces is not None:
-        args.name = args.name or LONDON_MODEL_NAME
-        return build_london(args)
-    args.name = args.name or DEFAULT_MODEL_NAME
+    london = args.faces is not None
+    promotion = Promotion(
+        name=args.name or (LONDON_MODEL_NAME if london else DEFAULT_MODEL_NAME),
+        make_default=not args.no_default, weights_dir=args.weights_dir,
+        training_data_note=None if london else trained_on(args.photos), simulated_data=True)
+    if london:
+        build_london(settings_from_args(LondonBuild, args, progress=not args.no_progress,
+                                        promotion=promotion))
+        return 0
+    config = settings_from_args(SimulatedBuild, args, photos=tuple(args.photos),
+                                progress=not args.no_progress, promotion=promotion)
 
     from .fusion import main as fusion_main
 
-    yfp, ckplus = make_simulated_dataset(args.data, palsy_subjects=args.palsy_subjects,
-                                         healthy_subjects=args.healthy_subjects,
-                                         frames_per_subject=args.frames, seed=args.seed,
-                                         photos=args.photos)
-    healthy_test = max(1, args.healthy_subjects // 4)
-    fusion_args = [
-        "--yfp", str(yfp), "--ckplus", str(ckplus), "--protocol", "lopo",
-        "--image-model", "efficientnet_lite0", "--image-modality", "rgb", "--fusion", "early",
-        "--train-per-subject", str(args.frames), "--test-per-palsy-subject", str(args.frames),
-        "--healthy-train-subjects", str(args.healthy_subjects - healthy_test),
-        "--healthy-test-subjects", str(healthy_test),
-        "--seed", str(args.seed), "--device", args.device, "--out", str(args.out),
-        "--promote", args.name, "--simulated-data",
-        "--training-data-note", trained_on(args.photos), "--mirror",
-        "--fnn-epochs", str(args.fnn_epochs), "--modality-dropout", str(args.modality_dropout),
-    ]
-    if not args.no_default:
-        fusion_args.append("--make-default")
-    if args.weights_dir:
-        fusion_args += ["--weights-dir", str(args.weights_dir)]
-    if args.no_progress:
-        fusion_args.append("--no-progress")
-    return fusion_main(fusion_args)
+    yfp, ckplus = make_simulated_dataset(config.data, palsy_subjects=config.palsy_subjects,
+                                         healthy_subjects=config.healthy_subjects,
+                                         frames_per_subject=config.frames, seed=config.seed,
+                                         photos=config.photos)
+    return fusion_main(config.fusion_flags(yfp, ckplus))
 
 
 if __name__ == "__main__":

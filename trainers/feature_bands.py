@@ -25,11 +25,13 @@ from pathlib import Path
 import numpy as np
 
 from trainers._london import load_work_photo, london_people, photo_paths
+from trainers._run import exits_on_training_error
 
 ATTRIBUTION = ("DeBruine, L., & Jones, B. (2017). Face Research Lab London Set (Version 5). figshare. "
                "https://doi.org/10.6084/m9.figshare.5047666.v5 (CC-BY 4.0)")
 
 
+@exits_on_training_error
 def main(argv: list[str] | None = None) -> int:
     from palsy_core import FaceLandmarker, compute_features
     from palsy_core.face.features import FEATURE_NAMES, SHAPE_FEATURES, deviation_from_symmetry, keypoints_51
