@@ -140,8 +140,8 @@ def london_people(faces_dir: str | os.PathLike) -> list[str]:
     neutral, smiling = root / "neutral", root / "smiling"
     if not neutral.is_dir() or not smiling.is_dir():
         raise TrainingError(f"{root} is not the Face Research Lab London Set (expected "
-                         "neutral/NNN_03.jpg and smiling/NNN_08.jpg); download it from "
-                         "https://doi.org/10.6084/m9.figshare.5047666.v5")
+                            "neutral/NNN_03.jpg and smiling/NNN_08.jpg); download it from "
+                            "https://doi.org/10.6084/m9.figshare.5047666.v5")
     rest = {p.name[:3] for p in neutral.glob("*_03.jpg")}
     smile = {p.name[:3] for p in smiling.glob("*_08.jpg")}
     people = sorted(rest & smile)
