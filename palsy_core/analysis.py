@@ -12,7 +12,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal, Optional, Protocol
+from typing import Any, Literal, Protocol
 
 import cv2
 import numpy as np
@@ -57,7 +57,7 @@ class AnalysisResult:
     read from it, so ``affected_side`` is None unless the status is "asymmetry".
     """
 
-    file: Optional[str]
+    file: str | None
     image_size: tuple[int, int]
     faces_found: int
     landmarks: np.ndarray
@@ -66,13 +66,13 @@ class AnalysisResult:
     features: np.ndarray
     face: FaceMeasurements
     warnings: list[str]
-    palsy: Optional[PalsyPrediction]
+    palsy: PalsyPrediction | None
     #: Predictions of the task models (:attr:`AnalyzerOptions.task_models`), by task.
     predictions: dict[str, Any] = field(default_factory=dict)
     timings_ms: dict[str, float] = field(default_factory=dict)
-    assessment: Optional[Assessment] = None
-    face_uncorrected: Optional[FaceMeasurements] = None
-    fitted_pose: Optional[HeadPose] = None
+    assessment: Assessment | None = None
+    face_uncorrected: FaceMeasurements | None = None
+    fitted_pose: HeadPose | None = None
 
     @property
     def measurements(self):
@@ -83,14 +83,14 @@ class AnalysisResult:
         return self.face.regions
 
     @property
-    def affected_side(self) -> Optional[str]:
+    def affected_side(self) -> str | None:
         """The subject's weaker side; None unless the verdict is "asymmetry"."""
         if self.assessment is None:
             return self.face.affected_side
         return self.assessment.affected_side
 
     @property
-    def status(self) -> Optional[str]:
+    def status(self) -> str | None:
         """"within_normal", "asymmetry" or "not_assessable"."""
         return self.assessment.status if self.assessment else None
 
@@ -109,7 +109,7 @@ class AnalysisResult:
         return (f"The subject's {self.affected_side} side looks weaker "
                 f"({', '.join(regions)}).")
 
-    def _pose_correction(self) -> Optional[dict[str, Any]]:
+    def _pose_correction(self) -> dict[str, Any] | None:
         if self.fitted_pose is None:
             return None
         uncorrected = self.face_uncorrected
@@ -166,7 +166,7 @@ class LandmarkAssessment:
 
 
 def assess_landmarks(landmarks: np.ndarray, blendshapes: dict[str, float], *,
-                     expression: Optional[str] = None, mm_per_pixel: Optional[float] = None,
+                     expression: str | None = None, mm_per_pixel: float | None = None,
                      faces_found: int = 1) -> LandmarkAssessment:
     """Pose-corrected measurements and the verdict from one face's landmarks.
 
@@ -225,7 +225,7 @@ class AnalyzerOptions:
     """
 
     running_mode: Literal["image", "video"] = "image"
-    landmarker_model_path: Optional[str] = None
+    landmarker_model_path: str | None = None
     palsy_model: Any = None
     task_models: dict[str, Any] = field(default_factory=dict)
 
@@ -255,15 +255,15 @@ class Analyzer:
         self._task_models, self._task_warnings = _resolve_task_models(self.options.task_models)
         # The mirror view's own landmarker and thread (a landmarker serves one call at a
         # time); only in image mode, where the mirror view is used.
-        self._mirror_landmarker: Optional[FaceLandmarker] = None
-        self._mirror_worker: Optional[ThreadPoolExecutor] = None
+        self._mirror_landmarker: FaceLandmarker | None = None
+        self._mirror_worker: ThreadPoolExecutor | None = None
         if (self.options.running_mode == "image"
                 and getattr(self._palsy_model, "wants_mirror_view", False)):
             self._mirror_landmarker = FaceLandmarker(LandmarkerOptions(
                 model_path=self.options.landmarker_model_path, running_mode="image"))
             self._mirror_worker = ThreadPoolExecutor(1, thread_name_prefix="mirror-landmarks")
 
-    def __enter__(self) -> "Analyzer":
+    def __enter__(self) -> Analyzer:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -276,17 +276,17 @@ class Analyzer:
         self._landmarker.close()
 
     @property
-    def palsy_model(self) -> Optional[PalsyModel]:
+    def palsy_model(self) -> PalsyModel | None:
         return self._palsy_model
 
     def analyze(
         self,
         image: ImageSource,
         *,
-        source: Optional[str] = None,
-        timestamp_ms: Optional[int] = None,
-        mm_per_pixel: Optional[float] = None,
-        expression: Optional[str] = None,
+        source: str | None = None,
+        timestamp_ms: int | None = None,
+        mm_per_pixel: float | None = None,
+        expression: str | None = None,
     ) -> AnalysisResult:
         """Analyse the largest face in a photo.
 
@@ -385,14 +385,14 @@ class Analyzer:
         return result
 
     def _start_mirror_view(self, photo: np.ndarray, landmarker_input: np.ndarray,
-                           to_photo: Optional[np.ndarray]) -> Optional[Future]:
+                           to_photo: np.ndarray | None) -> Future | None:
         """Find the mirror view on the worker thread; its future gives the view or None."""
         if self._mirror_worker is None:
             return None
         return self._mirror_worker.submit(self._mirror_view, photo, landmarker_input, to_photo)
 
     def _mirror_view(self, photo: np.ndarray, landmarker_input: np.ndarray,
-                     to_photo: Optional[np.ndarray]) -> Optional[tuple]:
+                     to_photo: np.ndarray | None) -> tuple | None:
         """The flipped photo with its own landmarks, for models that average over mirrors.
 
         The landmarker is not mirror-symmetric (its points on a flipped photo differ from
@@ -413,7 +413,7 @@ class Analyzer:
                 compute_features(keypoints_51(face.landmarks)))
 
     @staticmethod
-    def _landmarker_input(rgb: np.ndarray) -> tuple[np.ndarray, Optional[np.ndarray]]:
+    def _landmarker_input(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """The photo as the landmarker sees it (at most :data:`LANDMARKER_MAX_SIDE`), made
         once for both views, and the factors taking its pixels back to the photo's."""
         height, width = rgb.shape[:2]
@@ -426,8 +426,8 @@ class Analyzer:
                          dtype=np.float32)
         return small, scale
 
-    def _detect(self, landmarker_input: np.ndarray, to_photo: Optional[np.ndarray],
-                timestamp_ms: Optional[int]):
+    def _detect(self, landmarker_input: np.ndarray, to_photo: np.ndarray | None,
+                timestamp_ms: int | None):
         face = self._landmarker.detect(landmarker_input, timestamp_ms)
         if to_photo is not None:
             face.landmarks = face.landmarks * to_photo
@@ -450,7 +450,7 @@ class Analyzer:
         return out
 
 
-def _resolve_palsy_model(spec) -> tuple[Optional[PalsyModel], Optional[str]]:
+def _resolve_palsy_model(spec) -> tuple[PalsyModel | None, str | None]:
     if spec is None:
         return None, None
     if not isinstance(spec, str):
@@ -480,7 +480,7 @@ def _resolve_task_models(specs: dict[str, Any]) -> tuple[dict[str, Any], list[st
     return models, warnings
 
 
-_default_analyzer: Optional[Analyzer] = None
+_default_analyzer: Analyzer | None = None
 _default_lock = threading.Lock()
 
 

@@ -42,7 +42,8 @@ points to.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Mapping, Optional
+from typing import Literal
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -122,12 +123,12 @@ class RegionFinding:
     measure: str
     difference_mm: float
     limit_mm: float
-    weaker_side: Optional[str]
+    weaker_side: str | None
     beyond_limit: bool
     decides_side: bool = True
     note: str = ""
-    share: Optional[float] = None
-    points_to: Optional[str] = None
+    share: float | None = None
+    points_to: str | None = None
 
     def to_dict(self) -> dict:
         return {"name": self.name, "measure": self.measure,
@@ -167,16 +168,16 @@ class Assessment:
     """
 
     status: Status
-    affected_side: Optional[str]
+    affected_side: str | None
     regions: tuple[RegionFinding, ...]
     reasons: tuple[Reason, ...] = ()
     warnings: tuple[Reason, ...] = ()
     expression: str = "rest"
     expression_source: Literal["stated", "detected"] = "detected"
     detected_expression: str = "rest"
-    expression_mismatch: Optional[str] = None
-    combined_score: Optional[float] = None
-    combined_limit: Optional[float] = None
+    expression_mismatch: str | None = None
+    combined_score: float | None = None
+    combined_limit: float | None = None
 
     def __post_init__(self):
         if self.status not in STATUSES:
@@ -203,7 +204,7 @@ class Assessment:
         return tuple(r for r in self.regions if r.beyond_limit and r.decides_side)
 
     @property
-    def worst_region(self) -> Optional[RegionFinding]:
+    def worst_region(self) -> RegionFinding | None:
         """The region with the largest share of the combined score among those that push
         towards the affected side; None unless the status is "asymmetry"."""
         supporting = self.supporting_regions
@@ -260,7 +261,7 @@ def not_found(message: str) -> Assessment:
                       reasons=(Reason("no_face", message),))
 
 
-def normalize_expression(expression: Optional[str]) -> Optional[str]:
+def normalize_expression(expression: str | None) -> str | None:
     """"brow raise" (the app's words) -> "brow_raise"; None stays None.
 
     Raises
@@ -287,8 +288,8 @@ def _mean(blendshapes: Mapping[str, float], *names: str) -> float:
 SMILE_CONTRADICTS_REST = 0.55
 
 
-def expression_mismatch(stated: Optional[str], detected: str,
-                        blendshapes: Mapping[str, float]) -> Optional[str]:
+def expression_mismatch(stated: str | None, detected: str,
+                        blendshapes: Mapping[str, float]) -> str | None:
     """One line when the face clearly contradicts the stated expression, else None.
 
     Only clear contradictions count, because the blendshapes overlap between expressions
@@ -314,7 +315,7 @@ def assess(
     head_pose: HeadPose,
     pupil_distance_px: float,
     blendshapes: Mapping[str, float],
-    stated_expression: Optional[str] = None,
+    stated_expression: str | None = None,
     faces_found: int = 1,
 ) -> Assessment:
     """The verdict on measurements of one face.
@@ -399,7 +400,7 @@ def assess(
 
 
 def combined_verdict(face: FaceMeasurements,
-                     combined: CombinedLimit) -> tuple[Status, Optional[str], float]:
+                     combined: CombinedLimit) -> tuple[Status, str | None, float]:
     """``(status, affected_side, score)`` of assessable measurements under ``combined``.
 
     "asymmetry" when the combined score is above the limit and the measures point to a
@@ -418,7 +419,7 @@ def _signed(face: FaceMeasurements, combined: CombinedLimit) -> dict[str, float]
 
 
 def _findings(face: FaceMeasurements, expression: str,
-              combined: Optional[CombinedLimit] = None) -> tuple[RegionFinding, ...]:
+              combined: CombinedLimit | None = None) -> tuple[RegionFinding, ...]:
     deciding = verdict_regions(expression)  # e.g. not the eye in a smile: both eyes narrow
     shares = signed = {}
     if combined is not None:

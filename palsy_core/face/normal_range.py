@@ -96,7 +96,8 @@ import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -244,7 +245,7 @@ class CombinedLimit:
             return math.nan
         return float(sum(self.contributions(signed).values()))
 
-    def weaker_side(self, signed: Mapping[str, float]) -> Optional[str]:
+    def weaker_side(self, signed: Mapping[str, float]) -> str | None:
         """The side the measure with the largest share points to, or None for an all-zero
         difference."""
         shares = self.contributions(signed)
@@ -260,7 +261,7 @@ class CombinedLimit:
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "CombinedLimit":
+    def from_dict(cls, data: Mapping[str, Any]) -> CombinedLimit:
         data = dict(data)
         data["measures"] = tuple(data["measures"])
         data["rms"] = tuple(float(v) for v in data["rms"])
@@ -304,7 +305,7 @@ class NormalLimits:
     bootstrap: dict[str, Any] = field(default_factory=dict)
     validation: dict[str, Any] = field(default_factory=dict)
     notes: str = ""
-    combined: dict[str, "CombinedLimit"] = field(default_factory=dict)
+    combined: dict[str, CombinedLimit] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
     @property
@@ -332,7 +333,7 @@ class NormalLimits:
         return {"format_version": out.pop("format_version"), **out}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "NormalLimits":
+    def from_dict(cls, data: Mapping[str, Any]) -> NormalLimits:
         version = data.get("format_version")
         if version != FORMAT_VERSION:
             raise ValueError(f"Normal limits file format {version!r} is not supported "
@@ -345,7 +346,7 @@ class NormalLimits:
                 if k not in ("limits", "format_version", "combined")}
         return cls(limits=limits, combined=combined, format_version=version, **rest)
 
-    def combined_for(self, expression: str) -> "CombinedLimit":
+    def combined_for(self, expression: str) -> CombinedLimit:
         """The combined-score limit of one expression.
 
         Raises
@@ -427,7 +428,7 @@ def fit_combined_limit(
     expression: str,
     percentile: float,
     *,
-    measures: Optional[Sequence[str]] = None,
+    measures: Sequence[str] | None = None,
     shrinkage: float = COMBINED_SHRINKAGE,
     n_bootstrap: int = 2000,
     confidence: float = 0.95,
@@ -481,7 +482,7 @@ def fit_combined_limit(
 
 
 def outside_regions(differences: Mapping[str, float], limits: Mapping[str, float],
-                    regions: Optional[Mapping[str, Sequence[str]]] = None) -> list[str]:
+                    regions: Mapping[str, Sequence[str]] | None = None) -> list[str]:
     """Regions whose measure exceeds its limit, in region order.
 
     ``differences`` maps measure names to ``|left - right|``; a missing or NaN measure
@@ -498,11 +499,11 @@ def fit_normal_limits(
     percentile: float | Mapping[str, float],
     *,
     expressions: Sequence[str] = ASSESSABLE_EXPRESSIONS,
-    measures: Optional[Sequence[str]] = None,
+    measures: Sequence[str] | None = None,
     n_bootstrap: int = 2000,
     confidence: float = 0.95,
     seed: int = 0,
-    combined_percentile: Optional[Mapping[str, float]] = None,
+    combined_percentile: Mapping[str, float] | None = None,
     **provenance: Any,
 ) -> NormalLimits:
     """Limits = a percentile of each measure's ``|left - right|`` over healthy people.

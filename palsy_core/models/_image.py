@@ -30,7 +30,7 @@ import pickle
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -240,7 +240,7 @@ class ImageClassifier(nn.Module):
         self.register_buffer("_std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
 
     # -- the frozen part --------------------------------------------------------------
-    def train(self, mode: bool = True) -> "ImageClassifier":
+    def train(self, mode: bool = True) -> ImageClassifier:
         super().train(mode)
         # Frozen layers keep their ImageNet BatchNorm statistics and no dropout.
         self.frozen.eval()

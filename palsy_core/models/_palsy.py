@@ -94,7 +94,7 @@ class ModelConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ModelConfig":
+    def from_dict(cls, data: dict) -> ModelConfig:
         return cls(**{k: data.get(k) for k in cls.__dataclass_fields__ if k in data})
 
 
@@ -109,7 +109,7 @@ class FeatureScaler:
     std: np.ndarray
 
     @classmethod
-    def fit(cls, x: np.ndarray) -> "FeatureScaler":
+    def fit(cls, x: np.ndarray) -> FeatureScaler:
         x = np.asarray(x, dtype=np.float64)
         std = x.std(axis=0)
         return cls(x.mean(axis=0).astype(np.float32),
@@ -122,7 +122,7 @@ class FeatureScaler:
         return {"mean": [float(v) for v in self.mean], "std": [float(v) for v in self.std]}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "FeatureScaler":
+    def from_dict(cls, data: dict) -> FeatureScaler:
         return cls(np.asarray(data["mean"], np.float32), np.asarray(data["std"], np.float32))
 
 
@@ -234,7 +234,7 @@ def write_palsy_weights(net: PalsyNet):
     return write
 
 
-def load_palsy_net(folder: Path, card: ModelCard) -> "PalsyPredictor":
+def load_palsy_net(folder: Path, card: ModelCard) -> PalsyPredictor:
     """The registered loader: rebuild the network the card describes and fill its weights."""
     config = ModelConfig.from_dict(card.config)
     saved = torch.load(folder / card.weights_file, map_location="cpu", weights_only=True)

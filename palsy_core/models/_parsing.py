@@ -58,7 +58,6 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Optional
 
 import cv2
 import numpy as np
@@ -106,7 +105,7 @@ class ParsingConfig:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ParsingConfig":
+    def from_dict(cls, data: dict) -> ParsingConfig:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         for key in ("channels", "aspp_rates", "class_names"):
             if key in known:
@@ -309,7 +308,7 @@ class LossWeights:
 
 
 def boundary_enhanced_ce(logits: torch.Tensor, labels: torch.Tensor, *,
-                         class_weights: Optional[torch.Tensor] = None,
+                         class_weights: torch.Tensor | None = None,
                          lambda_s: float = 1.0, boundary_weight: float = 1.0) -> torch.Tensor:
     """``lambda_s * CE + L_best`` (eq 7): boundary pixels count twice.
 

@@ -35,7 +35,8 @@ import re
 import subprocess
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, Optional, Protocol
+from typing import Any, Protocol
+from collections.abc import Callable
 
 import numpy as np
 
@@ -120,7 +121,7 @@ class AnalyzedFace:
     landmarks: np.ndarray
     blendshapes: dict[str, float]
     features: np.ndarray
-    mirror: Optional["AnalyzedFace"] = None
+    mirror: AnalyzedFace | None = None
     _crops: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
     def crop(self, size: int = 224) -> np.ndarray:
@@ -135,7 +136,7 @@ class AnalyzedFace:
 class Predictor(Protocol):
     """What :func:`load_model` returns for every task."""
 
-    card: "ModelCard"
+    card: ModelCard
 
     def predict(self, face: AnalyzedFace) -> Any: ...
 
@@ -203,7 +204,7 @@ class ModelCard:
                 **{f.name: getattr(self, f.name) for f in fields(self)}}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ModelCard":
+    def from_dict(cls, data: dict) -> ModelCard:
         """A card from its JSON; a format-1 palsy card (no ``task``) is converted."""
         if "task" not in data:
             data = _palsy_card_v1(data)

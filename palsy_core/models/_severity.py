@@ -25,7 +25,6 @@ import functools
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -218,12 +217,12 @@ class SeverityPrediction:
         return self.probabilities[self.top_class]
 
     @property
-    def region(self) -> Optional[str]:
+    def region(self) -> str | None:
         """"eye" or "mouth" for a six-class label; None for normal or uncertain."""
         return self.label.split("_")[1] if self.label in SEVERITY_CLASSES else None
 
     @property
-    def level(self) -> Optional[str]:
+    def level(self) -> str | None:
         """"mild", "moderate" or "severe" for a six-class label; else None."""
         return self.label.split("_")[0] if self.label in SEVERITY_CLASSES else None
 
