@@ -33,7 +33,7 @@ import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -108,7 +108,7 @@ class FaceRows:
     def __len__(self) -> int:
         return len(self.person)
 
-    def take(self, index) -> "FaceRows":
+    def take(self, index) -> FaceRows:
         fields = {name: getattr(self, name)[index] for name in _ARRAY_FIELDS}
         return FaceRows(blendshape_names=self.blendshape_names, **fields)
 
@@ -117,7 +117,7 @@ class FaceRows:
         return {n: float(v) for n, v in zip(self.blendshape_names, values)}
 
     @classmethod
-    def concatenate(cls, parts: Sequence["FaceRows"]) -> "FaceRows":
+    def concatenate(cls, parts: Sequence[FaceRows]) -> FaceRows:
         fields = {name: np.concatenate([getattr(p, name) for p in parts])
                   for name in _ARRAY_FIELDS}
         return cls(blendshape_names=parts[0].blendshape_names, **fields)
@@ -245,7 +245,7 @@ def recipe_key(seed: int) -> str:
 
 
 def build_rows(faces_dir: str | os.PathLike, *, cache_dir: str | os.PathLike = ".cache/london_faces",
-               people: Optional[Iterable[str]] = None, seed: int = 0,
+               people: Iterable[str] | None = None, seed: int = 0,
                progress: bool = True) -> FaceRows:
     """The labelled faces of ``people`` (default: all), from the cache where present."""
     from palsy_core import FaceLandmarker

@@ -15,7 +15,7 @@ the training data (which holds far more simulated palsy than healthy photos).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -126,7 +126,7 @@ class PlattScaling:
         return 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
 
     @classmethod
-    def fit(cls, logit: np.ndarray, y: np.ndarray, iterations: int = 100) -> "PlattScaling":
+    def fit(cls, logit: np.ndarray, y: np.ndarray, iterations: int = 100) -> PlattScaling:
         x = np.asarray(logit, np.float64)
         y = np.asarray(y, np.float64)
         n_pos, n_neg = y.sum(), len(y) - y.sum()
@@ -177,7 +177,7 @@ class HeldOutScores:
 
 
 def summarise(y: np.ndarray, p: np.ndarray, people: np.ndarray, fold: np.ndarray, *,
-              baseline: Optional[np.ndarray] = None, subsets: Optional[dict] = None,
+              baseline: np.ndarray | None = None, subsets: dict | None = None,
               bootstrap: int = 1000, seed: int = 0) -> dict:
     """Person-held-out metrics of probabilities ``p``: AUC, F1 at 0.5, Brier, ECE, the
     calibration curve (the last three class-balanced, see :func:`calibration_bins`), each pooled with a 95 % bootstrap-by-person interval and per fold

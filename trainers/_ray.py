@@ -32,7 +32,8 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from ._run import Promotion, TrainingError
 
@@ -69,7 +70,7 @@ class RayOptions:
     gpus_per_fold: float = 0.0
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "RayOptions | None":
+    def from_args(cls, args: argparse.Namespace) -> RayOptions | None:
         """The options of a trainer's command line; None without ``--ray``."""
         ray = getattr(args, "ray", None)
         if ray is None:
@@ -99,11 +100,11 @@ class FoldTask:
     name the trainer module) and the driver's working directory (relative paths resolve
     there)."""
 
-    config: "TrainConfig"
+    config: TrainConfig
     cwd: str
 
 
-def run_folds_on_ray(run: "Run", options: RayOptions,
+def run_folds_on_ray(run: Run, options: RayOptions,
                      warm: Callable[[list[str]], None] | None = None) -> list[dict]:
     """Run every fold of ``run`` as a Ray task; returns one summary per fold.
 
@@ -154,7 +155,7 @@ def run_folds_on_ray(run: "Run", options: RayOptions,
     return sorted(summaries, key=lambda s: s["fold"])
 
 
-def _fold_config(run: "Run", fold: int) -> "TrainConfig":
+def _fold_config(run: Run, fold: int) -> TrainConfig:
     """The run's settings for the task of one fold: that fold, no Ray, no promotion,
     no progress bars, and the cache as an absolute path."""
     return dataclasses.replace(run.config, fold=fold, ray=None, promotion=Promotion(),

@@ -15,7 +15,8 @@ import dataclasses
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
+from collections.abc import Callable
 
 R = TypeVar("R")
 S = TypeVar("S")
@@ -66,7 +67,7 @@ class Promotion:
                           make_default=self.make_default)
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "Promotion":
+    def from_args(cls, args: argparse.Namespace) -> Promotion:
         return cls(name=args.promote, make_default=bool(args.make_default),
                    weights_dir=args.weights_dir,
                    training_data_note=getattr(args, "training_data_note", None),

@@ -49,7 +49,7 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from ._run import (Promotion, TrainingError, exits_on_training_error, run_record_promote,
                    settings_from_args)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -64,13 +64,13 @@ class ImageStage:
                                   allow_random_init=config.allow_random_init,
                                   input_size=config.input_size, pixel_norm=config.pixel_norm)
         self.initial = {k: v.clone() for k, v in self.model.tuned_state_dict().items()}
-        self._features: dict[str, "torch.Tensor"] = {}
+        self._features: dict[str, torch.Tensor] = {}
 
     def bind(self, run: Run) -> None:
         """Use this run's cache and device."""
         self.run = run
 
-    def features(self, digests) -> "torch.Tensor":
+    def features(self, digests) -> torch.Tensor:
         """Cached frozen-layer outputs of the images, (N, ...) on the run's device."""
         import torch
 
@@ -103,7 +103,7 @@ class ImageStage:
     def probabilities(self, digests) -> np.ndarray:
         return predict(self.model, self.logits, [self.features(digests)], device=self.run.device)
 
-    def embeddings(self, digests) -> "torch.Tensor":
+    def embeddings(self, digests) -> torch.Tensor:
         """The early-fusion embeddings (N, embedding_dim) of the images, eval mode."""
         import torch
 

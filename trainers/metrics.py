@@ -9,7 +9,7 @@ positives for recall, both zero for F1) the value is defined as 0.0, as scikit-l
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

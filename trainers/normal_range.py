@@ -46,7 +46,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -100,7 +100,7 @@ class LandmarkCache:
         self._analyzer = None
         self.landmarker_runs = 0
 
-    def __enter__(self) -> "LandmarkCache":
+    def __enter__(self) -> LandmarkCache:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -108,7 +108,7 @@ class LandmarkCache:
             self._analyzer.close()
             self._analyzer = None
 
-    def face(self, path: Path) -> Optional[dict]:
+    def face(self, path: Path) -> dict | None:
         """``{"landmarks", "blendshapes", "yaw", "pitch", "roll", "faces_found"}`` or None
         when the landmarker finds no face."""
         entry = self.folder / f"{_file_hash(path)}.npz"
@@ -268,7 +268,7 @@ def _smallest_passing_percentile(held_out: Callable[[float], dict], grid: Sequen
 
 def leave_one_person_out(table, percentile: float | dict[str, float],
                          expressions: Sequence[str] = ASSESSABLE_EXPRESSIONS,
-                         regions: Optional[dict] = None) -> dict:
+                         regions: dict | None = None) -> dict:
     """How often a held-out healthy person's photo is called outside normal.
 
     For each person: limits fitted on everyone else (no bootstrap), then the verdict
@@ -416,7 +416,7 @@ def build_limits(table, *, grid: Sequence[float] = DEFAULT_GRID, target_outside:
         validation=validation, notes=notes)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--faces", type=Path, required=True,

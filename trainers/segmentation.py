@@ -42,7 +42,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -284,7 +284,7 @@ def evaluate(data: ParsingSet, predicted: np.ndarray, paralysed: np.ndarray,
     }
 
 
-def _pct(value) -> Optional[float]:
+def _pct(value) -> float | None:
     value = float(value)
     return None if math.isnan(value) else round(100.0 * value, 2)
 
@@ -465,7 +465,7 @@ def promote(config: SegmentationConfig, net, metrics: dict, described: dict,
 
 
 @exits_on_training_error
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     import torch
 
     from ._common import resolve_device, seed_everything

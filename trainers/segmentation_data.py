@@ -31,7 +31,7 @@ import json
 import time
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Iterator, Optional
+from collections.abc import Iterator
 
 import cv2
 import numpy as np
@@ -74,10 +74,10 @@ class ParsingSet:
     def __len__(self) -> int:
         return len(self.images)
 
-    def subset(self, mask: np.ndarray) -> "ParsingSet":
+    def subset(self, mask: np.ndarray) -> ParsingSet:
         return ParsingSet(**{f.name: getattr(self, f.name)[mask] for f in fields(self)})
 
-    def part(self, split: str) -> "ParsingSet":
+    def part(self, split: str) -> ParsingSet:
         return self.subset(self.split == split)
 
     def save(self, path: Path, manifest: dict) -> None:
@@ -88,12 +88,12 @@ class ParsingSet:
         path.with_suffix(".json").write_text(json.dumps(manifest, indent=2) + "\n")
 
     @classmethod
-    def load(cls, path: Path) -> "ParsingSet":
+    def load(cls, path: Path) -> ParsingSet:
         with np.load(path, allow_pickle=False) as data:
             return cls(**{f.name: data[f.name] for f in fields(cls)})
 
 
-def london_pairs(faces: Path) -> list[tuple[str, Optional[Path], Optional[Path]]]:
+def london_pairs(faces: Path) -> list[tuple[str, Path | None, Path | None]]:
     """(person, rest photo, smile photo) from the London layout, or one photo per person
     from a flat folder of faces (each file its own person)."""
     neutral, smiling = faces / "neutral", faces / "smiling"
@@ -115,7 +115,7 @@ def split_people(people: list[str], *, tune: int, test: int, seed: int) -> dict[
 
 
 def build_mesh_set(faces: Path, out: Path, *, size: int = 160, tune: int = 10, test: int = 12,
-                   seed: int = 0, limit: Optional[int] = None, progress: bool = True) -> Path:
+                   seed: int = 0, limit: int | None = None, progress: bool = True) -> Path:
     """Build (or reuse, when its manifest matches) the mesh-derived set; returns its path.
 
     ``limit``: only the first people (sorted), for tests.
@@ -173,7 +173,7 @@ def _load_small(path: Path) -> np.ndarray:
     return rgb
 
 
-def _detect(landmarker, rgb: np.ndarray) -> Optional[np.ndarray]:
+def _detect(landmarker, rgb: np.ndarray) -> np.ndarray | None:
     from palsy_core.errors import NoFaceError
 
     try:
@@ -221,7 +221,7 @@ def _person_cases(landmarker, rest_path, smile_path, rng, simulate) -> Iterator[
         yield "composite", case.image, case.landmarks, case.masks["paralysed"], case.side
 
 
-def _crop_sample(landmarker, image, truth, paralysed, size) -> Optional[dict]:
+def _crop_sample(landmarker, image, truth, paralysed, size) -> dict | None:
     from palsy_core.face.frame import align_face_crop, face_alignment
     from palsy_core.segmentation import mesh_depth_map, mesh_label_map, transform_points
 

@@ -16,7 +16,8 @@ import os
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -113,7 +114,7 @@ class ModalityStore:
         self._analyzer = None
         self._vectors: dict[tuple[str, str], np.ndarray] = {}
 
-    def __enter__(self) -> "ModalityStore":
+    def __enter__(self) -> ModalityStore:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -248,9 +249,9 @@ class ModalityStore:
         return np.stack([self._read(digest, [modality])[modality] for digest in digests])
 
     # -- frozen backbone features --------------------------------------------------------
-    def frozen_features(self, model: "ImageClassifier", modality: str, digests: Sequence[str],
+    def frozen_features(self, model: ImageClassifier, modality: str, digests: Sequence[str],
                         *, device: str = "cpu", batch_size: int = 64,
-                        progress: bool = False) -> "torch.Tensor":
+                        progress: bool = False) -> torch.Tensor:
         """Output of ``model``'s frozen layers for many images, (N, ...) on CPU.
 
         float32, or float16 for large feature maps (cast with ``.float()`` before use).
@@ -294,7 +295,7 @@ def _modality_arrays(rgb: np.ndarray, result) -> dict[str, np.ndarray]:
             "blendshape_names": np.array(mods.blendshape_names)}
 
 
-def frozen_cache_tag(model: "ImageClassifier") -> str:
+def frozen_cache_tag(model: ImageClassifier) -> str:
     """Folder name identifying a backbone's frozen layers exactly."""
     source = model.backbone_source
     return (f"{model.architecture}-{source['sha256'][:16]}-{model.pixel_norm}"

@@ -21,7 +21,7 @@ import warnings
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal
 
 from palsy_core.errors import DatasetError
 from palsy_core.imageio import IMAGE_SUFFIXES
@@ -68,7 +68,7 @@ class Sample:
     palsy: int
     eye: float = 0.0
     mouth: float = 0.0
-    severity: Optional[str] = None
+    severity: str | None = None
 
     @property
     def label_combination(self) -> tuple:

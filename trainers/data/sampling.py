@@ -15,7 +15,7 @@ from __future__ import annotations
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Iterable, Optional, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -38,7 +38,7 @@ class Fold:
     """
 
     index: int
-    test_subject: Optional[str]
+    test_subject: str | None
     train: list[Sample] = field(default_factory=list)
     test: list[Sample] = field(default_factory=list)
 

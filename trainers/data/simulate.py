@@ -28,7 +28,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal, Optional, Sequence, Union
+from typing import Literal, Union
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -96,16 +97,16 @@ class SimulatedCase:
     image: np.ndarray
     landmarks: np.ndarray
     palsy: int
-    side: Optional[Side]
-    region: Optional[PalsyRegion]
-    severity: Optional[str]
-    pattern: Optional[Pattern]
+    side: Side | None
+    region: PalsyRegion | None
+    severity: str | None
+    pattern: Pattern | None
     eye: float
     mouth: float
     masks: dict[str, np.ndarray]
 
     @property
-    def severity_class(self) -> Optional[str]:
+    def severity_class(self) -> str | None:
         """The six-class name ("moderate_mouth", ...) of an eye, brow or mouth case.
 
         None for healthy and "full" cases, which the six classes do not describe.
@@ -114,7 +115,7 @@ class SimulatedCase:
             return None
         return f"{self.severity}_{'mouth' if self.region == 'mouth' else 'eye'}"
 
-    def mirrored(self) -> "SimulatedCase":
+    def mirrored(self) -> SimulatedCase:
         """The same case flipped left-right: image, landmarks, masks and side label.
 
         Landmarks are re-indexed through :data:`MIRRORED_INDEX`, so index 61 still is
@@ -136,7 +137,7 @@ def simulate_palsy(
     *,
     side: Side,
     region: PalsyRegion = "full",
-    severity: Union[float, str] = "moderate",
+    severity: float | str = "moderate",
     pattern: Pattern = "peripheral",
     seed: int = 0,
 ) -> SimulatedCase:
@@ -278,8 +279,8 @@ def vary_identity(rgb: np.ndarray, landmarks: np.ndarray, *, seed: int) -> Face:
     return image, points
 
 
-def jitter_photo(rgb: np.ndarray, landmarks: Optional[np.ndarray] = None, *,
-                 seed: int) -> tuple[np.ndarray, Optional[np.ndarray]]:
+def jitter_photo(rgb: np.ndarray, landmarks: np.ndarray | None = None, *,
+                 seed: int) -> tuple[np.ndarray, np.ndarray | None]:
     """A photo as a different camera might have taken it: for augmenting either class.
 
     A small tilt (+-2 degrees), scale (+-2 %) and shift (+-3 px), a change of exposure,
@@ -405,7 +406,7 @@ def composite_palsy(
 # Data set writers
 # ---------------------------------------------------------------------------------------
 def write_simulated_yfp(
-    root: Union[str, Path],
+    root: str | Path,
     faces: Sequence[Face],
     *,
     n_subjects: int,
@@ -476,7 +477,7 @@ def write_simulated_yfp(
 
 
 def write_simulated_ckplus(
-    root: Union[str, Path],
+    root: str | Path,
     faces: Sequence[Face],
     *,
     n_subjects: int,
@@ -534,7 +535,7 @@ def write_simulated_ckplus(
 
 
 def write_simulated_class_folders(
-    root: Union[str, Path], faces: Sequence[Face], per_class: int, seed: int = 0
+    root: str | Path, faces: Sequence[Face], per_class: int, seed: int = 0
 ) -> list[Sample]:
     """Write a small simulated six-class severity set: ``root/<class>/<patient>_<n>.jpg``.
 
@@ -726,7 +727,7 @@ def _natural_asymmetry(image: np.ndarray, points: np.ndarray, rng: np.random.Gen
 
 
 def _expression(rgb: np.ndarray, points: np.ndarray, expression: str, amount: float,
-                gain: Optional[dict[str, float]] = None) -> Face:
+                gain: dict[str, float] | None = None) -> Face:
     """A posed expression at ``amount`` (0 neutral .. 1 peak).
 
     ``gain`` scales the movement of each side (default 1 for both: symmetric); a
