@@ -161,3 +161,8 @@ if save:
         st.page_link("app_pages/records.py", label="Open this patient's record", icon=":material/folder_shared:")
 
 widgets.disclaimer()
+# A model still loading: its part above says so; rerun as it arrives (the analysis is
+# redone then: its key holds the models' generation), so its output shows with no action.
+# Not after a save: the rerun would take its confirmation away.
+if not save:
+    widgets.rerun_as_models_arrive()

@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -103,8 +102,15 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")
 def test_first_page_before_the_models_then_each_model_arrives_in_a_real_browser(tmp_path, face_photo):
     """`streamlit run` from another folder, with the shipped weights: the first page is
-    usable while the sidebar says "loading...", the badges turn into the models' names
-    (the page reloaded), and an upload then shows the verdict with the palsy probability."""
+    usable while the sidebar says "loading..."; the example photo chosen then shows its
+    verdict at once, with "loading..." for the models not yet in, and each model's output
+    (the palsy probability beside the verdict, the severity grade) and the sidebar's model
+    names then appear with no further action; the CSV download works, and an upload then
+    shows the verdict with the palsy probability.
+
+    The example photo, not an upload, during the loading: a file given to the uploader
+    while the models' imports start is lost now and then, with or without this page's
+    wait (see ``app_testing.choose_expression``)."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     from PIL import Image
 
@@ -127,7 +133,7 @@ def test_first_page_before_the_models_then_each_model_arrives_in_a_real_browser(
         with sync_api.sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-            page = browser.new_page(viewport={"width": 1400, "height": 1600})
+            page = browser.new_page(viewport={"width": 1400, "height": 1600}, accept_downloads=True)
             page.goto(url)
             uploader = page.locator("[data-testid=stFileUploaderDropzoneInput]")
             sidebar = page.locator("[data-testid=stSidebar]")
@@ -135,13 +141,28 @@ def test_first_page_before_the_models_then_each_model_arrives_in_a_real_browser(
             # seconds after it): usable, and the models say "loading...".
             sidebar.get_by_text("loading...").first.wait_for(timeout=60_000)
             uploader.wait_for(state="attached", timeout=60_000)
-            deadline = time.monotonic() + 120
-            while sidebar.get_by_text("loading...").count():  # each reload is a new look
-                assert time.monotonic() < deadline, "the models did not load"
-                time.sleep(1)
-                page.reload()
-                uploader.wait_for(state="attached", timeout=60_000)
-            assert "geometry_london_sim" in sidebar.inner_text()
+            page.get_by_text("Example photo", exact=True).click()
+            page.locator(".st-key-headline", has_text="Photo: example photo").wait_for(timeout=60_000)
+            outputs = page.locator(".st-key-model_outputs")
+            outputs.wait_for(timeout=30_000)
+            # Shown while a model still loads (the severity model's Keras import alone
+            # takes seconds after the palsy model): its part says so ...
+            assert "loading..." in outputs.inner_text(), outputs.inner_text()
+            # ... and, with no action, every output arrives: the palsy probability beside
+            # the verdict, the severity grade, and the models' names in the sidebar.
+            page.locator(".st-key-headline [data-testid=stMetric]").wait_for(timeout=120_000)
+            page.wait_for_function(
+                "() => { const box = document.querySelector('.st-key-model_outputs');"
+                " return box && !box.innerText.includes('loading...'); }", timeout=120_000)
+            assert "shown below, with the next steps" in outputs.inner_text()
+            sidebar.get_by_text("geometry_london_sim").first.wait_for(timeout=30_000)
+            assert "loading..." not in sidebar.inner_text()
+            assert page.locator(".st-key-headline", has_text="Photo: example photo").count() == 1
+            with page.expect_download(timeout=60_000) as download:
+                page.get_by_role("button", name="CSV table").click()
+            assert Path(download.value.path()).read_bytes().startswith(b"section,name,")
+            page.get_by_text("Upload a photo", exact=True).click()
+            uploader.wait_for(state="attached", timeout=60_000)
             choose_expression(page, "smile")
             uploader.set_input_files(str(photo))
             page.locator(".st-key-headline", has_text="Photo: face.jpg").wait_for(timeout=60_000)

@@ -460,6 +460,33 @@ def status_badge(status: ModelStatus) -> str:
     return f"{status.title}: `{status.name}`{suffix}"
 
 
+#: Seconds between two looks at the background loader while a page waits for a model.
+MODEL_POLL_S = 0.5
+
+
+def rerun_as_models_arrive() -> None:
+    """At the end of a page whose parts say "loading...": wait for the next model, then
+    rerun the page, so each model's output (and the sidebar's list) appears by itself.
+
+    Call it last: it returns at once when every model is in, and otherwise never returns.
+    The wait blocks nothing the user does: it writes one caption every
+    :data:`MODEL_POLL_S` seconds, and Streamlit ends a script at its next element write
+    when the user has acted meanwhile (``ScriptRunner._enqueue_forward_msg`` handles a
+    pending rerun or stop request first), so an upload, a click or a download starts its
+    own run within that time. No timer: redrawing parts each second
+    (``st.fragment(run_every=...)``) lost uploads and downloads (Streamlit 1.67).
+    """
+    loader = services.model_loader()
+    if loader.done:
+        return
+    arrived = loader.generation
+    note = st.empty()
+    while loader.generation == arrived and not loader.done:
+        note.caption(":gray[:material/hourglass_top: The models are loading in the background: "
+                     "their outputs appear above as each one arrives.]")
+        loader.wait(MODEL_POLL_S)
+    st.rerun()
+
 
 #: How a recommendation's priority is drawn.
 _PRIORITY_STYLE = {"urgent": ":red-badge[:material/emergency: urgent]",
