@@ -221,7 +221,7 @@ def test_simulated_data_set_is_reused_replaced_when_stale_and_foreign_folders_re
 
 def test_london_trainers_exit_with_a_message_on_a_folder_that_is_not_the_set(tmp_path):
     """london_people raises TrainingError below main; each trainer's main exits with it."""
-    from trainers import build_default_weights, feature_bands
+    from trainers import build_default_weights, feature_bands, severity_simulated
     from trainers._london import london_people
     from trainers._run import TrainingError
 
@@ -236,7 +236,10 @@ def test_london_trainers_exit_with_a_message_on_a_folder_that_is_not_the_set(tmp
         build_default_weights.main(["--faces", str(tmp_path), "--weights-dir", str(weights)])
     with pytest.raises(SystemExit, match="^error: no NNN_03.jpg"):
         feature_bands.main(["--faces", str(tmp_path), "--out", str(tmp_path / "bands.json")])
+    with pytest.raises(SystemExit, match="^error: no NNN_03.jpg"):
+        severity_simulated.main(["--faces", str(tmp_path), "--out", str(tmp_path / "sim")])
     assert not weights.exists() and not (tmp_path / "bands.json").exists()
+    assert not (tmp_path / "sim").exists()
 
 
 # -- the London geometry model: person splits, calibration, the default's build ----------------

@@ -25,30 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ._run import TrainingError, exits_on_training_error
+# The set's people, their two photos, its citation and the severity bands (the
+# simulator calls up to 0.4 mild, up to 0.7 moderate) are the London builder's.
+from ._london import LONDON_CITATION, SEVERITY_BANDS, london_people, photo_paths
+from ._run import exits_on_training_error
 
-#: Strength band of each severity, as :func:`trainers.data.simulate.write_simulated_class_folders`
-#: draws them (the simulator calls up to 0.4 mild, up to 0.7 moderate).
-SEVERITY_BANDS = {"mild": (0.2, 0.4), "moderate": (0.45, 0.7), "severe": (0.75, 1.0)}
 #: The London photos are 1350 px; the landmarker works on a 256 px face crop and the
 #: models on a 224 px aligned crop, so 640 px keeps every detail they use.
 WORKING_SIDE = 640
-#: The two photos of each person: folder, file suffix, name in the output file.
-LONDON_PHOTOS = (("neutral", "_03.jpg", "rest"), ("smiling", "_08.jpg", "smile"))
-LONDON_ATTRIBUTION = ("DeBruine, L., & Jones, B. (2017). Face Research Lab London Set "
-                      "(Version 5). figshare. https://doi.org/10.6084/m9.figshare.5047666.v5")
-
-
-def london_people(faces_dir: Path) -> list[str]:
-    """Ids (``"001"``...) of the people with both a rest and a smile photo."""
-    ids = None
-    for folder, suffix, _ in LONDON_PHOTOS:
-        found = {p.name[:-len(suffix)] for p in (Path(faces_dir) / folder).glob(f"*{suffix}")}
-        ids = found if ids is None else ids & found
-    if not ids:
-        raise TrainingError(f"no London Set photos (neutral/NNN_03.jpg and "
-                            f"smiling/NNN_08.jpg) under {faces_dir}.")
-    return sorted(ids)
 
 
 def write_dataset(faces_dir: Path, out: Path, *, people: int | None = None, seed: int = 0,
@@ -70,8 +54,8 @@ def write_dataset(faces_dir: Path, out: Path, *, people: int | None = None, seed
     start = time.perf_counter()
     with FaceLandmarker(LandmarkerOptions()) as landmarker:
         for number, person in enumerate(ids, start=1):
-            for folder, suffix, expression in LONDON_PHOTOS:
-                rgb = load_image(Path(faces_dir) / folder / f"{person}{suffix}")
+            for expression, photo in photo_paths(faces_dir, person).items():
+                rgb = load_image(photo)
                 factor = WORKING_SIDE / max(rgb.shape[:2])
                 if factor < 1:
                     rgb = cv2.resize(rgb, (round(rgb.shape[1] * factor),
@@ -80,7 +64,7 @@ def write_dataset(faces_dir: Path, out: Path, *, people: int | None = None, seed
                 try:
                     points = landmarker.detect(rgb).landmarks
                 except NoFaceError:
-                    skipped.append(f"{folder}/{person}{suffix}")
+                    skipped.append(photo.relative_to(faces_dir).as_posix())
                     continue
                 images = {"normal": rgb}
                 for class_name in SEVERITY_CLASSES:
@@ -101,7 +85,7 @@ def write_dataset(faces_dir: Path, out: Path, *, people: int | None = None, seed
     summary = {"source": str(faces_dir), "people": len(ids), "images_per_class": counts,
                "skipped_photos": skipped, "seed": seed, "severity_bands": SEVERITY_BANDS,
                "working_side_px": WORKING_SIDE, "pattern": "peripheral",
-               "attribution": LONDON_ATTRIBUTION}
+               "attribution": LONDON_CITATION}
     (out / "dataset.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 
