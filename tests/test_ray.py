@@ -18,16 +18,9 @@ if importlib.util.find_spec("ray") is None:
                 allow_module_level=True)
 
 from trainers import fusion  # noqa: E402
+from test_trainers import lopo_flags  # noqa: E402  (the same small run)
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _flags(simulated_pair, out, *extra):
-    yfp, ckplus, cache = simulated_pair
-    return ["--yfp", str(yfp), "--ckplus", str(ckplus), "--cache", str(cache),
-            "--protocol", "lopo", "--train-per-subject", "6", "--test-per-palsy-subject", "6",
-            "--healthy-train-subjects", "2", "--healthy-test-subjects", "2",
-            "--device", "cpu", "--no-progress", "--out", str(out), *extra]
 
 
 def _folds(run_dir: Path) -> list[dict]:
@@ -40,8 +33,8 @@ def test_folds_on_a_local_ray_with_two_workers_match_the_sequential_run(simulate
     # frozen features (filled by the driver before the tasks start), the head, mirrors.
     flags = ("--fnn-epochs", "3", "--image-epochs", "2", "--epochs", "3", "--mirror")
     sequential, on_ray = tmp_path / "sequential", tmp_path / "ray"
-    fusion.main(_flags(simulated_pair, sequential, *flags))
-    fusion.main(_flags(simulated_pair, on_ray, *flags, "--ray", "--ray-num-cpus", "2"))
+    fusion.main(lopo_flags(simulated_pair, sequential, *flags))
+    fusion.main(lopo_flags(simulated_pair, on_ray, *flags, "--ray", "--ray-num-cpus", "2"))
 
     expected, got = _folds(sequential), _folds(on_ray)
     assert len(got) == len(expected) == 3
@@ -63,7 +56,7 @@ def test_folds_on_a_local_ray_with_two_workers_match_the_sequential_run(simulate
 
 def test_ray_refuses_to_run_a_single_fold(simulated_pair, tmp_path):
     with pytest.raises(SystemExit, match="drop --fold"):
-        fusion.main(_flags(simulated_pair, tmp_path / "one", "--fold", "0", "--ray"))
+        fusion.main(lopo_flags(simulated_pair, tmp_path / "one", "--fold", "0", "--ray"))
 
 
 def test_trainers_import_no_ray_without_the_flag():

@@ -17,7 +17,9 @@ from trainers import collect, fnn, fusion, image
 pytestmark = pytest.mark.slow
 
 
-def _flags(simulated_pair, out, *extra):
+def lopo_flags(simulated_pair, out, *extra):
+    """A trainer's flags for a small LOPO run on the simulated pair, on CPU, into ``out``
+    (test_ray runs the same run on Ray)."""
     yfp, ckplus, cache = simulated_pair
     return ["--yfp", str(yfp), "--ckplus", str(ckplus), "--cache", str(cache),
             "--protocol", "lopo", "--train-per-subject", "6", "--test-per-palsy-subject", "6",
@@ -48,7 +50,7 @@ def _check_table(run_dir, row):
 def test_fnn_folds_as_separate_jobs_then_collect(simulated_pair, tmp_path):
     run = tmp_path / "fnn"
     for k in (0, 1):
-        fnn.main(_flags(simulated_pair, run, "--modality", "handcrafted", "--epochs", "3",
+        fnn.main(lopo_flags(simulated_pair, run, "--modality", "handcrafted", "--epochs", "3",
                         "--fold", str(k)))
     folds = [json.loads((run / "folds" / f"fold_0{k}.json").read_text()) for k in (0, 1)]
     for record in folds:
@@ -66,7 +68,7 @@ def test_fnn_folds_as_separate_jobs_then_collect(simulated_pair, tmp_path):
 
     merged = tmp_path / "merged"
     other = tmp_path / "blend"
-    fnn.main(_flags(simulated_pair, other, "--modality", "blendshapes", "--epochs", "2",
+    fnn.main(lopo_flags(simulated_pair, other, "--modality", "blendshapes", "--epochs", "2",
                     "--fold", "0"))
     collect.main([str(run), str(other), "--out", str(merged)])
     rows = _filled_rows(_table(merged))
@@ -74,16 +76,16 @@ def test_fnn_folds_as_separate_jobs_then_collect(simulated_pair, tmp_path):
                                     "Handcrafted Manual Features [24]"]
 
     with pytest.raises(SystemExit, match="other settings"):
-        fnn.main(_flags(simulated_pair, run, "--modality", "coordinates", "--fold", "2"))
+        fnn.main(lopo_flags(simulated_pair, run, "--modality", "coordinates", "--fold", "2"))
 
 
 def test_mirror_images_double_training_and_make_predictions_side_blind(
         simulated_pair, tmp_path, analyzer, astronaut):
     run, weights = tmp_path / "mirror", tmp_path / "weights"
-    fnn.main(_flags(simulated_pair, run, "--epochs", "20", "--mirror", "--fold", "0",
+    fnn.main(lopo_flags(simulated_pair, run, "--epochs", "20", "--mirror", "--fold", "0",
                     "--promote", "fnn_mirror", "--weights-dir", str(weights)))
     plain = tmp_path / "plain"
-    fnn.main(_flags(simulated_pair, plain, "--epochs", "20", "--fold", "0"))
+    fnn.main(lopo_flags(simulated_pair, plain, "--epochs", "20", "--fold", "0"))
     record, plain_record = (json.loads((r / "folds" / "fold_00.json").read_text())
                             for r in (run, plain))
     assert record["n_train"] == 2 * plain_record["n_train"]
@@ -106,7 +108,7 @@ def test_mirror_images_double_training_and_make_predictions_side_blind(
 def test_image_trainer_with_a_paper_model_on_line_segments(simulated_pair, tmp_path):
     """MLP-Mixer (random init, small input) on line segments, with early stopping."""
     run = tmp_path / "mixer"
-    image.main(_flags(simulated_pair, run, "--model", "mixer", "--allow-random-init",
+    image.main(lopo_flags(simulated_pair, run, "--model", "mixer", "--allow-random-init",
                       "--input-size", "32", "--modality", "linesegment", "--epochs", "4",
                       "--fold", "0"))
     _check_table(run, ("BnW LineSegment Images", "MLP Mixer"))
@@ -118,12 +120,12 @@ def test_image_trainer_refuses_a_paper_model_without_checkpoint(simulated_pair, 
     from palsy_core.errors import ModelNotInstalledError
 
     with pytest.raises(ModelNotInstalledError, match="--checkpoint"):
-        image.main(_flags(simulated_pair, tmp_path / "r50", "--model", "resnet50"))
+        image.main(lopo_flags(simulated_pair, tmp_path / "r50", "--model", "resnet50"))
 
 
 def test_late_fusion(simulated_pair, tmp_path):
     run = tmp_path / "late"
-    fusion.main(_flags(simulated_pair, run, "--fusion", "late", "--fnn-epochs", "3",
+    fusion.main(lopo_flags(simulated_pair, run, "--fusion", "late", "--fnn-epochs", "3",
                        "--image-epochs", "3", "--fold", "1"))
     row = _check_table(run, ("Handcrafted Manual Features + RGB Images",
                              "Late Fusion Model (EfficientNet-Lite0 + Feedforward Model)"))
@@ -135,7 +137,7 @@ def test_late_fusion(simulated_pair, tmp_path):
 def test_early_fusion_all_folds_promote_and_predict(simulated_pair, tmp_path, analyzer,
                                                     astronaut):
     run, weights = tmp_path / "early", tmp_path / "weights"
-    fusion.main(_flags(simulated_pair, run, "--fnn-epochs", "5", "--epochs", "5",
+    fusion.main(lopo_flags(simulated_pair, run, "--fnn-epochs", "5", "--epochs", "5",
                        "--promote", "tiny_fusion", "--make-default", "--simulated-data",
                        "--weights-dir", str(weights)))
     _check_table(run, ("Handcrafted Manual Features + RGB Images",
@@ -171,7 +173,7 @@ def test_images_without_a_face_are_skipped_and_counted(simulated_pair, tmp_path)
         Image.fromarray(np.full((240, 320, 3), 90, np.uint8)).save(blank)
         blanks.append(str(blank))
     run = tmp_path / "run"
-    flags = _flags((yfp, healthy, cache), run, "--epochs", "1", "--fold", "0")
+    flags = lopo_flags((yfp, healthy, cache), run, "--epochs", "1", "--fold", "0")
     flags[flags.index("--train-per-subject") + 1] = "50"  # every frame, blanks included
     fnn.main(flags)
     record = json.loads((run / "folds" / "fold_00.json").read_text())
