@@ -15,7 +15,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from sqlalchemy import text
 from palsy_core.accounts import AccountStore
 from palsy_core.records import RecordBusyError, RecordStore
 
-from test_records import concurrent_first_saves
+from test_records import concurrent_first_saves, saves_from_threads
 
 pytestmark = pytest.mark.slow
 
@@ -118,13 +117,7 @@ def test_concurrent_first_saves_from_processes_on_postgres(pg_store, pg_url, tmp
 
 
 def test_repeated_save_key_is_one_visit_on_postgres(pg_store):
-    ids = []
-    threads = [threading.Thread(target=lambda: ids.append(pg_store.save_visit("P-1", ASSESSMENT, save_key="same")))
-               for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    ids = saves_from_threads(pg_store, "P-1", ASSESSMENT, save_key="same")
     assert len(set(map(int, ids))) == 1 and sum(visit.created for visit in ids) == 1
     assert len(pg_store.list_visits("P-1")) == 1
 

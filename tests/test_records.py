@@ -194,6 +194,19 @@ def concurrent_first_saves(url: str, processes: int = 4, visits: int = 10) -> li
     return done
 
 
+def saves_from_threads(store, patient: str, assessment, save_key: str, threads: int = 6) -> list:
+    """Start `threads` threads at once, each saving the same visit with the same save key;
+    returns the visit ids they got."""
+    ids = []
+    started = [threading.Thread(target=lambda: ids.append(store.save_visit(patient, assessment, save_key=save_key)))
+               for _ in range(threads)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join()
+    return ids
+
+
 @pytest.mark.slow
 def test_concurrent_first_saves_of_one_patient_from_processes_lose_nothing(tmp_path):
     url = f"sqlite:///{tmp_path / 'db' / 'records.sqlite3'}"
@@ -219,14 +232,7 @@ def test_the_same_save_twice_is_one_visit(store, assessment):
 
 
 def test_repeated_save_key_from_threads_stores_one_visit(store, assessment):
-    data = assessment.to_dict()
-    ids = []
-    threads = [threading.Thread(target=lambda: ids.append(store.save_visit("P-4", data, save_key="k")))
-               for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    ids = saves_from_threads(store, "P-4", assessment.to_dict(), save_key="k")
     assert len(set(map(int, ids))) == 1 and sum(i.created for i in ids) == 1
     assert len(store.list_visits("P-4")) == 1
 
