@@ -102,6 +102,21 @@ def start_server(folder: Path, weights: str | None) -> tuple[subprocess.Popen, s
             time.sleep(0.05)
 
 
+def chromium_path() -> str:
+    """Debian's Chromium, which the benchmarks drive through Playwright (or exit saying how
+    to install it)."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        raise SystemExit("Debian's chromium is needed: apt-get install chromium")
+    return chromium
+
+
+def launch_browser(playwright, chromium: str):
+    """Chromium as every benchmark runs it: headless, no GPU, no background traffic."""
+    return playwright.chromium.launch(
+        executable_path=chromium, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+
+
 def headline_of(page, photo: Path):
     """The headline block once it is about ``photo`` (it names its photo)."""
     return page.locator(".st-key-headline", has_text=f"Photo: {photo.name}")
@@ -121,9 +136,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=10, help="concurrent browser sessions")
     parser.add_argument("--weights", help="PALSY_WEIGHTS_DIR for the server (default: the repository's)")
     args = parser.parse_args()
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        raise SystemExit("Debian's chromium is needed: apt-get install chromium")
+    chromium = chromium_path()
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -132,8 +145,7 @@ def main() -> None:
         imports_s = app_import_seconds()
         with sync_playwright() as playwright:
             # The clinician's browser is open before the server starts.
-            browser = playwright.chromium.launch(
-                executable_path=chromium, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            browser = launch_browser(playwright, chromium)
             page = browser.new_page()
             process, url, started = start_server(folder, args.weights)
             try:

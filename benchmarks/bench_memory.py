@@ -15,7 +15,6 @@ Prints numbers; never fails on a slow machine.
 from __future__ import annotations
 
 import argparse
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 
-from bench_app import headline_of, start_server  # noqa: E402  (the same server start, on loopback)
+from bench_app import chromium_path, headline_of, launch_browser, start_server  # noqa: E402  (the same server start and browser, on loopback)
 
 
 def rss_mb(pid: int) -> float:
@@ -86,9 +85,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=5, help="uploads in flight at once (bounded load)")
     parser.add_argument("--rounds", type=int, default=2, help="open-and-close rounds (is memory reused?)")
     args = parser.parse_args()
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        raise SystemExit("Debian's chromium is needed: apt-get install chromium")
+    chromium = chromium_path()
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -101,8 +98,7 @@ def main() -> None:
         try:
             print(f"server started: RSS {settle(process.pid, 2):.0f} MB")
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=chromium, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+                browser = launch_browser(playwright, chromium)
                 # Warm-up: one batch at once, so every pooled analyzer and model is loaded.
                 _, warm_pages = open_sessions(browser, url, images[args.sessions:], args.batch)
                 for page in warm_pages:
