@@ -20,6 +20,7 @@ numbers; never fails on a slow machine.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import socket
@@ -29,6 +30,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 from PIL import Image
@@ -117,6 +119,17 @@ def launch_browser(playwright, chromium: str):
         executable_path=chromium, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
 
 
+@contextlib.contextmanager
+def app_server(folder: Path, weights: str | None) -> Iterator[tuple[subprocess.Popen, str, float]]:
+    """The app running for the block (:func:`start_server`), stopped after it."""
+    process, url, started = start_server(folder, weights)
+    try:
+        yield process, url, started
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
 def headline_of(page, photo: Path):
     """The headline block once it is about ``photo`` (it names its photo)."""
     return page.locator(".st-key-headline", has_text=f"Photo: {photo.name}")
@@ -147,8 +160,7 @@ def main() -> None:
             # The clinician's browser is open before the server starts.
             browser = launch_browser(playwright, chromium)
             page = browser.new_page()
-            process, url, started = start_server(folder, args.weights)
-            try:
+            with app_server(folder, args.weights) as (process, url, started):
                 health = time.perf_counter()
                 page.goto(url)  # returns on the page's load event: HTML and JavaScript in
                 loaded = time.perf_counter()
@@ -219,9 +231,6 @@ def main() -> None:
                 print(f"{args.sessions} sessions uploading at once: all headlines after {max(done):.2f} s, "
                       f"{failures} failed")
                 browser.close()
-            finally:
-                process.terminate()
-                process.wait(timeout=15)
 
 
 if __name__ == "__main__":

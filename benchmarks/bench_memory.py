@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 
-from bench_app import chromium_path, headline_of, launch_browser, start_server  # noqa: E402  (the same server start and browser, on loopback)
+from bench_app import app_server, chromium_path, headline_of, launch_browser  # noqa: E402  (the same server start and browser, on loopback)
 
 
 def rss_mb(pid: int) -> float:
@@ -94,8 +94,7 @@ def main() -> None:
         size = Image.open(images[0]).size
         print(f"photos: {args.sessions} JPEGs of {size[0]} x {size[1]} px "
               f"({size[0] * size[1] / 1e6:.1f} MP, {images[0].stat().st_size / 1e6:.1f} MB each)")
-        process, url, _ = start_server(folder, None)
-        try:
+        with app_server(folder, None) as (process, url, _):
             print(f"server started: RSS {settle(process.pid, 2):.0f} MB")
             with sync_playwright() as playwright:
                 browser = launch_browser(playwright, chromium)
@@ -118,9 +117,6 @@ def main() -> None:
                     print(f"round {round_}: 15 s after the {args.sessions} tabs closed: RSS {after:.0f} MB "
                           f"({held - after:.0f} MB released; {after - baseline:+.0f} MB against the warm baseline)")
                 browser.close()
-        finally:
-            process.terminate()
-            process.wait(timeout=15)
 
 
 if __name__ == "__main__":
