@@ -357,3 +357,23 @@ def test_bench_validity_scores_a_users_labelled_folders(tmp_path, capsys, face_p
     assert out["auc_probability"]["auc"] == 1.0 and out["auc_plain_region_score"]["auc"] == 1.0
     labels = bench._side_labels([Path("x_R.jpg"), Path("y.jpg")], r"_(?P<side>[lr])\.", None)
     assert labels == {"x_R.jpg": "right"}
+
+
+@needs_london
+def test_severity_simulated_writes_every_class_of_both_photos_of_a_person(tmp_path):
+    """One London person: the unaltered photo and one simulated palsy per severity class, of
+    the rest and the smile photo, named by person and expression, with the set's citation
+    (the derived images stay in tmp_path)."""
+    from palsy_core.models._severity import SEVERITY_CLASSES
+    from trainers import severity_simulated
+    from trainers._london import LONDON_CITATION, london_people
+
+    person = london_people(LONDON)[0]
+    summary = severity_simulated.write_dataset(LONDON, tmp_path, people=1, progress=False)
+    classes = ("normal", *SEVERITY_CLASSES)
+    assert summary["people"] == 1 and summary["skipped_photos"] == []
+    assert summary["images_per_class"] == dict.fromkeys(classes, 2)
+    assert summary["attribution"] == LONDON_CITATION
+    for class_name in classes:
+        assert sorted(p.name for p in (tmp_path / class_name).iterdir()) == [
+            f"{person}_rest.jpg", f"{person}_smile.jpg"]
