@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -53,3 +54,28 @@ def choose_expression(page, expression: str) -> None:
         "value => document.querySelector('input[aria-label=\"Expression asked for\"]').value === value",
         arg=expression)
     page.locator("[data-test-script-state=notRunning]").wait_for(timeout=60_000)
+
+
+def give_file(page, path, expression: str | None = None) -> None:
+    """Give the Assess page's uploader one file (after picking ``expression``, if given),
+    and return once the uploader lists it.
+
+    A file given just after the server started is now and then never taken (Streamlit
+    1.67: the uploader stays empty and no run starts; 7 times in 17 while the models'
+    imports ran; a second try in the same page was lost too, 3 times in 3): then the page
+    is reloaded, a fresh session, and the file given once more.
+    """
+    for attempt in range(2):
+        uploader = page.locator("[data-testid=stFileUploaderDropzoneInput]")
+        uploader.wait_for(state="attached", timeout=60_000)
+        if expression is not None:
+            choose_expression(page, expression)
+        uploader.set_input_files(str(path))
+        listed = page.locator("[data-testid=stFileUploader]").get_by_text(Path(path).name, exact=True)
+        try:
+            listed.first.wait_for(timeout=10_000 if attempt == 0 else 60_000)
+            return
+        except Exception:  # playwright's TimeoutError
+            if attempt:
+                raise
+            page.reload()

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_testing import choose_expression, wait_until_healthy
+from app_testing import give_file, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -91,8 +91,7 @@ def test_upload_photo_then_bad_file(server, browser, tmp_path, drooped_face):
     uploader = page.locator("[data-testid=stFileUploaderDropzoneInput]")
     uploader.wait_for(state="attached", timeout=60_000)
     # The astronaut smiles: state it, or the verdict rightly refuses a "rest" photo.
-    choose_expression(page, "smile")
-    uploader.set_input_files(str(photo))
+    give_file(page, photo, "smile")
     headline = page.locator(".st-key-headline")
     headline.wait_for(timeout=60_000)
     card = headline.inner_text()
@@ -129,7 +128,7 @@ def test_photo_without_a_face(server, browser, tmp_path):
     page.goto(server)
     uploader = page.locator("[data-testid=stFileUploaderDropzoneInput]")
     uploader.wait_for(state="attached", timeout=60_000)
-    uploader.set_input_files(str(grey))
+    give_file(page, grey)
     error = page.locator("[data-testid=stAlertContentError]").first
     error.wait_for(timeout=60_000)
     assert "No face found" in error.inner_text()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app_testing import choose_expression, wait_until_healthy
+from app_testing import give_file, wait_until_healthy
 
 pytestmark = pytest.mark.slow
 
@@ -110,7 +110,7 @@ def test_first_page_before_the_models_then_each_model_arrives_in_a_real_browser(
 
     The example photo, not an upload, during the loading: a file given to the uploader
     while the models' imports start is lost now and then, with or without this page's
-    wait (see ``app_testing.choose_expression``)."""
+    wait (see ``app_testing.give_file``)."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     from PIL import Image
 
@@ -163,8 +163,7 @@ def test_first_page_before_the_models_then_each_model_arrives_in_a_real_browser(
             assert Path(download.value.path()).read_bytes().startswith(b"section,name,")
             page.get_by_text("Upload a photo", exact=True).click()
             uploader.wait_for(state="attached", timeout=60_000)
-            choose_expression(page, "smile")
-            uploader.set_input_files(str(photo))
+            give_file(page, photo, "smile")
             page.locator(".st-key-headline", has_text="Photo: face.jpg").wait_for(timeout=60_000)
             # The palsy probability stands beside the verdict, in the same card.
             page.locator(".st-key-headline [data-testid=stMetric]").wait_for(timeout=30_000)
