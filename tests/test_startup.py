@@ -156,7 +156,11 @@ def test_first_page_before_the_models_then_each_model_arrives_in_a_real_browser(
                 " return box && !box.innerText.includes('loading...'); }", timeout=120_000)
             assert "shown below, with the next steps" in outputs.inner_text()
             sidebar.get_by_text("geometry_london_sim").first.wait_for(timeout=30_000)
-            assert "loading..." not in sidebar.inner_text()
+            # (A model reaches the analyzers a moment before its status is published: the
+            # page's last rerun, for that status, can come just after its output shows.)
+            page.wait_for_function(
+                "() => !document.querySelector('[data-testid=stSidebar]').innerText.includes('loading...')",
+                timeout=30_000)
             assert page.locator(".st-key-headline", has_text="Photo: example photo").count() == 1
             with page.expect_download(timeout=60_000) as download:
                 page.get_by_role("button", name="CSV table").click()
