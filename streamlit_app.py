@@ -76,12 +76,11 @@ with st.sidebar:
         for status in services.model_statuses():
             st.caption(widgets.status_badge(status))
         if services.models_loading():
-            # No timed refresh: on Streamlit 1.67 an upload was lost now and then under a
-            # timed fragment, with st.rerun() (2 in 8) and without it (a timer redrawing
-            # only this list, or the model parts of the Assess page), and a download
-            # inside one got nothing; so the models show from the next action.
-            st.caption(":gray[The models load in the background; their outputs appear with "
-                       "the next photo or change on the page.]")
+            # No timed refresh (a timed fragment lost uploads and downloads on Streamlit
+            # 1.67): the Assess page waits at its end and reruns as each model arrives
+            # (widgets.rerun_as_models_arrive), which redraws this list too.
+            st.caption(":gray[The models load in the background; on the Assess page each "
+                       "model's output appears by itself as the model arrives.]")
     except Exception as error:  # the sidebar must never take a page down with it
         show_error(error, "checking the installed models")
 

