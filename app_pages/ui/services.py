@@ -416,10 +416,25 @@ def _server(weights_dir: str | None) -> tuple[AnalyzerPool, ModelLoader]:
     return pool, ModelLoader(weights_dir, on_loaded=hand_to_pool, start=False, delay_s=FIRST_PAGE_GRACE_S)
 
 
+#: Session key: how many models had arrived when this run drew their statuses.
+MODELS_DRAWN_KEY = "_models_drawn"
+
+
 def model_statuses() -> list[ModelStatus]:
-    """Status of every model the app can show, in display order (never waits for one)."""
+    """Status of every model the app can show, in display order (never waits for one).
+
+    Also notes how many had arrived, for :func:`models_drawn`: the sidebar draws these
+    at the start of a run, and a model that arrives while the page below it runs must
+    still bring a rerun, or the sidebar keeps saying "loading..."."""
     loader = model_loader()
+    st.session_state[MODELS_DRAWN_KEY] = loader.generation
     return [loader.status(key) for key in _MODEL_KEYS]
+
+
+def models_drawn() -> int:
+    """How many models had arrived when this run's sidebar was drawn (on a page run
+    without the sidebar, as many as have arrived now)."""
+    return st.session_state.get(MODELS_DRAWN_KEY, model_loader().generation)
 
 
 @st.cache_resource(show_spinner=False)

@@ -477,11 +477,13 @@ def rerun_as_models_arrive() -> None:
     (``st.fragment(run_every=...)``) lost uploads and downloads (Streamlit 1.67).
     """
     loader = services.model_loader()
-    if loader.done:
+    # Counted from the start of this run (the sidebar's statuses), not from now: a model
+    # that arrived while the page ran is missing from what was drawn above.
+    drawn = services.models_drawn()
+    if loader.done and loader.generation == drawn:
         return
-    arrived = loader.generation
     note = st.empty()
-    while loader.generation == arrived and not loader.done:
+    while loader.generation == drawn:
         note.caption(":gray[:material/hourglass_top: The models are loading in the background: "
                      "their outputs appear above as each one arrives.]")
         loader.wait(MODEL_POLL_S)
