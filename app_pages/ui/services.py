@@ -192,29 +192,23 @@ class AnalyzerPool:
     def _take(self, timeout_s: float) -> Analyzer:
         deadline = time.monotonic() + timeout_s
         while True:
+            # An idle analyzer if there is one, else a new one if the pool has room, else
+            # wait for one to come back; one with older models is retired, not used.
             try:
                 analyzer = self._idle.get_nowait()
             except queue.Empty:
-                break
+                with self._lock:
+                    if len(self._all) < self._size:
+                        return self._create()
+                try:
+                    analyzer = self._idle.get(timeout=max(deadline - time.monotonic(), 0.0))
+                except queue.Empty:
+                    raise BusyError(
+                        "The server is busy analysing other photos. Wait a few seconds and try again."
+                    ) from None
             if self._models_of.get(id(analyzer)) == self._generation:
                 return analyzer
             self._retire(analyzer)
-        with self._lock:
-            if len(self._all) < self._size:
-                return self._create()
-        while True:
-            try:
-                analyzer = self._idle.get(timeout=max(deadline - time.monotonic(), 0.0))
-            except queue.Empty:
-                raise BusyError(
-                    "The server is busy analysing other photos. Wait a few seconds and try again."
-                ) from None
-            if self._models_of.get(id(analyzer)) == self._generation:
-                return analyzer
-            self._retire(analyzer)
-            with self._lock:
-                if len(self._all) < self._size:
-                    return self._create()
 
     def _create(self) -> Analyzer:
         """A new analyzer with the current models (called with the lock held)."""
