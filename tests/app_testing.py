@@ -1,8 +1,14 @@
-"""Helpers shared by the AppTest suites: photos as upload bytes, element texts."""
+"""Helpers shared by the AppTest and browser suites: photos as upload bytes, element
+texts, a served app."""
 
 from __future__ import annotations
 
 import io
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +25,40 @@ def jpeg(rgb: np.ndarray) -> bytes:
 def texts(elements) -> str:
     """The values of AppTest elements, one per line."""
     return "\n".join(str(element.value) for element in elements)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def served_app(folder: Path, env: dict[str, str], *, script: Path = ROOT / "streamlit_app.py",
+               cwd: Path = ROOT) -> Iterator[tuple[str, Path]]:
+    """``streamlit run script`` on a free local port, healthy, for a with-block.
+
+    Yields the app's URL and the server's log file (``folder/streamlit.log``); the server
+    is stopped (killed if it does not stop within 15 s) when the block ends. ``env`` is the
+    server's whole environment.
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log_path = folder / "streamlit.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true"],
+            cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_until_healthy(url, process, log_path)
+            yield url, log_path
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def wait_until_healthy(url: str, process, log_path=None, timeout_s: float = 60.0) -> None:

@@ -9,29 +9,19 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from app_testing import give_file, wait_until_healthy
+from app_testing import give_file, served_app
 
-ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -43,28 +33,10 @@ def server(tmp_path_factory):
     """
     folder = tmp_path_factory.mktemp("browser")
     (folder / "weights").mkdir()
-    port = free_port()
     env = {**os.environ, "PALSY_AUTH": "off", "PALSY_DB_URL": f"sqlite:///{folder / 'records.sqlite3'}",
            "PALSY_WEIGHTS_DIR": str(folder / "weights"), "GLOG_minloglevel": "2"}
-    log = open(folder / "streamlit.log", "wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(url, process, folder / "streamlit.log")
-    except BaseException:
-        process.kill()
-        raise
-    yield url
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    with served_app(folder, env) as (url, _log):
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app_testing import give_file, wait_until_healthy
+from app_testing import give_file, served_app
 
 pytestmark = pytest.mark.slow
 
@@ -116,20 +115,11 @@ def test_first_page_before_the_models_then_each_model_arrives_in_a_real_browser(
 
     photo = tmp_path / "face.jpg"
     Image.fromarray(face_photo).save(photo, quality=92)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     env = {**os.environ, "PALSY_AUTH": "off", "PALSY_DB_URL": f"sqlite:///{tmp_path / 'records.sqlite3'}",
            "GLOG_minloglevel": "2"}
     env.pop("PALSY_WEIGHTS_DIR", None)
-    log = open(tmp_path / "streamlit.log", "wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(url, process, tmp_path / "streamlit.log")
+    # Started from another folder: the app finds its pages from its own file's folder.
+    with served_app(tmp_path, env, cwd=tmp_path) as (url, _log):
         with sync_api.sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
@@ -175,10 +165,3 @@ def test_first_page_before_the_models_then_each_model_arrives_in_a_real_browser(
             page.locator(".st-key-headline [data-testid=stMetric]").wait_for(timeout=30_000)
             assert page.locator("[data-testid=stException]").count() == 0
             browser.close()
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
