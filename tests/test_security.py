@@ -21,7 +21,7 @@ import pytest
 import torch
 from PIL import Image
 
-from app_testing import wait_until_healthy
+from app_testing import served_app
 
 from palsy_core.errors import ModelNotInstalledError, PatientCodeError
 from palsy_core.models import (ModelCard, ModelConfig, build_network, load_model, palsy_card, save_model,
@@ -226,20 +226,10 @@ def _upgrade_status(port: int, host: str) -> str:
 @pytest.mark.slow
 def test_server_refuses_a_foreign_host_header(tmp_path):
     """DNS rebinding: a page on evil.example resolving to 127.0.0.1 gets no session."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     env = {**os.environ, "PALSY_DB_URL": f"sqlite:///{tmp_path / 'records.sqlite3'}", "GLOG_minloglevel": "2"}
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port",
-                               str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_until_healthy(f"http://127.0.0.1:{port}", server)
+    with served_app(tmp_path, env) as (url, _log):
+        port = int(url.rsplit(":", 1)[1])
         assert _upgrade_status(port, f"127.0.0.1:{port}").split()[1] == "101"
         assert _upgrade_status(port, f"localhost:{port}").split()[1] == "101"
         assert _upgrade_status(port, f"evil.example:{port}").split()[1] == "403"
         assert _upgrade_status(port, "127.0.0.1.evil.example").split()[1] == "403"
-    finally:
-        server.terminate()
-        server.wait(timeout=20)

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from app_testing import wait_until_healthy
+from app_testing import served_app
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -42,34 +39,20 @@ st.write("session", st.context.headers.get("host", "?"))
 def test_closing_the_tab_shuts_the_session_down(tmp_path):
     script = tmp_path / "page.py"
     script.write_text(SCRIPT)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    log_path = tmp_path / "server.log"
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true"],
-            cwd=ROOT, env={**os.environ, "GLOG_minloglevel": "2"}, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_until_healthy(url, server, log_path)
-            from playwright.sync_api import sync_playwright
+    with served_app(tmp_path, {**os.environ, "GLOG_minloglevel": "2"}, script=script) as (url, log_path):
+        from playwright.sync_api import sync_playwright
 
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM,
-                                                     args=["--no-sandbox", "--disable-gpu"])
-                page = browser.new_page()
-                page.goto(url)
-                page.get_by_text("session").first.wait_for(timeout=60_000)
-                assert "ended with its tab" not in log_path.read_text()
-                page.close()
-                deadline = time.monotonic() + 20
-                while "ended with its tab" not in log_path.read_text() and time.monotonic() < deadline:
-                    time.sleep(0.2)
-                browser.close()
-            assert "ended with its tab" in log_path.read_text(), log_path.read_text()[-2000:]
-            assert "Traceback" not in log_path.read_text()
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM,
+                                                 args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page()
+            page.goto(url)
+            page.get_by_text("session").first.wait_for(timeout=60_000)
+            assert "ended with its tab" not in log_path.read_text()
+            page.close()
+            deadline = time.monotonic() + 20
+            while "ended with its tab" not in log_path.read_text() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            browser.close()
+        assert "ended with its tab" in log_path.read_text(), log_path.read_text()[-2000:]
+        assert "Traceback" not in log_path.read_text()
