@@ -12,5 +12,7 @@ Models, analysis, drawing, reports, video and the app build on it.
 - :mod:`~palsy_core.face.features`: the 29 handcrafted asymmetry features
   (Parra-Dominguez et al. 2022).
 - :mod:`~palsy_core.face.measurements`: millimetre measures per side, region asymmetry.
+- :mod:`~palsy_core.face.mirror_flow`: left-right drops read from the pixels (optical
+  flow between the face and its mirror image), for the palsy model.
 - :mod:`~palsy_core.face.normal_range`: the healthy limits the measures are judged by.
 """
