@@ -165,12 +165,12 @@ def london(args) -> dict:
     probability = None
     if not args.verdict_only:
         from palsy_core.models._geometry import GEOMETRY_HIDDEN
-        from trainers._geometry_training import cross_validate, geometry_matrix
+        from trainers._geometry_training import cross_validate, geometry_matrices
 
         # Probability: each fold's model never saw its held-out people.
-        probability, _, _ = cross_validate(geometry_matrix(rows), rows, folds, GEOMETRY_HIDDEN,
-                                           seed=args.seed,
-                                           x_mirror=geometry_matrix(rows, mirror=True))
+        x, x_mirror = geometry_matrices(rows)
+        probability, _, _ = cross_validate(x, rows, folds, GEOMETRY_HIDDEN, seed=args.seed,
+                                           x_mirror=x_mirror)
     plain = largest_region_score(rows)
 
     # Beside the shipped rules, the combined score at looser percentiles: how much

@@ -212,23 +212,28 @@ def _swap_sides(blendshapes: dict) -> dict:
 def test_geometry_vector_is_blind_to_the_side_and_the_scale(landmarker, face_photo):
     """A mirrored face gives the same magnitudes; so does the same face twice as large."""
     from palsy_core.face.landmarks import mirror_landmarks
+    from palsy_core.face.mirror_flow import mirror_flow
     from palsy_core.models._geometry import geometry_input_names, geometry_vector
 
     face = landmarker.detect(face_photo)
-    vector = geometry_vector(face.landmarks, face.blendshapes)
+    flipped = np.ascontiguousarray(face_photo[:, ::-1])
+    flipped_landmarks = mirror_landmarks(face.landmarks, face_photo.shape[1])
+    # As the predictor does: the flows of the photo and of its flipped image, averaged.
+    flows = [mirror_flow(face_photo, face.landmarks), mirror_flow(flipped, flipped_landmarks)]
+    vector = geometry_vector(face.landmarks, face.blendshapes, flows)
     assert vector.shape == (len(geometry_input_names()),) and np.isfinite(vector).all()
-    mirrored = geometry_vector(mirror_landmarks(face.landmarks, face_photo.shape[1]),
-                               _swap_sides(face.blendshapes))
+    mirrored = geometry_vector(flipped_landmarks, _swap_sides(face.blendshapes), flows[::-1])
     np.testing.assert_allclose(mirrored, vector, atol=1e-3)
-    doubled = geometry_vector(face.landmarks * 2, face.blendshapes)
+    doubled = geometry_vector(face.landmarks * 2, face.blendshapes, flows)
     np.testing.assert_allclose(doubled, vector, rtol=1e-3, atol=1e-3)
     with pytest.raises(ValueError, match="blendshapes"):
-        geometry_vector(face.landmarks, {})
+        geometry_vector(face.landmarks, {}, flows)
 
 
 def test_predictor_applies_the_cards_platt_calibration(landmarker, face_photo):
     import torch
 
+    from palsy_core.face.mirror_flow import mirror_flow
     from palsy_core.models import load_model
     from palsy_core.models._geometry import geometry_vector
 
@@ -236,7 +241,8 @@ def test_predictor_applies_the_cards_platt_calibration(landmarker, face_photo):
     calibration = model.card.config["calibration"]
     assert calibration["method"] == "platt"
     face = landmarker.detect(face_photo)
-    x = geometry_vector(face.landmarks, face.blendshapes)[None]
+    x = geometry_vector(face.landmarks, face.blendshapes,
+                        [mirror_flow(face_photo, face.landmarks)])[None]
     with torch.inference_mode():
         logits = model.net.structured(torch.from_numpy(model.feature_scaler.transform(x)))
     logit = float(logits[0, 1] - logits[0, 0])

@@ -26,20 +26,55 @@ WEIGHT_DECAY = 1e-3
 TEST_KINDS = ("real", "palsy_sim", "composite")
 
 
-def geometry_matrix(rows: FaceRows, *, mirror: bool = False) -> np.ndarray:
-    """(N, D) geometry vectors of every row (see :mod:`palsy_core.models._geometry`).
+def _flipped_view_crop(rows: FaceRows, i: int) -> np.ndarray:
+    """The aligned crop of row ``i``'s flipped image under the landmarks found on it,
+    resampled from the cached crop (the images themselves are not cached)."""
+    import cv2
 
-    ``mirror``: of the landmarks found on each flipped image, as the app averages over
-    them; a row whose flipped image showed no face gets its own photo's vector.
+    from palsy_core.face.frame import face_alignment
+    from palsy_core.face.mirror_flow import CROP_SIZE
+
+    def homogeneous(matrix):
+        return np.vstack([matrix, [0.0, 0.0, 1.0]])
+
+    from palsy_core.face.landmarks import MIRRORED_INDEX
+
+    # The image's width (not cached) from the two detections: x on the flipped image is
+    # width - x of the mirror landmark on the photo.
+    width = float(np.median(rows.landmarks[i][:, 0]
+                            + rows.mirror_landmarks[i][MIRRORED_INDEX, 0]))
+    own = homogeneous(face_alignment(rows.landmarks[i], CROP_SIZE))
+    flipped = homogeneous(face_alignment(rows.mirror_landmarks[i], CROP_SIZE))
+    # Pixel columns: column j of the flipped image is column width - 1 - j of the photo.
+    flip = np.array([[-1.0, 0.0, width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    # A pixel of the flipped view's crop -> flipped image -> photo -> the cached crop.
+    to_cached = own @ flip @ np.linalg.inv(flipped)
+    return cv2.warpAffine(rows.crops[i], to_cached[:2], (CROP_SIZE, CROP_SIZE),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def geometry_matrices(rows: FaceRows) -> tuple[np.ndarray, np.ndarray]:
+    """(N, D) geometry vectors of every row (see :mod:`palsy_core.models._geometry`): of
+    the landmarks found on each photo, and of those found on its flipped image, as the
+    app averages over the two; a row whose flipped image showed no face gets its own
+    photo's vector there. The mirror flow of both views serves both, as in the app.
     """
+    from palsy_core.face.mirror_flow import mirror_flow
     from palsy_core.models._geometry import geometry_vector
 
-    def vector(i):
-        if mirror and np.isfinite(rows.mirror_landmarks[i]).all():
-            return geometry_vector(rows.mirror_landmarks[i], rows.blendshape_dict(i, mirror=True))
-        return geometry_vector(rows.landmarks[i], rows.blendshape_dict(i))
-
-    return np.stack([vector(i) for i in range(len(rows))])
+    has_mirror = np.isfinite(rows.mirror_landmarks).all(axis=(1, 2))
+    x, x_mirror = [], []
+    for i in range(len(rows)):
+        flows = [mirror_flow(None, rows.landmarks[i], crop=rows.crops[i])]
+        if has_mirror[i]:
+            flows.append(mirror_flow(None, rows.mirror_landmarks[i],
+                                     crop=_flipped_view_crop(rows, i)))
+        x.append(geometry_vector(rows.landmarks[i], rows.blendshape_dict(i), flows))
+        x_mirror.append(geometry_vector(rows.mirror_landmarks[i],
+                                        rows.blendshape_dict(i, mirror=True), flows)
+                        if has_mirror[i] else x[-1])
+    return np.stack(x), np.stack(x_mirror)
 
 
 #: Each region's key measure and whether the weaker side's value is the smaller one (as

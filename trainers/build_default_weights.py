@@ -271,7 +271,7 @@ def build_london(config: LondonBuild) -> Path:
     from palsy_core.models._geometry import GEOMETRY_HIDDEN, geometry_input_names
 
     from ._geometry_training import (CALIBRATION_FRACTION, EPOCHS, LEARNING_RATE, TEST_KINDS,
-                                     WEIGHT_DECAY, cross_validate, geometry_matrix,
+                                     WEIGHT_DECAY, cross_validate, geometry_matrices,
                                      largest_region_score, simulated_shift, train_calibrated)
     from ._london import (LONDON_CITATION, PALSY_PER_PHOTO, REGION_CHANCES, SEVERITY_BANDS,
                           WORK_SIZE, build_rows, london_people, person_folds)
@@ -284,8 +284,7 @@ def build_london(config: LondonBuild) -> Path:
     rows = build_rows(config.faces, cache_dir=config.cache, people=people, seed=config.seed,
                       progress=config.progress)
     made = time.perf_counter()
-    x = geometry_matrix(rows)
-    x_mirror = geometry_matrix(rows, mirror=True)
+    x, x_mirror = geometry_matrices(rows)
     baseline = largest_region_score(rows)
     folds = person_folds(people, config.folds, seed=config.seed)
     test = np.isin(rows.kind, TEST_KINDS)

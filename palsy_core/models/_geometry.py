@@ -15,9 +15,20 @@ as the verdict measures):
   limits (:data:`REFERENCE_LIMITS`, the project's first provisional limits; fixed here
   so that refitting the verdict's normal limits never changes this model's inputs);
 - what the face is doing (mean smile, eye closure, jaw opening, brow raise), so the
-  model can allow a smile its larger healthy asymmetry.
+  model can allow a smile its larger healthy asymmetry;
+- the mirror flow (:mod:`palsy_core.face.mirror_flow`): how much lower each of eight
+  points of one half sits than its mirror point, and the palpebral fissure difference,
+  read from the pixels by optical flow between the face and its mirror image, as
+  ``|left - right|`` in mm (vertical only: a turned head shifts the halves sideways).
 
-Why no pixels: on the London Set, 5 folds by person, EfficientNet-Lite0 features of the
+Why the mirror flow: it reads what the pixels did where the landmarks follow only in
+part. Added to the landmark inputs below, it raised the pooled held-out AUC (same 5 person
+folds, one view) from 0.864 to 0.929: brow-only palsy 0.65 -> 0.78, eye-only 0.76 -> 0.92,
+mouth 0.94 -> 0.95; against the simulated healthy controls 0.841 -> 0.905, so it is not
+reading "processed photo". Its horizontal flow at the mouth corner added nothing (0.928)
+and would follow a turned head, so it is left out.
+
+Why no learned pixel features: on the London Set, 5 folds by person, EfficientNet-Lite0 features of the
 face crop (16 principal components) separated held-out simulated palsy from the unaltered
 healthy photos better than the geometry (AUC 0.883 vs 0.864), but against *simulated*
 healthy faces (mirrored and slightly warped photos of the same held-out people) they fell
@@ -25,8 +36,9 @@ to 0.551: they had learnt "processed photo", not palsy. Added to the geometry th
 that control from 0.841 to 0.833 (the left-right difference of the crop's and its mirror's
 features: 0.828). So the shipped model reads geometry only.
 
-What else was tried (same 5 person folds, both mirror views, pooled held-out AUC on
-simulated and composite palsy vs the unaltered photos; this vector: 0.873; the plain
+What else was tried before the mirror flow (same 5 person folds, both mirror views,
+pooled held-out AUC on simulated and composite palsy vs the unaltered photos; the
+landmark inputs alone: 0.873; the plain
 largest region score: 0.849): signed differences aligned to the side the largest region
 names, each divided by its measured normal limit for the photo's expression, 0.868 (with
 the aligned blendshape differences but no magnitudes, 0.810); without the blendshape
@@ -35,15 +47,16 @@ weights for rest and smile photos 0.866; one hidden layer of 8, 0.851; the left-
 displacement of all 225 mirrored landmark pairs, projected on a per-region side direction
 (ridge, fitted on the training people) with its magnitude added, 0.882 (paired by-person
 bootstrap of the gain: +0.009, 95 % CI 0.002-0.016), not shipped for so small a gain.
-What caps every one of them is in the data, not the classifier
-(``benchmarks/bench_palsy_signal.py``): MediaPipe recovers about half of a simulated brow
+What capped every one of them was the landmarks (``benchmarks/bench_palsy_signal.py``),
+which the mirror flow then went round: MediaPipe recovers about half of a simulated brow
 drop and a fifth of a widened eye, so a mild simulated brow palsy moves the measured brow
 0.45 mm (median) and a mild eye palsy the fissure 0.22 mm, under the healthy spread
 between people (SD 0.77 mm and 0.28 mm); brow-only cases score AUC 0.65, eye-only 0.76,
 mouth 0.94.
 
 Every input is a magnitude, so a face and its mirror image give the same vector (up to
-the landmarker's own 1-2 px asymmetry) and the model cannot learn which side a training
+the landmarker's own 1-2 px asymmetry; the mirror flow is computed once per photo and
+of each view serves both views) and the model cannot learn which side a training
 face leans to. The trainer standardises the vector against *healthy* faces only (the
 feature scaler in the model card holds the healthy mean and spread), so each input reads
 as "healthy standard deviations".
@@ -51,9 +64,12 @@ as "healthy standard deviations".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from torch import nn
 
+from ..face.mirror_flow import MIRROR_FLOW_NAMES, MirrorFlow
 from ._fnn import FeedForwardClassifier
 
 #: Paired blendshapes whose left-right difference is an input (MediaPipe names without
@@ -86,10 +102,12 @@ def geometry_input_names() -> list[str]:
     return ([f"{m}_difference" for m in _measurement_names()]
             + [f"{b}_difference" for b in BLENDSHAPE_PAIRS]
             + ["brow_score", "eye_score", "mouth_score", "largest_region_score"]
-            + [f"{e}_level" for e in EXPRESSION_INPUTS])
+            + [f"{e}_level" for e in EXPRESSION_INPUTS]
+            + [f"mirror_{name}" for name in MIRROR_FLOW_NAMES])
 
 
-def geometry_vector(landmarks: np.ndarray, blendshapes: dict[str, float]) -> np.ndarray:
+def geometry_vector(landmarks: np.ndarray, blendshapes: dict[str, float],
+                    flows: Sequence[MirrorFlow]) -> np.ndarray:
     """The geometry modality of one face, float32 (see :func:`geometry_input_names`).
 
     Parameters
@@ -99,6 +117,12 @@ def geometry_vector(landmarks: np.ndarray, blendshapes: dict[str, float]) -> np.
         the head's turn is undone here.
     blendshapes : dict of str to float
         The 52 MediaPipe scores.
+    flows : sequence of MirrorFlow
+        :func:`palsy_core.face.mirror_flow.mirror_flow` of the photo and, where the
+        caller has it, of its flipped image with the landmarks found there; their
+        magnitudes are averaged, so a photo and its mirror image get the same inputs
+        (the flow from a face to its mirror image is not exactly the negative of the
+        flow the other way round).
 
     Raises
     ------
@@ -125,7 +149,9 @@ def geometry_vector(landmarks: np.ndarray, blendshapes: dict[str, float]) -> np.
                max(score["commissure_height"], score["commissure_excursion"])]
     context = [(blendshapes[f"{e}Left"] + blendshapes[f"{e}Right"]) / 2
                if f"{e}Left" in blendshapes else blendshapes[e] for e in EXPRESSION_INPUTS]
-    vector = np.array(mm + shapes + regions + [max(regions)] + context, dtype=np.float64)
+    pixels = list(np.mean([np.abs(flow.as_array()) for flow in flows], axis=0))
+    vector = np.array(mm + shapes + regions + [max(regions)] + context + pixels,
+                      dtype=np.float64)
     return np.nan_to_num(vector, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
 
 

@@ -21,6 +21,8 @@ import numpy as np
 import torch
 
 from ..errors import ModelNotInstalledError
+from ..face.mirror_flow import CROP_SIZE as FLOW_CROP_SIZE
+from ..face.mirror_flow import mirror_flow
 from ..modalities import mirrored_arrays, modality_array
 from ..predictions import PalsyPrediction
 from ._fnn import (BLENDSHAPE_LAYER_SIZES, COORDINATE_LAYER_SIZES, HANDCRAFTED_HIDDEN_LAYERS,
@@ -38,7 +40,7 @@ MODALITY_LABELS = {
     "blendshapes": "Features of Facial Expressions",
     "coordinates": "Coordinates",
     "handcrafted": "Handcrafted Manual Features [24]",
-    "geometry": "Asymmetry Measurements (mm, blendshape and region differences)",
+    "geometry": "Asymmetry Measurements (mm, blendshape, region and mirror-flow differences)",
     "rgb": "RGB Images",
     "linesegment": "BnW LineSegment Images",
 }
@@ -301,6 +303,10 @@ class PalsyPredictor:
         views = [face]
         if self.config.mirror_average and face.mirror is not None:
             views.append(face.mirror)
+        # The views' flows serve both views: their magnitudes, averaged, are the same
+        # for a photo and its mirror image.
+        flows = ([mirror_flow(view.image, view.landmarks, crop=view.crop(FLOW_CROP_SIZE))
+                  for view in views] if "geometry" in self.config.modalities else [])
         faces = []
         for view in views:
             blendshapes = view.blendshapes
@@ -309,7 +315,7 @@ class PalsyPredictor:
                 if missing:
                     raise ValueError(f"Blendshapes {missing[:3]} missing from the input.")
                 blendshapes = {n: blendshapes[n] for n in self.blendshape_names}
-            arrays = {m: (geometry_vector(view.landmarks, blendshapes)
+            arrays = {m: (geometry_vector(view.landmarks, blendshapes, flows)
                           if m == "geometry" else
                           modality_array(m, view.image, view.landmarks, blendshapes,
                                          view.features))
