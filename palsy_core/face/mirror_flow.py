@@ -46,6 +46,8 @@ UPSCALE = 2
 #: Half-width of the square window the flow is averaged over at each landmark, pixels of
 #: the upscaled crop (a 13 px window: about 3.5 mm).
 WINDOW = 6
+#: Pixels of the upscaled crop kept round the compared points for the flow.
+FLOW_MARGIN = 32
 #: Mean adult horizontal visible iris diameter, millimetres (as the measurements).
 IRIS_DIAMETER_MM = 11.77
 
@@ -129,7 +131,15 @@ def mirror_flow(rgb: np.ndarray, landmarks: np.ndarray, *, crop: np.ndarray | No
     mirrored = cv2.warpAffine(gray, _mirror_map(in_crop), gray.shape[::-1],
                               flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                               borderMode=cv2.BORDER_REPLICATE)
-    flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(gray, mirrored, None)
+    # The flow is needed only round the compared points: a box round them, with room for
+    # the flow's coarsest scales, is a third of the crop and of its cost.
+    used = in_crop[[*np.ravel(list(POINT_PAIRS.values())), lm.LEFT_IRIS[0], lm.RIGHT_IRIS[0]]]
+    x0, y0 = np.maximum(np.floor(used.min(axis=0)) - FLOW_MARGIN, 0).astype(int)
+    x1, y1 = np.minimum(np.ceil(used.max(axis=0)) + FLOW_MARGIN + 1, gray.shape[::-1]).astype(int)
+    flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(
+        np.ascontiguousarray(gray[y0:y1, x0:x1]), np.ascontiguousarray(mirrored[y0:y1, x0:x1]),
+        None)
+    in_crop = in_crop - [x0, y0]
 
     if mm_per_pixel is None:
         iris_px = np.mean([np.ptp(in_crop[list(ring[1:]), 0])
