@@ -95,6 +95,24 @@ def test_assess_example_photo(env):
     assert "Decision support, not a diagnosis" in texts(at.caption)
 
 
+def test_a_probability_that_disagrees_with_the_verdict_says_why(env, monkeypatch):
+    """Grace Hopper is within normal, yet the shipped model reads her above 50% (her eye
+    openings differ by 0.6 mm in the mirror flow): the card says why, beside it."""
+    monkeypatch.setenv("PALSY_WEIGHTS_DIR", str(Path(__file__).resolve().parents[1] / "weights"))
+    at = app()
+    at.radio(key="assess_source").set_value("Example photo").run(timeout=60)
+    for _ in range(20):  # the models load in the background; their outputs arrive by rerun
+        if any(metric.label == "Palsy probability" for metric in at.metric):
+            break
+        at.run(timeout=60)
+    assert not at.exception and not at.error
+    assert "**Within normal asymmetry**" in texts(at.success)
+    probability = next(m.value for m in at.metric if m.label == "Palsy probability")
+    assert int(probability.rstrip("%")) >= 50
+    assert "Why the two differ: every measure is within the limits of healthy people" in texts(
+        at.caption)
+
+
 def test_assess_drooped_photo_headline_measurements_and_downloads(env, drooped_face, analyzer):
     at = app()
     at.sidebar.text_input(key="patient_code").input("P-0042").run()

@@ -158,8 +158,18 @@ def palsy_probability(result: AnalysisResult, card: Mapping[str, Any] | None) ->
     st.metric("Palsy probability", f"{palsy.probability:.0%}",
               help="Probability of facial palsy from the installed palsy model (see its card on the Models page).")
     st.caption(f"{held_out_performance(card)} Model `{palsy.model}`, trained on {palsy.trained_on}.")
-    if result.assessment is not None and result.assessment.status == "not_assessable":
+    status = result.assessment.status if result.assessment is not None else None
+    if status == "not_assessable":
         st.caption("The photo is not assessable: this probability is not reliable either.")
+    elif status == "within_normal" and palsy.probability >= 0.5:
+        st.caption("Why the two differ: every measure is within the limits of healthy people, "
+                   "but the model also weighs smaller differences (the eye openings and the "
+                   "brow and mouth heights read from the pixels), and healthy faces can score "
+                   "this high too. The verdict is the measured one.")
+    elif status == "asymmetry" and palsy.probability < 0.5:
+        st.caption("Why the two differ: the measures are beyond the limits of healthy people, "
+                   "but the model, trained on simulated palsy, reads this face as unlike its "
+                   "palsy examples. The verdict is the measured one.")
     if palsy.simulated:
         simulated_data_warning(palsy.model)
 
