@@ -156,8 +156,10 @@ def test_big_photo_resized_once_and_mirror_gives_the_same_probability(full_analy
     assert max(big.shape) > LANDMARKER_MAX_SIDE
     result = full_analyzer.analyze(big)
     mirrored = full_analyzer.analyze(np.ascontiguousarray(big[:, ::-1]))
-    # The mirror view of a photo is the mirrored photo's own view, and the other way round.
-    assert result.palsy.probability == pytest.approx(mirrored.palsy.probability, abs=1e-4)
+    # The mirror view of a photo is the mirrored photo's own view, and the other way round,
+    # up to the resampling: the landmarker's copies of a big photo and of its mirror image
+    # are not exact mirror images, and the mirror flow reads those pixels.
+    assert result.palsy.probability == pytest.approx(mirrored.palsy.probability, abs=0.02)
     # Landmarks are in the big photo's pixels: 2.5 x those of the small one (the
     # landmarker sees a resampled photo: single points move by a few pixels).
     small = full_analyzer.analyze(hopper)

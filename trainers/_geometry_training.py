@@ -58,21 +58,23 @@ def geometry_matrices(rows: FaceRows) -> tuple[np.ndarray, np.ndarray]:
     """(N, D) geometry vectors of every row (see :mod:`palsy_core.models._geometry`): of
     the landmarks found on each photo, and of those found on its flipped image, as the
     app averages over the two; a row whose flipped image showed no face gets its own
-    photo's vector there. The mirror flow of both views serves both, as in the app.
+    photo's vector there. Both views share the mirror flow of the view
+    :func:`~palsy_core.face.mirror_flow.flow_view` picks, as in the app.
     """
-    from palsy_core.face.mirror_flow import mirror_flow
+    from palsy_core.face.mirror_flow import flow_view, mirror_flow
     from palsy_core.models._geometry import geometry_vector
 
     has_mirror = np.isfinite(rows.mirror_landmarks).all(axis=(1, 2))
     x, x_mirror = [], []
     for i in range(len(rows)):
-        flows = [mirror_flow(None, rows.landmarks[i], crop=rows.crops[i])]
+        views = [(rows.landmarks[i], rows.crops[i])]
         if has_mirror[i]:
-            flows.append(mirror_flow(None, rows.mirror_landmarks[i],
-                                     crop=_flipped_view_crop(rows, i)))
-        x.append(geometry_vector(rows.landmarks[i], rows.blendshape_dict(i), flows))
+            views.append((rows.mirror_landmarks[i], _flipped_view_crop(rows, i)))
+        landmarks, crop = views[flow_view([crop for _, crop in views])]
+        flow = mirror_flow(None, landmarks, crop=crop)
+        x.append(geometry_vector(rows.landmarks[i], rows.blendshape_dict(i), flow))
         x_mirror.append(geometry_vector(rows.mirror_landmarks[i],
-                                        rows.blendshape_dict(i, mirror=True), flows)
+                                        rows.blendshape_dict(i, mirror=True), flow)
                         if has_mirror[i] else x[-1])
     return np.stack(x), np.stack(x_mirror)
 

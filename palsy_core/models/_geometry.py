@@ -16,17 +16,19 @@ as the verdict measures):
   so that refitting the verdict's normal limits never changes this model's inputs);
 - what the face is doing (mean smile, eye closure, jaw opening, brow raise), so the
   model can allow a smile its larger healthy asymmetry;
-- the mirror flow (:mod:`palsy_core.face.mirror_flow`): how much lower each of eight
-  points of one half sits than its mirror point, and the palpebral fissure difference,
-  read from the pixels by optical flow between the face and its mirror image, as
-  ``|left - right|`` in mm (vertical only: a turned head shifts the halves sideways).
+- the mirror flow (:mod:`palsy_core.face.mirror_flow`): how much lower each of five
+  points of one half (brow, lids, mouth corner, upper lip) sits than its mirror point,
+  and the palpebral fissure difference, read from the pixels by optical flow between
+  the face and its mirror image, as ``|left - right|`` in mm (vertical only: a turned
+  head shifts the halves sideways).
 
 Why the mirror flow: it reads what the pixels did where the landmarks follow only in
 part. Added to the landmark inputs below, it raised the pooled held-out AUC (same 5 person
-folds, one view) from 0.864 to 0.929: brow-only palsy 0.65 -> 0.78, eye-only 0.76 -> 0.92,
-mouth 0.94 -> 0.95; against the simulated healthy controls 0.841 -> 0.905, so it is not
-reading "processed photo". Its horizontal flow at the mouth corner added nothing (0.928)
-and would follow a turned head, so it is left out.
+folds, both views, as shipped) from 0.873 to 0.928: brow-only palsy 0.65 -> 0.79,
+eye-only 0.76 -> 0.92, mild 0.76 -> 0.83; in a one-view check against the simulated
+healthy controls (mirrored and slightly warped photos) 0.841 -> 0.905, so it is not
+reading "processed photo". Its horizontal flow at the mouth corner added nothing (0.928
+vs 0.929 in that check) and would follow a turned head, so it is left out.
 
 Why no learned pixel features: on the London Set, 5 folds by person, EfficientNet-Lite0 features of the
 face crop (16 principal components) separated held-out simulated palsy from the unaltered
@@ -55,16 +57,13 @@ between people (SD 0.77 mm and 0.28 mm); brow-only cases score AUC 0.65, eye-onl
 mouth 0.94.
 
 Every input is a magnitude, so a face and its mirror image give the same vector (up to
-the landmarker's own 1-2 px asymmetry; the mirror flow is computed once per photo and
-of each view serves both views) and the model cannot learn which side a training
-face leans to. The trainer standardises the vector against *healthy* faces only (the
+the landmarker's own 1-2 px asymmetry; the mirror flow of one view serves both) and the
+model cannot learn which side a training face leans to. The trainer standardises the vector against *healthy* faces only (the
 feature scaler in the model card holds the healthy mean and spread), so each input reads
 as "healthy standard deviations".
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import numpy as np
 from torch import nn
@@ -107,7 +106,7 @@ def geometry_input_names() -> list[str]:
 
 
 def geometry_vector(landmarks: np.ndarray, blendshapes: dict[str, float],
-                    flows: Sequence[MirrorFlow]) -> np.ndarray:
+                    flow: MirrorFlow) -> np.ndarray:
     """The geometry modality of one face, float32 (see :func:`geometry_input_names`).
 
     Parameters
@@ -117,13 +116,10 @@ def geometry_vector(landmarks: np.ndarray, blendshapes: dict[str, float],
         the head's turn is undone here.
     blendshapes : dict of str to float
         The 52 MediaPipe scores.
-    flows : sequence of MirrorFlow
-        :func:`palsy_core.face.mirror_flow.mirror_flow` of the photo and, where the
-        caller has it, of its flipped image with the landmarks found there; their
-        magnitudes are averaged, so a photo and its mirror image get the same inputs
-        (the flow from a face to its mirror image is not exactly the negative of the
-        flow the other way round).
-
+    flow : MirrorFlow
+        :func:`palsy_core.face.mirror_flow.mirror_flow` of the photo, or of its flipped
+        image (:func:`~palsy_core.face.mirror_flow.flow_view` says which): magnitudes
+        only are read, which are the same for both.
     Raises
     ------
     ValueError
@@ -149,7 +145,7 @@ def geometry_vector(landmarks: np.ndarray, blendshapes: dict[str, float],
                max(score["commissure_height"], score["commissure_excursion"])]
     context = [(blendshapes[f"{e}Left"] + blendshapes[f"{e}Right"]) / 2
                if f"{e}Left" in blendshapes else blendshapes[e] for e in EXPRESSION_INPUTS]
-    pixels = list(np.mean([np.abs(flow.as_array()) for flow in flows], axis=0))
+    pixels = list(np.abs(flow.as_array()))
     vector = np.array(mm + shapes + regions + [max(regions)] + context + pixels,
                       dtype=np.float64)
     return np.nan_to_num(vector, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)

@@ -22,7 +22,7 @@ import torch
 
 from ..errors import ModelNotInstalledError
 from ..face.mirror_flow import CROP_SIZE as FLOW_CROP_SIZE
-from ..face.mirror_flow import mirror_flow
+from ..face.mirror_flow import flow_view, mirror_flow
 from ..modalities import mirrored_arrays, modality_array
 from ..predictions import PalsyPrediction
 from ._fnn import (BLENDSHAPE_LAYER_SIZES, COORDINATE_LAYER_SIZES, HANDCRAFTED_HIDDEN_LAYERS,
@@ -303,10 +303,12 @@ class PalsyPredictor:
         views = [face]
         if self.config.mirror_average and face.mirror is not None:
             views.append(face.mirror)
-        # The views' flows serve both views: their magnitudes, averaged, are the same
-        # for a photo and its mirror image.
-        flows = ([mirror_flow(view.image, view.landmarks, crop=view.crop(FLOW_CROP_SIZE))
-                  for view in views] if "geometry" in self.config.modalities else [])
+        flow = None
+        if "geometry" in self.config.modalities:
+            # One view's flow serves both (its magnitudes are the mirror's too); which
+            # view is chosen so that a photo and its mirror image read the same one.
+            view = views[flow_view([v.crop(FLOW_CROP_SIZE) for v in views])]
+            flow = mirror_flow(view.image, view.landmarks, crop=view.crop(FLOW_CROP_SIZE))
         faces = []
         for view in views:
             blendshapes = view.blendshapes
@@ -315,7 +317,7 @@ class PalsyPredictor:
                 if missing:
                     raise ValueError(f"Blendshapes {missing[:3]} missing from the input.")
                 blendshapes = {n: blendshapes[n] for n in self.blendshape_names}
-            arrays = {m: (geometry_vector(view.landmarks, blendshapes, flows)
+            arrays = {m: (geometry_vector(view.landmarks, blendshapes, flow)
                           if m == "geometry" else
                           modality_array(m, view.image, view.landmarks, blendshapes,
                                          view.features))
