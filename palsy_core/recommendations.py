@@ -9,11 +9,12 @@ Which statements apply
 - The verdict comes first (:attr:`AnalysisResult.assessment`): "not_assessable" gives
   only the retake statement; "within_normal" gives only the within-normal statement
   (the severity grade is then supporting detail).
-- Otherwise the geometric rules: ``forehead_spared`` (the eye or mouth beyond its limit
-  while the brow on that side does not droop, :func:`brow_spared`: exclude a central
-  cause such as stroke, urgently),
-  ``eye_closure_affected`` (the eye region beyond its limit), and, whenever a palsy is
-  found, ``new_onset_steroids`` and ``recovery_stalled``.
+- Otherwise the geometric rules: ``forehead_spared`` (the eye or mouth affected while
+  the brow on that side does not droop, :func:`brow_spared`: exclude a central cause
+  such as stroke, urgently), ``eye_closure_affected`` (the eye region affected), and,
+  whenever a palsy is found, ``new_onset_steroids`` and ``recovery_stalled``. A region
+  is affected when it is beyond its own limit or carries a good part of the combined
+  score that called the asymmetry (:func:`region_flags`).
 - Then the severity class's own statements (or "uncertain"'s), without repeating one.
 
 Urgent statements come first.
@@ -102,11 +103,24 @@ class RegionFlag:
     weaker_side: Side | None
 
 
+#: Share of the combined score from which a region that pushes towards the affected side
+#: counts as affected although it is within its own limit: the verdict reads the regions
+#: together, so a palsy can be called on regions none of which is beyond its own limit.
+SUPPORTING_SHARE = 0.25
+
+
 def region_flags(result) -> dict[str, RegionFlag]:
-    """Brow, eye and mouth: beyond the normal limit, and which side is weaker."""
+    """Brow, eye and mouth: affected (beyond its own limit, or carrying at least
+    :data:`SUPPORTING_SHARE` of a combined score that called asymmetry on its side), and
+    which side is weaker."""
     assessment = getattr(result, "assessment", None)
     if assessment is not None:
-        return {r.name: RegionFlag(r.beyond_limit and r.decides_side, r.weaker_side)
+        total = assessment.combined_score or 0.0
+        supporting = {r.name for r in assessment.supporting_regions
+                      if total > 0 and (r.share or 0.0) >= SUPPORTING_SHARE * total}
+        return {r.name: RegionFlag(
+                    r.decides_side and (r.beyond_limit or r.name in supporting),
+                    r.weaker_side or (assessment.affected_side if r.name in supporting else None))
                 for r in assessment.regions}
     return {name: RegionFlag(not r.within_normal, r.weaker_side)
             for name, r in result.region_asymmetry.items()}
