@@ -121,8 +121,10 @@ def mirror_flow(rgb: np.ndarray, landmarks: np.ndarray, *, crop: np.ndarray | No
     Returns
     -------
     MirrorFlow
-        A mirror image of the photo gives the same values with the opposite sign (up to
-        interpolation), and a left-right symmetric face gives zeros.
+        A mirror image of the photo gives the same values with the opposite sign, up to
+        interpolation and the flow's own asymmetry (a few tenths of a millimetre where
+        the halves differ most, round a smiling mouth: :func:`flow_view` chooses which
+        to read); a left-right symmetric face gives zeros.
     """
     points = np.asarray(landmarks, dtype=np.float64)[:, :2]
     if crop is None:
