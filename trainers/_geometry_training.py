@@ -32,12 +32,11 @@ def _flipped_view_crop(rows: FaceRows, i: int) -> np.ndarray:
     import cv2
 
     from palsy_core.face.frame import face_alignment
+    from palsy_core.face.landmarks import MIRRORED_INDEX
     from palsy_core.face.mirror_flow import CROP_SIZE
 
     def homogeneous(matrix):
         return np.vstack([matrix, [0.0, 0.0, 1.0]])
-
-    from palsy_core.face.landmarks import MIRRORED_INDEX
 
     # The image's width (not cached) from the two detections: x on the flipped image is
     # width - x of the mirror landmark on the photo.
