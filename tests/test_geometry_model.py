@@ -68,3 +68,28 @@ def test_simulated_shift_measures_a_known_brow_drop_on_either_side(landmarker, f
     assert shift["brow"]["healthy_sd"] == pytest.approx(abs(left_right.left - left_right.right),
                                                         abs=0.05)
     assert shift["brow"]["measure"] == "brow_height"
+
+
+def test_the_flipped_views_crop_is_rebuilt_from_the_cached_crop(landmarker, face_photo):
+    """The trainers cache one aligned crop per image; the flipped image's crop under its
+    own landmarks (what the app's mirror view reads) is resampled from it: within a few
+    grey levels of the crop made from the flipped photo itself, closer than a plain flip."""
+    from palsy_core.face.frame import align_face_crop
+    from palsy_core.face.mirror_flow import CROP_SIZE
+    from trainers._geometry_training import _flipped_view_crop, geometry_matrices
+
+    face = landmarker.detect(face_photo)
+    flipped = np.ascontiguousarray(face_photo[:, ::-1])
+    mirror = landmarker.detect(flipped)
+    row = _rows([("p1", "real", "", "", "", face.landmarks, face.blendshapes)])
+    row.crops = align_face_crop(face_photo, face.landmarks, CROP_SIZE)[None]
+    row.mirror_landmarks = mirror.landmarks[None].astype(np.float32)
+    row.mirror_blendshapes = np.array([[mirror.blendshapes[n] for n in row.blendshape_names]],
+                                      np.float32)
+    truth = align_face_crop(flipped, mirror.landmarks, CROP_SIZE).astype(float)
+    inner = np.s_[16:-16, 16:-16]  # the border is replicated, not resampled
+    rebuilt = np.abs(_flipped_view_crop(row, 0).astype(float) - truth)[inner].mean()
+    plain = np.abs(row.crops[0][:, ::-1].astype(float) - truth)[inner].mean()
+    assert rebuilt < 4.0 and rebuilt < plain, (rebuilt, plain)
+    x, x_mirror = geometry_matrices(row)
+    assert x.shape == x_mirror.shape and np.isfinite(x).all()
