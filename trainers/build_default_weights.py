@@ -348,6 +348,9 @@ def build_london(config: LondonBuild) -> Path:
             "brier": round(summary["brier"]["pooled"], 4),
             "ece": round(summary["ece"]["pooled"], 4),
             "plain_region_score_roc_auc": round(summary["baseline_roc_auc"]["pooled"], 4),
+            "healthy_at_or_above_0_5": round(summary["healthy_at_or_above_0.5"]["pooled"], 4),
+            "healthy_at_or_above_0_5_ci95": [
+                round(v, 4) for v in summary["healthy_at_or_above_0.5"]["ci95"]],
             "n_people": summary["n_people"], "n_folds": summary["n_folds"],
             "n_palsy_photos": summary["n_palsy"], "n_healthy_photos": summary["n_healthy"],
         }
@@ -430,8 +433,10 @@ def _print_london_summary(name: str, summary: dict) -> None:
           f"folds {auc['per_fold']['mean']:.4f} +- {auc['per_fold']['std']:.4f})   "
           f"plain largest region score {base['pooled']:.4f} "
           f"({base['ci95'][0]:.4f}-{base['ci95'][1]:.4f})")
+    healthy = summary["healthy_at_or_above_0.5"]
     print(f"  F1 at 0.5 {summary['f1_at_0.5']['pooled']:.4f}  Brier {summary['brier']['pooled']:.4f}"
-          f"  ECE {summary['ece']['pooled']:.4f}")
+          f"  ECE {summary['ece']['pooled']:.4f}  healthy photos at 0.5 or more "
+          f"{healthy['pooled']:.1%} ({healthy['ci95'][0]:.1%}-{healthy['ci95'][1]:.1%})")
     for key, entry in summary["subsets"].items():
         low, high = entry["roc_auc_ci95"]
         print(f"  {key:16s} n={entry['n_palsy']:4d}  AUC {entry['roc_auc']:.4f} ({low:.4f}-{high:.4f})"

@@ -135,9 +135,20 @@ def held_out_performance(card: Mapping[str, Any] | None) -> str:
                     break
     if not parts:
         return "Person-held-out performance: not measured."
+    healthy = healthy_share_at_half(card)
+    if healthy is not None:
+        parts.append(f"healthy photos at 50% or more {healthy:.0%}")
     people = section.get("n_people") or section.get("people")
     return ("Person-held-out performance: " + ", ".join(parts)
             + (f" ({people} people)" if isinstance(people, int) else "") + ".")
+
+
+def healthy_share_at_half(card: Mapping[str, Any] | None) -> float | None:
+    """The share of held-out healthy photos the model put at 50 % or more, if its card
+    measured it."""
+    section = _held_out_section((card or {}).get("metrics") or {}) or {}
+    value = section.get("healthy_at_or_above_0_5")
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def _held_out_section(metrics: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -162,10 +173,13 @@ def palsy_probability(result: AnalysisResult, card: Mapping[str, Any] | None) ->
     if status == "not_assessable":
         st.caption("The photo is not assessable: this probability is not reliable either.")
     elif status == "within_normal" and palsy.probability >= 0.5:
+        healthy = healthy_share_at_half(card)
+        how_often = ("" if healthy is None else
+                     f" ({healthy:.0%} of the healthy people it was tested on did)")
         st.caption("Why the two differ: every measure is within the limits of healthy people, "
                    "but the model also weighs smaller differences (the eye openings and the "
                    "brow and mouth heights read from the pixels), and healthy faces can score "
-                   "this high too. The verdict is the measured one.")
+                   f"this high too{how_often}. The verdict is the measured one.")
     elif status == "asymmetry" and palsy.probability < 0.5:
         st.caption("Why the two differ: the measures are beyond the limits of healthy people, "
                    "but the model, trained on simulated palsy, reads this face as unlike its "
