@@ -81,7 +81,8 @@ def main() -> None:
         print(f"  {name:22s} {p.mean():7.3f} {np.mean(p >= 0.5):9.0%} "
               f"{np.median(np.abs(p - reference)):16.3f} "
               f"{sum(row[1] == 'asymmetry' for row in rows):10d} "
-              f"{np.mean([row[2] for row in rows]):20.2f} {np.mean([row[3] for row in rows]):10.2f}")
+              f"{np.mean([row[2] for row in rows]):20.2f} "
+              f"{np.mean([row[3] for row in rows]):10.2f}")
 
 
 if __name__ == "__main__":

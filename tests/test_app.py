@@ -113,7 +113,7 @@ def test_a_probability_that_disagrees_with_the_verdict_says_why(env, monkeypatch
     assert "Why the two differ: every measure is within the limits of healthy people" in captions
     # How often healthy people score this high, from the model card's held-out numbers.
     assert "healthy photos at 50% or more 9%" in captions
-    assert "(9% of the healthy people it was tested on did)" in captions
+    assert "(9% of the healthy photos it was tested on did)" in captions
 
 
 def test_assess_drooped_photo_headline_measurements_and_downloads(env, drooped_face, analyzer):

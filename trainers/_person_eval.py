@@ -179,8 +179,10 @@ class HeldOutScores:
 def summarise(y: np.ndarray, p: np.ndarray, people: np.ndarray, fold: np.ndarray, *,
               baseline: np.ndarray | None = None, subsets: dict | None = None,
               bootstrap: int = 1000, seed: int = 0) -> dict:
-    """Person-held-out metrics of probabilities ``p``: AUC, F1 at 0.5, Brier, ECE, the
-    share of healthy photos at 0.5 or more, the calibration curve (the last three class-balanced, see :func:`calibration_bins`), each pooled with a 95 % bootstrap-by-person interval and per fold
+    """Person-held-out metrics of probabilities ``p``: AUC, F1 at 0.5, the share of
+    healthy photos at 0.5 or more, Brier, ECE and the calibration curve (the last three
+    class-balanced, see :func:`calibration_bins`), each pooled with a 95 %
+    bootstrap-by-person interval and per fold
     (mean and standard deviation over folds); ``baseline`` scores get the same AUC
     figures; ``subsets`` (name -> bool mask of positives to keep, all negatives kept)
     get their own AUC."""
@@ -209,7 +211,8 @@ def summarise(y: np.ndarray, p: np.ndarray, people: np.ndarray, fold: np.ndarray
         "brier": block(lambda idx: brier_score(y[idx], p[idx])),
         "ece": block(lambda idx: expected_calibration_error(y[idx], p[idx])),
         # How often a healthy face reads as palsy: what a clinician meets at 50 %.
-        "healthy_at_or_above_0.5": block(lambda idx: float(np.mean(p[idx][y[idx] == 0] >= 0.5))),
+        "healthy_at_or_above_0.5": block(
+            lambda idx: float(np.mean(p[idx][y[idx] == 0] >= 0.5))),
         "calibration_curve": calibration_bins(y, p),
     }
     if baseline is not None:

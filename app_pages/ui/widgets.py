@@ -175,7 +175,7 @@ def palsy_probability(result: AnalysisResult, card: Mapping[str, Any] | None) ->
     elif status == "within_normal" and palsy.probability >= 0.5:
         healthy = healthy_share_at_half(card)
         how_often = ("" if healthy is None else
-                     f" ({healthy:.0%} of the healthy people it was tested on did)")
+                     f" ({healthy:.0%} of the healthy photos it was tested on did)")
         st.caption("Why the two differ: every measure is within the limits of healthy people, "
                    "but the model also weighs smaller differences (the eye openings and the "
                    "brow and mouth heights read from the pixels), and healthy faces can score "

@@ -23,14 +23,14 @@ the pupils), while pupils levelled by the crop keep the vertical comparison fair
 
 Frame and units: the aligned crop's (:func:`~palsy_core.face.frame.face_alignment`),
 upscaled :data:`UPSCALE` times so the flow resolves fractions of a millimetre; millimetres
-from the mean adult iris diameter, as :func:`~palsy_core.face.measurements.measure_face`,
-unless the caller gives the photo's scale.
+from the mean adult iris diameter, as :func:`~palsy_core.face.measurements.measure_face`
+without a ruler (the palsy model reads it so; its training faces had no ruler either).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -98,12 +98,9 @@ class MirrorFlow:
         return np.array([*(self.drop_mm[name] for name in POINT_PAIRS),
                          self.fissure_difference_mm])
 
-    def to_dict(self) -> dict:
-        return asdict(self)
 
-
-def mirror_flow(rgb: np.ndarray, landmarks: np.ndarray, *, crop: np.ndarray | None = None,
-                mm_per_pixel: float | None = None) -> MirrorFlow:
+def mirror_flow(rgb: np.ndarray, landmarks: np.ndarray, *,
+                crop: np.ndarray | None = None) -> MirrorFlow:
     """Vertical left-right displacements of the face, from flow against its mirror image.
 
     Parameters
@@ -115,8 +112,6 @@ def mirror_flow(rgb: np.ndarray, landmarks: np.ndarray, *, crop: np.ndarray | No
     crop : ndarray, shape (CROP_SIZE, CROP_SIZE, 3) uint8, optional
         ``align_face_crop(rgb, landmarks, CROP_SIZE)`` when the caller already has it
         (``rgb`` is then not read).
-    mm_per_pixel : float, optional
-        Known scale of the photo; default from the iris diameter.
 
     Returns
     -------
@@ -146,14 +141,11 @@ def mirror_flow(rgb: np.ndarray, landmarks: np.ndarray, *, crop: np.ndarray | No
         None)
     in_crop = in_crop - [x0, y0]
 
-    if mm_per_pixel is None:
-        iris_px = np.mean([np.ptp(in_crop[list(ring[1:]), 0])
-                           for ring in (lm.RIGHT_IRIS, lm.LEFT_IRIS)])
-        if iris_px <= 0:
-            raise ValueError("The iris rings are degenerate; give mm_per_pixel instead.")
-        mm = IRIS_DIAMETER_MM / iris_px
-    else:
-        mm = float(mm_per_pixel) / (np.linalg.norm(matrix[0, :2]) * UPSCALE)
+    iris_px = np.mean([np.ptp(in_crop[list(ring[1:]), 0])
+                       for ring in (lm.RIGHT_IRIS, lm.LEFT_IRIS)])
+    if iris_px <= 0:
+        raise ValueError("The iris rings are degenerate: no millimetre scale for the flow.")
+    mm = IRIS_DIAMETER_MM / iris_px
 
     def vertical_flow(point: np.ndarray) -> float:
         x, y = np.round(point).astype(int)

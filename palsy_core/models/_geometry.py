@@ -30,8 +30,8 @@ healthy controls (mirrored and slightly warped photos) 0.841 -> 0.905, so it is 
 reading "processed photo". Its horizontal flow at the mouth corner added nothing (0.928
 vs 0.929 in that check) and would follow a turned head, so it is left out.
 
-Why no learned pixel features: on the London Set, 5 folds by person, EfficientNet-Lite0 features of the
-face crop (16 principal components) separated held-out simulated palsy from the unaltered
+Why no learned pixel features: on the London Set, 5 folds by person, EfficientNet-Lite0
+features of the face crop (16 principal components) separated held-out simulated palsy from the unaltered
 healthy photos better than the geometry (AUC 0.883 vs 0.864), but against *simulated*
 healthy faces (mirrored and slightly warped photos of the same held-out people) they fell
 to 0.551: they had learnt "processed photo", not palsy. Added to the geometry they lowered
@@ -58,8 +58,8 @@ mouth 0.94.
 
 Every input is a magnitude, so a face and its mirror image give the same vector (up to
 the landmarker's own 1-2 px asymmetry; the mirror flow of one view serves both) and the
-model cannot learn which side a training face leans to. The trainer standardises the vector against *healthy* faces only (the
-feature scaler in the model card holds the healthy mean and spread), so each input reads
+model cannot learn which side a training face leans to. The trainer standardises the
+vector against *healthy* faces only (the feature scaler in the model card holds the healthy mean and spread), so each input reads
 as "healthy standard deviations".
 """
 
@@ -120,6 +120,7 @@ def geometry_vector(landmarks: np.ndarray, blendshapes: dict[str, float],
         :func:`palsy_core.face.mirror_flow.mirror_flow` of the photo, or of its flipped
         image (:func:`~palsy_core.face.mirror_flow.flow_view` says which): magnitudes
         only are read, which are the same for both.
+
     Raises
     ------
     ValueError
