@@ -22,13 +22,14 @@ the held-out people only:
 
 Every figure has a 95 % interval from resampling people (bootstrap). The verdict under
 refitted limits is :func:`palsy_core.assessment.combined_verdict` (one combined limit per
-expression on the regions' signed differences, the side from the measure with the largest
-share), the rule :func:`palsy_core.assessment.assess` reads; with the shipped limits it is
-checked to agree with ``assess`` itself on every photo, and the agreement is printed.
-Beside it, the rule it replaced (any region measure beyond its own limit; the most
-outside one names the side), refitted the same way, so the two are compared on the same
-people. ``--verdict-only`` skips the palsy model's training (the AUCs). Photos are made at the trainers' working size
-(675 px) and never written anywhere.
+expression on the regions' signed differences, the eye read from the pixels by the mirror
+flow, the side from the measure with the largest share), the rule
+:func:`palsy_core.assessment.assess` reads; with the shipped limits it is checked to agree
+with ``assess`` itself on every photo, and the agreement is printed. Beside it ("before"),
+the same rule on the landmarks alone (the eye's landmark fissure, not deciding in a
+smile), refitted the same way, so the two are compared on the same people.
+``--verdict-only`` skips the palsy model's training (the AUCs). Photos are made at the
+trainers' working size (675 px) and never written anywhere.
 
 With ``--palsy DIR --healthy DIR`` it runs the whole analysis (:class:`palsy_core.Analyzer`
 with the shipped limits and model) on a user's labelled photos: specificity, sensitivity,
@@ -66,37 +67,24 @@ _STATED = {"rest": "rest", "smile": "smile", "composite": "smile"}
 OPERATING_PERCENTILES = (80.0, 90.0)
 
 
-def per_measure_verdict(measured, expression: str, limits: dict[str, float]):
-    """(status, side) under the rule the combined limit replaced: any deciding measure
-    beyond its own limit; the most outside one names the weaker side."""
-    from palsy_core.face.normal_range import SMALLER_IS_WEAKER, verdict_regions
+def _flow(rows, i):
+    """Row ``i``'s mirror flow, from its cached aligned crop (as the analysis reads it)."""
+    from palsy_core.face.mirror_flow import mirror_flow
 
-    best = None
-    for region, names in verdict_regions(expression).items():
-        for name in names:
-            m = measured.measurements[name]
-            score = m.difference / limits[name]
-            if score > 1.0 and (best is None or score > best[0]):
-                best = (score, m)
-    if best is None:
-        return "within_normal", None
-    m = best[1]
-    left_smaller = m.left < m.right
-    side = "left" if left_smaller == SMALLER_IS_WEAKER[m.name] else "right"
-    return "asymmetry", side
+    return mirror_flow(None, rows.landmarks[i], crop=rows.crops[i])
 
 
-def _measure(landmarks, blendshapes, expression):
+def _measure(landmarks, blendshapes, expression, flow=None):
     from palsy_core import measure_face
     from palsy_core.face.pose import frontalize
 
     frontal, pose = frontalize(landmarks, axes="yaw")
-    return measure_face(frontal, blendshapes, expression=expression), pose
+    return measure_face(frontal, blendshapes, expression=expression, flow=flow), pose
 
 
-def _limit_rows(rows, index):
+def _limit_rows(rows, index, flows):
     """Rows for fit_normal_limits: one per unaltered photo (frontalized, as measured)."""
-    from palsy_core.face.measurements import MEASUREMENT_NAMES
+    from palsy_core.face.measurements import FLOW_EYE_MEASURE, MEASUREMENT_NAMES
 
     out = []
     for i in index:
@@ -107,6 +95,9 @@ def _limit_rows(rows, index):
             m = measured.measurements[n]
             row.update({f"{n}_difference": m.difference, f"{n}_left": m.left,
                         f"{n}_right": m.right})
+        fissure = flows[i].fissure_difference_mm
+        row.update({f"{FLOW_EYE_MEASURE}_signed": fissure,
+                    f"{FLOW_EYE_MEASURE}_difference": abs(fissure)})
         out.append(row)
     return out
 
@@ -160,7 +151,10 @@ def london(args) -> dict:
     shipped = load_normal_limits()
     percentile = dict(shipped.percentile)
     combined_percentile = {e: c.percentile for e, c in shipped.combined.items()}
+    landmarks_percentile = {e: c.percentile for e, c in shipped.combined_landmarks.items()}
     test = np.flatnonzero(np.isin(rows.kind, TEST_KINDS))
+    flows = {i: _flow(rows, i) for i in
+             np.flatnonzero(np.isin(rows.kind, TEST_KINDS) | (rows.kind == "real"))}
 
     probability = None
     if not args.verdict_only:
@@ -176,21 +170,22 @@ def london(args) -> dict:
     # Beside the shipped rules, the combined score at looser percentiles: how much
     # sensitivity the verdict could buy with specificity (never used for the verdict).
     looser = {f"combined_p{p:g}": p for p in OPERATING_PERCENTILES}
-    rules = ("combined", "per_measure", *looser)
+    rules = ("combined", "combined_landmarks", *looser)
     status = {r: np.empty(len(rows), dtype=object) for r in rules}
     side = {r: np.empty(len(rows), dtype=object) for r in rules}
     agree = total = 0
     for fold_people in folds:
         train = np.flatnonzero(~np.isin(rows.person, fold_people) & (rows.kind == "real"))
-        healthy_rows = _limit_rows(rows, train)
+        healthy_rows = _limit_rows(rows, train, flows)
         limits = fit_normal_limits(healthy_rows, percentile, n_bootstrap=0,
-                                   combined_percentile=combined_percentile)
+                                   combined_percentile=combined_percentile,
+                                   combined_landmarks_percentile=landmarks_percentile)
         loose = {(r, e): fit_combined_limit(healthy_rows, e, p, n_bootstrap=0)
                  for r, p in looser.items() for e in combined_percentile}
         for i in test[np.isin(rows.person[test], fold_people)]:
             expression = _STATED[str(rows.source[i])]
             blendshapes = rows.blendshape_dict(i)
-            measured, pose = _measure(rows.landmarks[i], blendshapes, expression)
+            measured, pose = _measure(rows.landmarks[i], blendshapes, expression, flows[i])
             ipd_px = measured.interpupillary_distance_mm / measured.mm_per_pixel
             verdict = assess(measured, head_pose=pose, pupil_distance_px=ipd_px,
                              blendshapes=blendshapes, stated_expression=expression)
@@ -204,8 +199,9 @@ def london(args) -> dict:
                       == (verdict.status, verdict.affected_side))
             status["combined"][i], side["combined"][i], _ = combined_verdict(
                 measured, limits.combined_for(expression))
-            status["per_measure"][i], side["per_measure"][i] = per_measure_verdict(
-                measured, expression, limits.limits_for(expression))
+            landmarks_only, _ = _measure(rows.landmarks[i], blendshapes, expression)
+            status["combined_landmarks"][i], side["combined_landmarks"][i], _ = combined_verdict(
+                landmarks_only, limits.combined_for(expression, mirror_flow=False))
             for r in looser:
                 status[r][i], side[r][i], _ = combined_verdict(measured, loose[r, expression])
 
@@ -216,7 +212,8 @@ def london(args) -> dict:
     out = {"dataset": LONDON_CITATION, "people": len(people), "folds": args.folds,
            "seconds": time.perf_counter() - started,
            "agreement_with_assess": (agree, total),
-           "combined_percentile": combined_percentile, "percentile": percentile,
+           "combined_percentile": combined_percentile,
+           "landmarks_percentile": landmarks_percentile,
            "looser": list(looser)}
     for rule in rules:
         out[rule] = _verdict_figures(rows, status[rule], side[rule], healthy, palsied, n)
@@ -271,15 +268,16 @@ _BREAKDOWN = ("mild", "moderate", "severe", "region_full", "region_mouth", "regi
 
 def print_london(out: dict) -> None:
     agree, total = out["agreement_with_assess"]
-    new, old = out["combined"], out["per_measure"]
+    new, old = out["combined"], out["combined_landmarks"]
     print(f"London Set, person-held-out: {out['people']} people, {out['folds']} folds by person "
           f"({out['seconds']:.0f} s). {out['dataset']}")
     print("Verdict: one combined limit per expression (percentile "
           + ", ".join(f"{p:g} {e}" for e, p in out["combined_percentile"].items())
-          + "), refitted without the held-out people; it agrees with "
-          f"palsy_core.assessment.assess under the shipped limits on {agree} of {total} "
-          "assessable photos. Beside it ('before'), the per-measure rule it replaced "
-          "(percentile " + ", ".join(f"{p:g} {e}" for e, p in out["percentile"].items())
+          + "), the eye read from the pixels, refitted without the held-out people; it "
+          f"agrees with palsy_core.assessment.assess under the shipped limits on {agree} of "
+          f"{total} assessable photos. Beside it ('before'), the same rule on the landmarks "
+          "alone (percentile " + ", ".join(f"{p:g} {e}" for e, p in
+                                          out["landmarks_percentile"].items())
           + "), refitted the same way.")
     print("\nHealthy people (unaltered photos):                               verdict | before")
     for label, key, target in (("within normal (all photos)", "specificity", "specificity"),

@@ -23,6 +23,7 @@ from .face.features import FEATURE_NAMES, compute_features, keypoints_51
 from .imageio import ImageSource, load_image
 from .face.landmarks import FaceLandmarker, HeadPose, LandmarkerOptions
 from .face.measurements import FaceMeasurements, measure_face
+from .face.mirror_flow import mirror_flow
 from .face.pose import frontalize
 from .predictions import PalsyPrediction
 from ._threads import model_threads
@@ -166,6 +167,7 @@ class LandmarkAssessment:
 
 
 def assess_landmarks(landmarks: np.ndarray, blendshapes: dict[str, float], *,
+                     photo: np.ndarray | None = None,
                      expression: str | None = None, mm_per_pixel: float | None = None,
                      faces_found: int = 1) -> LandmarkAssessment:
     """Pose-corrected measurements and the verdict from one face's landmarks.
@@ -180,6 +182,10 @@ def assess_landmarks(landmarks: np.ndarray, blendshapes: dict[str, float], *,
         Pixels of the oriented photo (x right, y down, z depth scaled like x).
     blendshapes : dict
         MediaPipe's blendshape scores of the face.
+    photo : ndarray, shape (H, W, 3) uint8, optional
+        The photo the landmarks are in: the eye is then read from its pixels
+        (:func:`palsy_core.face.mirror_flow.mirror_flow`); without it, from the landmarks,
+        and the verdict says so.
     expression : str, optional
         The stated expression ("rest", "smile", "brow raise", "eyes closed"); None:
         detect it from the blendshapes.
@@ -196,8 +202,12 @@ def assess_landmarks(landmarks: np.ndarray, blendshapes: dict[str, float], *,
     stated = normalize_expression(expression)
     # Undo the head's turn before measuring: a turn foreshortens one side (see pose.py).
     frontal, fitted_pose = frontalize(landmarks, axes="yaw")
-    measured = measure_face(frontal, blendshapes, mm_per_pixel=mm_per_pixel, expression=stated)
-    uncorrected = measure_face(landmarks, blendshapes, mm_per_pixel=mm_per_pixel, expression=stated)
+    # The flow reads the photo where the landmarks lie, so it takes them as found.
+    flow = None if photo is None else mirror_flow(photo, landmarks)
+    measured = measure_face(frontal, blendshapes, mm_per_pixel=mm_per_pixel, expression=stated,
+                            flow=flow)
+    uncorrected = measure_face(landmarks, blendshapes, mm_per_pixel=mm_per_pixel,
+                               expression=stated, flow=flow)
     verdict = assess(measured, head_pose=fitted_pose,
                      pupil_distance_px=measured.interpupillary_distance_mm / measured.mm_per_pixel,
                      blendshapes=blendshapes, stated_expression=stated, faces_found=faces_found)
@@ -338,7 +348,7 @@ class Analyzer:
         lap("landmarks")
         features = compute_features(keypoints_51(face.landmarks))
         lap("features")
-        geometry = assess_landmarks(face.landmarks, face.blendshapes, expression=stated,
+        geometry = assess_landmarks(face.landmarks, face.blendshapes, photo=rgb, expression=stated,
                                     mm_per_pixel=mm_per_pixel, faces_found=face.faces_found)
         lap("measurements")
         predictions, palsy = {}, None
@@ -346,7 +356,8 @@ class Analyzer:
             if self._task_models or self._palsy_model is not None:
                 from .models import AnalyzedFace  # torch: loaded with the first model, not the library
 
-                analysed = AnalyzedFace(rgb, face.landmarks, face.blendshapes, features)
+                analysed = AnalyzedFace(rgb, face.landmarks, face.blendshapes, features,
+                                        flow=geometry.face.mirror_flow)
             for task, model in self._task_models.items():
                 predictions[task] = model.predict(analysed)
                 lap(f"{task}_model")

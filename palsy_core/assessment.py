@@ -48,10 +48,10 @@ from collections.abc import Mapping
 import numpy as np
 
 from .face.landmarks import HeadPose
-from .face.measurements import FaceMeasurements
+from .face.measurements import FLOW_EYE_MEASURE, FLOW_EYE_WORDS, FaceMeasurements
 from .face.normal_range import (ASSESSABLE_EXPRESSIONS, EXPRESSION_THRESHOLDS, MAX_RELIABLE_PITCH,
-                           MAX_RELIABLE_YAW, REGION_MEASURES, CombinedLimit,
-                           load_normal_limits, signed_differences, verdict_regions)
+                           MAX_RELIABLE_YAW, REGION_MEASURES, SIGNED_MEASURES, CombinedLimit,
+                           load_normal_limits, signed_difference, verdict_regions)
 from .vocabulary import EXPRESSIONS
 
 Status = Literal["within_normal", "asymmetry", "not_assessable"]
@@ -65,8 +65,19 @@ MIN_ASSESSABLE_PUPIL_DISTANCE_PX = 55.0
 #: Reason codes, and what each tells the person taking the photo.
 REASON_CODES: tuple[str, ...] = (
     "no_face", "head_turned", "head_nodded", "face_too_small", "eyes_closed",
-    "expression_without_limits", "expression_contradicted", "several_faces",
+    "expression_without_limits", "expression_contradicted", "several_faces", "landmarks_only",
+    "soft_photo",
 )
+
+#: The warning when measurements come without their photo (landmarks alone).
+LANDMARKS_ONLY = ("Read from the landmarks alone (no photo given): they follow about a fifth "
+                  "of an eyelid's movement, so a weak eye is easily missed. Analyse the photo "
+                  "itself for the eye read from the pixels.")
+#: The warning when the eyes are too soft for the mirror flow.
+SOFT_PHOTO = ("The photo is soft around the eyes (out of focus, or a small face enlarged): the "
+              "eye was read from the landmarks, which follow about a fifth of an eyelid's "
+              "movement, so a weak eye is easily missed. Retake in focus, with the face "
+              "filling more of the frame.")
 
 
 @dataclass(frozen=True)
@@ -130,6 +141,12 @@ class RegionFinding:
     share: float | None = None
     points_to: str | None = None
 
+    @property
+    def measure_words(self) -> str:
+        """The measure as it reads in a sentence ("brow height", "palpebral fissure height
+        (read from the pixels)")."""
+        return _measure_words(self.measure)
+
     def to_dict(self) -> dict:
         return {"name": self.name, "measure": self.measure,
                 "difference_mm": self.difference_mm, "limit_mm": round(self.limit_mm, 3),
@@ -153,7 +170,8 @@ class Assessment:
     reasons : tuple of Reason
         Why not assessable; empty otherwise.
     warnings : tuple of Reason
-        Worth knowing, not a refusal (several faces).
+        Worth knowing, not a refusal (several faces; the eye read from the landmarks
+        because the photo was not given or is too soft).
     expression : str
         The expression the verdict was read for.
     expression_source : {"stated", "detected"}
@@ -230,7 +248,7 @@ class Assessment:
         together = (f"; together {self.combined_score / self.combined_limit:.1f} times the "
                     "normal limit" if others and self.combined_score is not None else "")
         return (f"The subject's {self.affected_side} side looks weaker: {worst.name} "
-                f"{_measure_words(worst.measure)} differs by {worst.difference_mm:.1f} mm "
+                f"{worst.measure_words} differs by {worst.difference_mm:.1f} mm "
                 f"(normal up to {worst.limit_mm:.1f} mm){also}{together}.")
 
     def to_dict(self) -> dict:
@@ -252,7 +270,7 @@ class Assessment:
 
 
 def _measure_words(measure: str) -> str:
-    return measure.replace("_", " ")
+    return FLOW_EYE_WORDS if measure == FLOW_EYE_MEASURE else measure.replace("_", " ")
 
 
 def not_found(message: str) -> Assessment:
@@ -382,17 +400,22 @@ def assess(
                   "the expression the photo shows.")
         reasons.append(Reason("expression_contradicted", f"{mismatch} {advice}"))
 
-    warnings = ()
+    warnings = []
     if faces_found > 1:
-        warnings = (Reason("several_faces", (
+        warnings.append(Reason("several_faces", (
             f"{faces_found} faces in the photo: the largest one was analysed. Crop the photo "
-            "to one face to be sure the right person is measured.")),)
+            "to one face to be sure the right person is measured.")))
+    if face.mirror_flow is None:
+        warnings.append(Reason("landmarks_only", LANDMARKS_ONLY))
+    elif not face.eye_from_pixels:
+        warnings.append(Reason("soft_photo", SOFT_PHOTO))
+    warnings = tuple(warnings)
 
     if reasons:
         return Assessment("not_assessable", None, _findings(face, expression), tuple(reasons),
                           warnings, expression, "stated" if stated else "detected", detected,
                           mismatch)
-    combined = load_normal_limits().combined_for(expression)
+    combined = load_normal_limits().combined_for(expression, mirror_flow=face.eye_from_pixels)
     status, side, score = combined_verdict(face, combined)
     return Assessment(status, side, _findings(face, expression, combined), (), warnings,
                       expression, "stated" if stated else "detected", detected, mismatch,
@@ -413,14 +436,22 @@ def combined_verdict(face: FaceMeasurements,
 
 
 def _signed(face: FaceMeasurements, combined: CombinedLimit) -> dict[str, float]:
-    ms = face.measurements
-    return signed_differences({m: ms[m].left for m in combined.measures},
-                              {m: ms[m].right for m in combined.measures}, combined.measures)
+    signed = {}
+    for m in combined.measures:
+        if m in SIGNED_MEASURES:  # the eye read from the pixels: "+" = left open wider
+            if not face.eye_from_pixels:
+                raise ValueError(f"The limit reads {m}, which needs a sharp photo's mirror flow.")
+            signed[m] = float(face.mirror_flow.fissure_difference_mm)
+        else:
+            ms = face.measurements[m]
+            signed[m] = signed_difference(m, ms.left, ms.right)
+    return signed
 
 
 def _findings(face: FaceMeasurements, expression: str,
               combined: CombinedLimit | None = None) -> tuple[RegionFinding, ...]:
-    deciding = verdict_regions(expression)  # e.g. not the eye in a smile: both eyes narrow
+    # e.g. not the landmarks' eye in a smile: both eyes narrow, and they see little of it
+    deciding = verdict_regions(expression, mirror_flow=face.eye_from_pixels)
     shares = signed = {}
     if combined is not None:
         signed = _signed(face, combined)

@@ -162,7 +162,8 @@ def apply_moves(landmarks: np.ndarray, moves: Mapping[str, Mapping[str, float]])
     return points
 
 
-def reanalyze(result: AnalysisResult, landmarks: np.ndarray, *, expression: Expression | None = None,
+def reanalyze(result: AnalysisResult, landmarks: np.ndarray, *, photo: np.ndarray | None = None,
+              expression: Expression | None = None,
               mm_per_pixel: float | None = None) -> AnalysisResult:
     """The analysis recomputed from (corrected) landmarks of the same photo.
 
@@ -172,6 +173,9 @@ def reanalyze(result: AnalysisResult, landmarks: np.ndarray, *, expression: Expr
         The photo's analysis from the detected landmarks.
     landmarks : ndarray, shape (478, 2 or 3)
         Corrected landmarks, pixels (:func:`apply_moves`).
+    photo : ndarray, shape (H, W, 3) uint8, optional
+        The analysed photo: the eye is read from its pixels, as the analysis does; without
+        it, from the landmarks alone (the verdict warns).
     expression : str, optional
         The stated expression (as given to :meth:`Analyzer.analyze`); None: detect it.
     mm_per_pixel : float, optional
@@ -193,7 +197,7 @@ def reanalyze(result: AnalysisResult, landmarks: np.ndarray, *, expression: Expr
         raise ValueError(f"reanalyze needs the {lm.NUM_LANDMARKS} landmarks, got {points.shape[0]}.")
     if points.shape[1] == 2:  # depth of the detected landmarks (frontalize uses it)
         points = np.column_stack([points, np.asarray(result.landmarks)[:, 2]]).astype(np.float32)
-    geometry = assess_landmarks(points, result.blendshapes, expression=expression,
+    geometry = assess_landmarks(points, result.blendshapes, photo=photo, expression=expression,
                                 mm_per_pixel=mm_per_pixel, faces_found=result.faces_found)
     # Warnings the verdict and the measures gave are recomputed; the others (models) are kept.
     before = set(result.face.notes) | {w.message for w in (result.assessment.warnings if result.assessment else ())}

@@ -17,15 +17,19 @@ from palsy_core import measure_face
 from palsy_core.assessment import (MIN_ASSESSABLE_PUPIL_DISTANCE_PX, Assessment, assess,
                                    normalize_expression, not_found)
 from palsy_core.face.landmarks import mirror_landmarks
+from palsy_core.face.mirror_flow import mirror_flow
 from palsy_core.face.normal_range import MAX_RELIABLE_YAW
 from palsy_core.face.pose import (estimate_rotation, frontalize, pose_from_rotation,
                              rotate_landmarks, rotation_from_pose)
 
 
-def _verdict(points, blendshapes, expression=None, faces_found=1) -> Assessment:
-    """The Analyzer's path from landmarks to verdict: undo the turn, measure, assess."""
+def _verdict(points, blendshapes, expression=None, faces_found=1, photo=None) -> Assessment:
+    """The Analyzer's path from landmarks to verdict: undo the turn, measure, assess (the
+    eye read from ``photo``'s pixels when given, else from the landmarks)."""
     frontal, pose = frontalize(points)
-    face = measure_face(frontal, blendshapes, expression=normalize_expression(expression))
+    flow = None if photo is None else mirror_flow(photo, points)
+    face = measure_face(frontal, blendshapes, expression=normalize_expression(expression),
+                        flow=flow)
     return assess(face, head_pose=pose, blendshapes=blendshapes, stated_expression=expression,
                   pupil_distance_px=face.interpupillary_distance_mm / face.mm_per_pixel,
                   faces_found=faces_found)
@@ -167,10 +171,44 @@ def test_expressions_without_limits_and_closed_eyes(healthy):
         normalize_expression("grimace")
 
 
-def test_several_faces_warn_but_do_not_refuse(healthy):
-    verdict = _verdict(healthy.landmarks, healthy.blendshapes, "smile", faces_found=2)
+def test_several_faces_warn_but_do_not_refuse(healthy, face_photo):
+    verdict = _verdict(healthy.landmarks, healthy.blendshapes, "smile", faces_found=2,
+                       photo=face_photo)
     assert verdict.status == "within_normal"
     assert [w.code for w in verdict.warnings] == ["several_faces"]
+
+
+def test_a_soft_photo_reads_the_eye_from_the_landmarks_and_says_so(landmarker, face_photo):
+    """Blurred until its eyes are below the sharpness gate, the photo is still judged, by
+    the landmarks-only limit, with a warning that says why and what to retake."""
+    soft = cv2.GaussianBlur(face_photo, (0, 0), 4.0)
+    found = landmarker.detect(soft)
+    verdict = _verdict(found.landmarks, found.blendshapes, "smile", photo=soft)
+    assert verdict.status != "not_assessable"
+    assert [w.code for w in verdict.warnings] == ["soft_photo"]
+    assert "Retake in focus" in verdict.warnings[0].message
+    assert {r.name: r for r in verdict.regions}["eye"].measure == "palpebral_fissure_height"
+
+
+def test_the_eye_is_read_from_the_photo_when_there_is_one(healthy, face_photo):
+    """With the photo the eye reads the mirror flow's fissure (and decides in a smile too);
+    landmarks alone are judged by the landmarks-only limit, with a warning that says so."""
+    from palsy_core.face.normal_range import load_normal_limits
+
+    limits = load_normal_limits()
+    read = _verdict(healthy.landmarks, healthy.blendshapes, "smile", photo=face_photo)
+    eye = {r.name: r for r in read.regions}["eye"]
+    assert eye.measure == "palpebral_fissure_flow" and eye.decides_side
+    assert eye.difference_mm == pytest.approx(
+        abs(mirror_flow(face_photo, healthy.landmarks).fissure_difference_mm))
+    assert read.combined_limit == limits.combined_for("smile").limit
+    assert not read.warnings
+    alone = _verdict(healthy.landmarks, healthy.blendshapes, "smile")
+    eye = {r.name: r for r in alone.regions}["eye"]
+    assert eye.measure == "palpebral_fissure_height" and not eye.decides_side
+    assert alone.combined_limit == limits.combined_for("smile", mirror_flow=False).limit
+    assert alone.combined_limit != read.combined_limit
+    assert [w.code for w in alone.warnings] == ["landmarks_only"]
 
 
 def test_to_dict_has_the_issue_keys_and_a_consistent_side(healthy, drooped):

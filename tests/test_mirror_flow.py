@@ -10,8 +10,8 @@ from conftest import droop_point
 from palsy_core import measure_face
 from palsy_core.face.landmarks import mirror_landmarks
 from palsy_core.face.frame import align_face_crop
-from palsy_core.face.mirror_flow import (CROP_SIZE, MIRROR_FLOW_NAMES, POINT_PAIRS, flow_view,
-                                         mirror_flow)
+from palsy_core.face.mirror_flow import (CROP_SIZE, MIN_EYE_SHARPNESS, MIRROR_FLOW_NAMES,
+                                         POINT_PAIRS, flow_view, mirror_flow)
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +98,21 @@ def test_a_photo_and_its_mirror_image_read_the_flow_of_the_same_view(landmarker,
     # that is why one is chosen rather than whichever photo was given.
     other = mirror_flow(*views[1 - chosen]).as_array()
     assert not np.array_equal(np.abs(mirror_flow(image, points).as_array()), np.abs(other))
+
+
+def test_eye_sharpness_falls_with_blur_and_is_mirror_and_size_free(face_photo, face):
+    """The sharpness the verdict gates the flow's eye on: lower for every added blur, the
+    same for the mirror image, about the same for the photo enlarged (it is read on the
+    aligned crop, whose size is the face's); a heavy blur falls below the gate."""
+    sharpness = [mirror_flow(image, face.landmarks).eye_sharpness
+                 for image in [face_photo] + [cv2.GaussianBlur(face_photo, (0, 0), s)
+                                              for s in (1.0, 2.0, 4.0)]]
+    assert all(a > b for a, b in zip(sharpness, sharpness[1:])), sharpness
+    assert mirror_flow(face_photo, face.landmarks).sharp_enough
+    assert sharpness[-1] < MIN_EYE_SHARPNESS
+    flipped = mirror_flow(np.ascontiguousarray(face_photo[:, ::-1]),
+                          mirror_landmarks(face.landmarks, face_photo.shape[1]))
+    assert flipped.eye_sharpness == pytest.approx(sharpness[0], rel=0.05)
+    larger = cv2.resize(face_photo, None, fx=1.5, fy=1.5, interpolation=cv2.INTER_CUBIC)
+    assert mirror_flow(larger, face.landmarks * 1.5).eye_sharpness == pytest.approx(
+        sharpness[0], rel=0.15)

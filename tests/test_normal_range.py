@@ -16,8 +16,9 @@ from palsy_core.face.pose import frontalize
 from palsy_core.face.normal_range import (
     ASSESSABLE_EXPRESSIONS, DEFAULT_LIMITS_FILE, FORMAT_VERSION, REGION_MEASURES,
     fit_combined_limit, fit_normal_limits, limits_for, load_normal_limits, outside_regions,
-    signed_difference, verdict_measures,
+    signed_difference, signed_in_row, verdict_measures,
 )
+from palsy_core.face.measurements import FLOW_EYE_MEASURE
 
 ROOT = Path(__file__).resolve().parents[1]
 LONDON = ROOT.parent / "shared" / "faces" / "london"
@@ -33,14 +34,14 @@ def test_data_file_has_rest_and_smile_limits_for_every_measure():
     assert limits.format_version == FORMAT_VERSION
     assert set(ASSESSABLE_EXPRESSIONS) <= set(limits.expressions)
     assert limits.n_people == 82
+    names = (*MEASUREMENT_NAMES, FLOW_EYE_MEASURE)
     for expression in ASSESSABLE_EXPRESSIONS:
-        for name in MEASUREMENT_NAMES:
+        for name in names:
             m = limits.limits[expression][name]
             assert m.n == limits.n_people
             assert 0 < m.limit and m.ci_low <= m.limit <= m.ci_high
             assert m.unit == ("deg" if name == "smile_angle" else "mm")
-        assert limits_for(expression) == {n: limits.limits[expression][n].limit
-                                          for n in MEASUREMENT_NAMES}
+        assert limits_for(expression) == {n: limits.limits[expression][n].limit for n in names}
     assert "10.6084/m9.figshare.5047666.v5" in limits.dataset
     assert limits.created and limits.git_commit and len(limits.landmarker_sha256) == 64
     assert all(0 < limits.percentile[e] <= 100 for e in ASSESSABLE_EXPRESSIONS)
@@ -52,19 +53,23 @@ def test_data_file_has_rest_and_smile_limits_for_every_measure():
     assert load_normal_limits() is load_normal_limits()  # read once
 
 
-def test_data_file_has_a_combined_limit_per_expression_validated_held_out():
+@pytest.mark.parametrize("mirror_flow", [True, False])
+def test_data_file_has_a_combined_limit_per_expression_validated_held_out(mirror_flow):
+    """The verdict's limits (eye read from the pixels) and the landmarks-only ones."""
     limits = load_normal_limits()
+    key = "combined" if mirror_flow else "combined_landmarks"
     for expression in ASSESSABLE_EXPRESSIONS:
-        combined = limits.combined_for(expression)
-        assert combined.measures == verdict_measures(expression)
+        combined = limits.combined_for(expression, mirror_flow=mirror_flow)
+        assert combined.measures == verdict_measures(expression, mirror_flow=mirror_flow)
+        assert ("palpebral_fissure_flow" in combined.measures) == mirror_flow
         assert combined.n == limits.n_people  # one photo per person and expression
         assert 0 < combined.percentile <= 100
         assert 0 < combined.ci_low <= combined.limit <= combined.ci_high
         assert np.allclose(np.asarray(combined.correlation), np.asarray(combined.correlation).T)
-        held_out = limits.validation["combined"][expression]
+        held_out = limits.validation[key][expression]
         assert held_out["rate"] <= limits.validation["target_outside"]
     with pytest.raises(KeyError, match="brow_raise"):
-        limits.combined_for("brow_raise")
+        limits.combined_for("brow_raise", mirror_flow=mirror_flow)
 
 
 def _signed_rows(signed: np.ndarray, measures, expression="rest") -> list[dict]:
@@ -73,6 +78,9 @@ def _signed_rows(signed: np.ndarray, measures, expression="rest") -> list[dict]:
     for i, values in enumerate(signed):
         row = {"person": f"p{i}", "expression": expression}
         for m, v in zip(measures, values):
+            if m == FLOW_EYE_MEASURE:  # read as one signed difference
+                row[f"{m}_signed"] = v
+                continue
             # signed = right - left when smaller is weaker, else left - right
             left = 10.0 - v if signed_difference(m, 0.0, 1.0) > 0 else 10.0 + v
             row.update({f"{m}_left": left, f"{m}_right": 10.0})
@@ -86,8 +94,7 @@ def test_combined_limit_is_the_stated_percentile_of_healthy_scores():
     signed = rng.normal(size=(60, len(measures))) * [0.8, 0.3, 1.0, 2.5]
     rows = _signed_rows(signed, measures)
     fitted = fit_combined_limit(rows, "rest", 95, n_bootstrap=0)
-    assert [signed_difference(m, rows[0][f"{m}_left"], rows[0][f"{m}_right"])
-            for m in measures] == pytest.approx(signed[0])
+    assert [signed_in_row(rows[0], m) for m in measures] == pytest.approx(signed[0])
     # By hand: z = signed / RMS, R = 0.9 corr(z) + 0.1 I (uncentred), score = z' R^-1 z.
     z = signed / np.sqrt((signed ** 2).mean(axis=0))
     r = 0.9 * (z.T @ z) / len(z) + 0.1 * np.eye(len(measures))
@@ -212,7 +219,7 @@ def test_leave_one_person_out_counts_held_out_maxima():
     for i in range(10):
         rows.append({"person": f"p{i}", "expression": "rest",
                      "brow_height_difference": 5.0 if i == 0 else 0.1 * i,
-                     "palpebral_fissure_height_difference": 3.0 if i == 1 else 0.1,
+                     "palpebral_fissure_flow_difference": 3.0 if i == 1 else 0.1,
                      "commissure_height_difference": 4.0 if i == 0 else 0.2,
                      "commissure_excursion_difference": 0.3})
     result = leave_one_person_out(pd.DataFrame(rows), 100.0, expressions=["rest"])
@@ -240,6 +247,9 @@ def test_percentile_search_keeps_the_smallest_passing_percentile(combined):
                 left, right = 10 + rng.normal(0, 1, 2)
                 row.update({f"{name}_left": left, f"{name}_right": right,
                             f"{name}_difference": abs(left - right)})
+            signed = rng.normal(0, 1)  # the eye read from the pixels: one signed value
+            row.update({f"{FLOW_EYE_MEASURE}_signed": signed,
+                        f"{FLOW_EYE_MEASURE}_difference": abs(signed)})
             rows.append(row)
     # With 30 people 5 % is out of reach (whoever holds a largest difference is outside
     # even at the 100th percentile): per measure 95 (smile) and 100 (rest) pass 20 %,
@@ -333,6 +343,15 @@ def test_measure_people_makes_one_row_per_photo(tmp_path):
         assert np.allclose(table[f"{name}_difference"],
                            (table[f"{name}_left"] - table[f"{name}_right"]).abs(), atol=2e-3)
     assert (table.interpupillary_px > 150).all() and table.yaw.abs().max() < 15
+    # The eye read from the pixels, as the analysis reads these photos.
+    from palsy_core import Analyzer, AnalyzerOptions
+
+    with Analyzer(AnalyzerOptions(palsy_model=None)) as analyzer:
+        path = tmp_path / "faces" / "neutral" / "001_03.jpg"
+        flow = analyzer.analyze(str(path)).face.mirror_flow
+    row = table[(table.person == "001") & (table.expression == "rest")].iloc[0]
+    assert row[f"{FLOW_EYE_MEASURE}_signed"] == pytest.approx(flow.fissure_difference_mm)
+    assert row[f"{FLOW_EYE_MEASURE}_difference"] == abs(row[f"{FLOW_EYE_MEASURE}_signed"])
     # Cached by content: one entry per photo, and a second pass gives the same table.
     assert len(list((tmp_path / "cache").rglob("*.npz"))) == 4
     again = measure_people(tmp_path / "faces", cache_dir=tmp_path / "cache")

@@ -51,13 +51,15 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from palsy_core.face import landmarks as lm
-from palsy_core.face.measurements import MEASUREMENT_NAMES, measure_face
+from palsy_core.face.measurements import FLOW_EYE_MEASURE, MEASUREMENT_NAMES, measure_face
+from palsy_core.face.mirror_flow import mirror_flow
 from palsy_core.face.pose import frontalize
 from palsy_core.face.normal_range import (
-    ASSESSABLE_EXPRESSIONS, DEFAULT_LIMITS_FILE, DIFFERENCE_SUFFIX, NormalLimits,
-    fit_combined_limit, fit_normal_limits, outside_regions, signed_differences,
-    verdict_measures, verdict_regions,
+    ASSESSABLE_EXPRESSIONS, DEFAULT_LIMITS_FILE, DIFFERENCE_SUFFIX, SIGNED_SUFFIX, NormalLimits,
+    fit_combined_limit, fit_normal_limits, outside_regions, signed_in_row, verdict_measures,
+    verdict_regions,
 )
+from palsy_core.imageio import load_image
 
 DATASET_CITATION = ("DeBruine, L., & Jones, B. (2017). Face Research Lab London Set "
                     "(Version 5). figshare. https://doi.org/10.6084/m9.figshare.5047666.v5 "
@@ -67,7 +69,9 @@ LONDON_LAYOUT = {"rest": ("neutral", "_03.jpg"), "smile": ("smiling", "_08.jpg")
 #: How each photo was measured, for the data file.
 MEASURED_AS = ("palsy_core.Analyzer landmarks (photo downscaled to 1280 px), turned back about "
                "the vertical axis (palsy_core.face.pose.frontalize, axes='yaw'), then "
-               "palsy_core.measure_face with the folder's expression; mm from an 11.77 mm iris")
+               "palsy_core.measure_face with the folder's expression; mm from an 11.77 mm iris. "
+               "palpebral_fissure_flow: palsy_core.face.mirror_flow.mirror_flow of the "
+               "full-resolution photo under the landmarks as found")
 #: Percentiles tried, in increasing order; the smallest that meets the target is kept.
 DEFAULT_GRID = tuple(float(p) for p in np.arange(90.0, 100.01, 0.25))
 DEFAULT_CACHE = Path(".cache/normal_range")
@@ -201,7 +205,10 @@ def measure_people(faces_dir: Path, *, cache_dir: Path = DEFAULT_CACHE,
             if face is None:
                 print(f"no face found, left out: {path}", file=sys.stderr)
                 continue
-            # As the analysis measures: the head's turn undone first.
+            # As the analysis measures: the head's turn undone first; the eye also read
+            # from the photo's pixels under the landmarks as found (only the region scores,
+            # not stored here, would read the flow in measure_face).
+            flow = mirror_flow(load_image(path), face["landmarks"])
             frontal, _ = frontalize(face["landmarks"], axes="yaw")
             measured = measure_face(frontal, face["blendshapes"], expression=expression)
             row = {"person": person, "expression": expression,
@@ -211,6 +218,9 @@ def measure_people(faces_dir: Path, *, cache_dir: Path = DEFAULT_CACHE,
                 row[f"{name}_left"] = m.left
                 row[f"{name}_right"] = m.right
                 row[name + DIFFERENCE_SUFFIX] = m.difference
+            # "+" = the subject's left eye open wider (a weak eye closes less).
+            row[FLOW_EYE_MEASURE + SIGNED_SUFFIX] = flow.fissure_difference_mm
+            row[FLOW_EYE_MEASURE + DIFFERENCE_SUFFIX] = abs(flow.fissure_difference_mm)
             row.update(yaw=face["yaw"], pitch=face["pitch"], roll=face["roll"],
                        interpupillary_px=float(np.linalg.norm(
                            face["landmarks"][lm.LEFT_IRIS[0], :2]
@@ -317,34 +327,37 @@ def choose_percentile(table, grid: Sequence[float],
 
 
 def leave_one_person_out_combined(table, percentile: dict[str, float],
-                                  expressions: Sequence[str] = ASSESSABLE_EXPRESSIONS) -> dict:
+                                  expressions: Sequence[str] = ASSESSABLE_EXPRESSIONS, *,
+                                  mirror_flow: bool = True) -> dict:
     """How often a held-out healthy person's photo scores above the combined limit
-    (:class:`palsy_core.face.normal_range.CombinedLimit`) fitted on everyone else.
+    (:class:`palsy_core.face.normal_range.CombinedLimit`) fitted on everyone else: the
+    verdict's (eye read from the pixels), or with ``mirror_flow=False`` the landmarks-only
+    one.
 
     Returns the same layout as :func:`leave_one_person_out` (without ``by_region``)."""
     rows = table.to_dict("records")
     people = sorted({r["person"] for r in rows})
     outside = {e: {} for e in expressions}
     for e in expressions:
-        measures = verdict_measures(e)
+        measures = verdict_measures(e, mirror_flow=mirror_flow)
         for person in people:
             mine = [r for r in rows if r["person"] == person and r["expression"] == e]
             if not mine:
                 continue
             limit = fit_combined_limit([r for r in rows if r["person"] != person], e,
-                                       percentile[e], n_bootstrap=0)
+                                       percentile[e], n_bootstrap=0, measures=measures)
             outside[e][person] = any(
-                limit.score(signed_differences({m: r[f"{m}_left"] for m in measures},
-                                               {m: r[f"{m}_right"] for m in measures},
-                                               measures)) > limit.limit for r in mine)
+                limit.score({m: signed_in_row(r, m) for m in measures}) > limit.limit
+                for r in mine)
     return _held_out_rates(outside, people, expressions)
 
 
-def choose_combined_percentile(table, grid: Sequence[float],
-                               target_outside: float) -> tuple[dict[str, float], list]:
+def choose_combined_percentile(table, grid: Sequence[float], target_outside: float, *,
+                               mirror_flow: bool = True) -> tuple[dict[str, float], list]:
     """As :func:`choose_percentile`, for the combined limit."""
     return _smallest_passing_percentile(
-        lambda p: leave_one_person_out_combined(table, {e: p for e in ASSESSABLE_EXPRESSIONS}),
+        lambda p: leave_one_person_out_combined(table, {e: p for e in ASSESSABLE_EXPRESSIONS},
+                                                mirror_flow=mirror_flow),
         grid, target_outside)
 
 
@@ -353,7 +366,8 @@ def _git_commit() -> str:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
                                 check=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--", "palsy_core/face/measurements.py",
-                                "palsy_core/face/normal_range.py", "trainers/normal_range.py"],
+                                "palsy_core/face/normal_range.py", "palsy_core/face/mirror_flow.py",
+                                "trainers/normal_range.py"],
                                capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -375,23 +389,27 @@ def build_limits(table, *, grid: Sequence[float] = DEFAULT_GRID, target_outside:
     validation = leave_one_person_out(table, percentile)
     validation["target_outside"] = target_outside
     validation["percentile_search"] = [{"percentile": p, "outside_rate": r} for p, r in search]
-    validation["rule"] = ("a photo is outside when any of brow_height, palpebral_fissure_height "
-                          "(not in a smile, where the eye does not decide), commissure_height or "
-                          "commissure_excursion exceeds its limit for the photo's expression; "
-                          "limits fitted without the held-out person")
+    validation["rule"] = ("a photo is outside when any of brow_height, palpebral_fissure_flow, "
+                          "commissure_height or commissure_excursion exceeds its limit for the "
+                          "photo's expression; limits fitted without the held-out person")
     if not isinstance(percentile, dict):
         percentile = {e: float(percentile) for e in ASSESSABLE_EXPRESSIONS}
-    combined_percentile, combined_search = choose_combined_percentile(table, grid,
-                                                                      target_outside)
-    combined = leave_one_person_out_combined(table, combined_percentile)
-    combined["percentile_search"] = [{"percentile": p, "outside_rate": r}
-                                     for p, r in combined_search]
-    combined["rule"] = ("the verdict: a photo is outside when its combined score (the verdict "
-                        "measures' signed differences, scaled by their healthy RMS, squared "
-                        "Mahalanobis length under the shrunk healthy correlation) exceeds the "
-                        "combined limit for its expression; fitted without the held-out "
-                        "person")
-    validation["combined"] = combined
+    chosen = {}
+    for key, flow, measures in (
+            ("combined", True, "brow_height, palpebral_fissure_flow, commissure_height and "
+                               "commissure_excursion"),
+            ("combined_landmarks", False, "brow_height, palpebral_fissure_height (not in a "
+                                          "smile), commissure_height and commissure_excursion")):
+        chosen[key], search = choose_combined_percentile(table, grid, target_outside,
+                                                         mirror_flow=flow)
+        held = leave_one_person_out_combined(table, chosen[key], mirror_flow=flow)
+        held["percentile_search"] = [{"percentile": p, "outside_rate": r} for p, r in search]
+        held["rule"] = (f"a photo is outside when its combined score ({measures}: signed "
+                        "differences scaled by their healthy RMS, squared Mahalanobis length "
+                        "under the shrunk healthy correlation) exceeds the combined limit for "
+                        "its expression; fitted without the held-out person")
+        validation[key] = held
+    combined_percentile, combined = chosen["combined"], validation["combined"]
     notes = ("Percentile " + ", ".join(f"{p:g} ({e})" for e, p in percentile.items())
              + f": {how}. Held out, "
              + ", ".join(f"{validation[e]['outside']} of {validation[e]['n']} {e} photos"
@@ -406,10 +424,13 @@ def build_limits(table, *, grid: Sequence[float] = DEFAULT_GRID, target_outside:
              + " of the healthy combined scores, chosen the same way: held out, "
              + ", ".join(f"{combined[e]['outside']} of {combined[e]['n']} {e} photos"
                          for e in ASSESSABLE_EXPRESSIONS)
-             + " fall outside; the per-measure limits explain it region by region.")
+             + " fall outside; the per-measure limits explain it region by region. "
+             "The eye is read from the pixels (palpebral_fissure_flow); landmarks given "
+             "without their photo are judged by 'combined_landmarks', chosen the same way.")
     return fit_normal_limits(
         table, percentile, n_bootstrap=n_bootstrap, seed=seed,
         combined_percentile=combined_percentile,
+        combined_landmarks_percentile=chosen["combined_landmarks"],
         dataset=DATASET_CITATION, created=dt.date.today().isoformat(),
         git_commit=_git_commit(), landmarker_sha256=landmarker_hash,
         measured_as=MEASURED_AS,
@@ -455,7 +476,7 @@ def format_limits(limits: NormalLimits) -> str:
              + f"; {limits.n_people} people",
              f"{'measure':26s} " + " ".join(f"{e + ' limit [95% CI]':>26s}"
                                              for e in limits.expressions)]
-    for name in MEASUREMENT_NAMES:
+    for name in (*MEASUREMENT_NAMES, FLOW_EYE_MEASURE):
         cells = []
         for e in limits.expressions:
             m = limits.limits[e][name]
@@ -467,12 +488,14 @@ def format_limits(limits: NormalLimits) -> str:
             r = v[key]
             lines.append(f"held-out outside, {key:10s}: {r['outside']}/{r['n']} = {r['rate']:.1%} "
                          f"(95% CI {r['ci95'][0]:.1%}-{r['ci95'][1]:.1%})")
-    for e, c in limits.combined.items():
-        r = v.get("combined", {}).get(e)
-        held = (f"; held-out outside {r['outside']}/{r['n']} = {r['rate']:.1%} (95% CI "
-                f"{r['ci95'][0]:.1%}-{r['ci95'][1]:.1%})" if r else "")
-        lines.append(f"combined limit, {e:5s}: {c.limit:.2f} [{c.ci_low:.2f}, {c.ci_high:.2f}] "
-                     f"= p{c.percentile:g} of {c.n} photos over {', '.join(c.measures)}{held}")
+    for key in ("combined", "combined_landmarks"):
+        for e, c in getattr(limits, key).items():
+            r = v.get(key, {}).get(e)
+            held = (f"; held-out outside {r['outside']}/{r['n']} = {r['rate']:.1%} (95% CI "
+                    f"{r['ci95'][0]:.1%}-{r['ci95'][1]:.1%})" if r else "")
+            lines.append(f"{key.replace('_', ' ')} limit, {e:5s}: {c.limit:.2f} [{c.ci_low:.2f}, "
+                         f"{c.ci_high:.2f}] = p{c.percentile:g} of {c.n} photos over "
+                         f"{', '.join(c.measures)}{held}")
     return "\n".join(lines)
 
 

@@ -66,7 +66,7 @@ class SetPhoto:
         cache_key = (self.movement, json.dumps(self.moves, sort_keys=True))
         if cache_key not in self._cache:
             self._cache.clear()
-            self._cache[cache_key] = reanalyze(self.detected, self.landmarks,
+            self._cache[cache_key] = reanalyze(self.detected, self.landmarks, photo=self.rgb,
                                                expression=ANALYSIS_EXPRESSION[self.movement])
         return self._cache[cache_key]
 

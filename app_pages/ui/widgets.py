@@ -102,7 +102,7 @@ def _status_body(verdict) -> str:
     lines = []
     for region in verdict.supporting_regions:
         lines.append(f"- {REGION_LABELS.get(region.name, region.name)}: "
-                     f"{region.measure.replace('_', ' ')} differs by **{region.difference_mm:.1f} mm** "
+                     f"{region.measure_words} differs by **{region.difference_mm:.1f} mm** "
                      f"(normal up to {region.limit_mm:.1f} mm on its own), points to the subject's "
                      f"{region.points_to}")
     if verdict.combined_score is not None and len(lines) > 1:

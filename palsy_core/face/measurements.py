@@ -13,7 +13,7 @@ average, unless the caller gives a known mm-per-pixel.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -21,6 +21,9 @@ from ..vocabulary import EXPRESSIONS, SIDES, Expression, Region, Side
 from . import landmarks as lm
 from .frame import FaceFrame
 from .normal_range import ASSESSABLE_EXPRESSIONS, EXPRESSION_THRESHOLDS, limits_for
+
+if TYPE_CHECKING:
+    from .mirror_flow import MirrorFlow
 
 #: Mean horizontal visible iris diameter of adults, millimetres (Emotrics' default).
 IRIS_DIAMETER_MM = 11.77
@@ -43,6 +46,11 @@ _DESCRIPTIONS = {
 
 #: Every per-side measurement, in report order.
 MEASUREMENT_NAMES: tuple[str, ...] = tuple(_DESCRIPTIONS)
+#: The eye region's measure when the photo's mirror flow is given: ``|left - right|`` of
+#: the palpebral fissure height, read from the pixels (no per-side values).
+FLOW_EYE_MEASURE = "palpebral_fissure_flow"
+#: How :data:`FLOW_EYE_MEASURE` reads in a sentence.
+FLOW_EYE_WORDS = "palpebral fissure height (read from the pixels)"
 
 
 @dataclass(frozen=True)
@@ -118,6 +126,15 @@ class FaceMeasurements:
     detected_expression: Expression = "rest"
     #: Whose normal limits the regions were scored against ("rest" or "smile").
     limits_expression: Expression = "rest"
+    #: The photo compared with its mirror image; None when measured from landmarks alone.
+    mirror_flow: MirrorFlow | None = None
+
+    @property
+    def eye_from_pixels(self) -> bool:
+        """Whether the eye region reads the mirror flow's fissure difference: there is a
+        flow and the eyes are sharp enough for it
+        (:attr:`~palsy_core.face.mirror_flow.MirrorFlow.sharp_enough`)."""
+        return self.mirror_flow is not None and self.mirror_flow.sharp_enough
 
     def to_dict(self) -> dict:
         return {
@@ -131,6 +148,7 @@ class FaceMeasurements:
             "scale_source": self.scale_source,
             "interpupillary_distance_mm": self.interpupillary_distance_mm,
             "notes": list(self.notes),
+            "mirror_flow": None if self.mirror_flow is None else self.mirror_flow.to_dict(),
         }
 
 
@@ -139,6 +157,7 @@ def measure_face(
     blendshapes: dict[str, float] | None = None,
     mm_per_pixel: float | None = None,
     expression: Expression | None = None,
+    flow: MirrorFlow | None = None,
 ) -> FaceMeasurements:
     """Millimetre measures per side, region asymmetry and the affected side.
 
@@ -155,6 +174,13 @@ def measure_face(
         The expression the photo is meant to show (the clinician's word); it wins over
         the one the blendshapes suggest, and picks the normal limits. Expressions without
         limits of their own are scored against the rest limits, with a note saying so.
+    flow : MirrorFlow, optional
+        The photo compared with its mirror image
+        (:func:`palsy_core.face.mirror_flow.mirror_flow`, on the landmarks as found): when
+        the eyes are sharp enough for it, the eye region reads its palpebral fissure
+        difference, which follows the lids where the landmarks follow about a fifth of
+        their movement, and the eye counts for the side in a smile too. Millimetres of the
+        iris scale, also when ``mm_per_pixel`` is given (the limits were measured so).
 
     Returns
     -------
@@ -188,8 +214,9 @@ def measure_face(
         raise ValueError(f"expression must be one of {', '.join(EXPRESSIONS)}, "
                          f"got {expression!r}.")
     limits_expression = expression if expression in ASSESSABLE_EXPRESSIONS else "rest"
-    regions = _region_asymmetry(measurements, expression, limits_expression)
-    affected_side, notes = _affected_side(regions, expression)
+    eye_flow = flow if flow is not None and flow.sharp_enough else None
+    regions = _region_asymmetry(measurements, expression, limits_expression, eye_flow)
+    affected_side, notes = _affected_side(regions, expression, eye_decides=eye_flow is not None)
     return FaceMeasurements(
         measurements=measurements,
         regions=regions,
@@ -201,6 +228,7 @@ def measure_face(
         notes=notes,
         detected_expression=detected,
         limits_expression=limits_expression,
+        mirror_flow=flow,
     )
 
 
@@ -286,8 +314,20 @@ def _region(m: Measurement, limits: dict[str, float], smaller_is_weaker: bool,
     )
 
 
-def _region_asymmetry(ms: dict[str, Measurement], expression: str,
-                      limits_expression: str) -> dict[str, RegionAsymmetry]:
+def _flow_eye(flow: MirrorFlow, limits: dict[str, float], note: str) -> RegionAsymmetry:
+    difference = abs(float(flow.fissure_difference_mm))
+    limit = limits[FLOW_EYE_MEASURE]
+    within = difference <= limit
+    return RegionAsymmetry(
+        score=round(difference / limit, 3),
+        # The weak eye closes less: its fissure is the wider one.
+        weaker_side=None if within else ("left" if flow.fissure_difference_mm > 0 else "right"),
+        measure=FLOW_EYE_MEASURE, difference=difference, normal_limit=limit,
+        within_normal=within, note=note)
+
+
+def _region_asymmetry(ms: dict[str, Measurement], expression: str, limits_expression: str,
+                      flow: MirrorFlow | None = None) -> dict[str, RegionAsymmetry]:
     limits = limits_for(limits_expression)
     limits_note = ("" if limits_expression == expression else
                    f"No normal limits for {expression.replace('_', ' ')} photos: scored "
@@ -299,11 +339,15 @@ def _region_asymmetry(ms: dict[str, Measurement], expression: str,
     # Brow: the weak brow sits lower (at rest) and rises less (brow raise).
     brow = _region(ms["brow_height"], limits, smaller_is_weaker=True, note=noted())
     # Eye: the weak eye closes less, so its fissure is wider at rest and when closing.
-    eye_note = ("In a smile the healthy eye narrows, and with synkinesis the weak one "
-                "does too: the eye alone does not decide the side here."
-                if expression == "smile" else "")
-    eye = _region(ms["palpebral_fissure_height"], limits, smaller_is_weaker=False,
-                  note=noted(eye_note))
+    if flow is not None:
+        eye = _flow_eye(flow, limits, noted(
+            "Read from the pixels: the face compared with its mirror image."))
+    else:
+        eye_note = ("In a smile the healthy eye narrows, and with synkinesis the weak one "
+                    "does too: the eye alone does not decide the side here."
+                    if expression == "smile" else "")
+        eye = _region(ms["palpebral_fissure_height"], limits, smaller_is_weaker=False,
+                      note=noted(eye_note))
     # Mouth: the weak corner sits lower and moves out less. Take whichever of the two
     # measures is further outside its normal range.
     mouth = max(
@@ -314,10 +358,10 @@ def _region_asymmetry(ms: dict[str, Measurement], expression: str,
     return {"brow": brow, "eye": eye, "mouth": mouth}
 
 
-def _affected_side(regions: dict[str, RegionAsymmetry], expression: str):
+def _affected_side(regions: dict[str, RegionAsymmetry], expression: str, eye_decides: bool):
     candidates = {k: r for k, r in regions.items() if not r.within_normal}
     notes = []
-    if expression == "smile" and "eye" in candidates:
+    if expression == "smile" and "eye" in candidates and not eye_decides:
         candidates.pop("eye")
         notes.append("Eye asymmetry ignored for the side: the photo shows a smile.")
     if not candidates:

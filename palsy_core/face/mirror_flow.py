@@ -51,6 +51,15 @@ WINDOW = 6
 FLOW_MARGIN = 32
 #: Mean adult horizontal visible iris diameter, millimetres (as the measurements).
 IRIS_DIAMETER_MM = 11.77
+#: Below this :attr:`MirrorFlow.eye_sharpness` the photo is too soft for the verdict to read
+#: the eye from the flow. On the 164 London photos (675 px) blurred by a Gaussian of sigma
+#: 0, 0.75, 1, 1.25, 1.5 and 2 px the median sharpness is 0.86, 0.52, 0.41, 0.33, 0.27 and
+#: 0.20; the healthy photos the flow's verdict calls asymmetric go 8, 9, 9, 9, 12, 19 (the
+#: landmarks' 5-7). Below 0.30 the landmarks take over, and the count stays 4-9 at every
+#: blur; no unblurred London photo is below 0.56 (benchmarks/bench_photo_quality.py).
+MIN_EYE_SHARPNESS = 0.30
+#: Pixels of the (not upscaled) crop added round the eyes' landmarks for the sharpness.
+SHARPNESS_MARGIN = 6
 
 #: The points compared, as (subject's left, subject's right) MediaPipe landmark indices:
 #: mirror pairs of :data:`~palsy_core.face.landmarks.MIRRORED_INDEX`.
@@ -87,16 +96,32 @@ class MirrorFlow:
         the lower lid's drop minus the upper lid's.
     mm_per_crop_pixel : float
         The scale used, millimetres per pixel of the upscaled crop.
+    eye_sharpness : float
+        How sharp the eyes are in the aligned crop: the standard deviation of its
+        Laplacian over that of its intensity, in a box round both eyes (dimensionless; a
+        blur or a small face enlarged lowers it). See :data:`MIN_EYE_SHARPNESS`.
     """
 
     drop_mm: dict[str, float]
     fissure_difference_mm: float
     mm_per_crop_pixel: float
+    eye_sharpness: float
+
+    @property
+    def sharp_enough(self) -> bool:
+        """Whether the eyes are sharp enough for the verdict to read the eye from the flow."""
+        return self.eye_sharpness >= MIN_EYE_SHARPNESS
 
     def as_array(self) -> np.ndarray:
         """The values in :data:`MIRROR_FLOW_NAMES` order, float64."""
         return np.array([*(self.drop_mm[name] for name in POINT_PAIRS),
                          self.fissure_difference_mm])
+
+    def to_dict(self) -> dict:
+        """``{"drop_mm": {...}, "fissure_difference_mm": ...}`` (JSON-ready)."""
+        return {"drop_mm": {name: float(v) for name, v in self.drop_mm.items()},
+                "fissure_difference_mm": float(self.fissure_difference_mm),
+                "eye_sharpness": float(self.eye_sharpness)}
 
 
 def mirror_flow(rgb: np.ndarray, landmarks: np.ndarray, *,
@@ -127,6 +152,7 @@ def mirror_flow(rgb: np.ndarray, landmarks: np.ndarray, *,
     matrix = face_alignment(points, CROP_SIZE)
     in_crop = (points @ matrix[:2, :2].T + matrix[:, 2]) * UPSCALE
     gray = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY)
+    sharpness = _eye_sharpness(gray, in_crop / UPSCALE)
     gray = cv2.resize(gray, None, fx=UPSCALE, fy=UPSCALE, interpolation=cv2.INTER_CUBIC)
     mirrored = cv2.warpAffine(gray, _mirror_map(in_crop), gray.shape[::-1],
                               flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
@@ -169,7 +195,19 @@ def mirror_flow(rgb: np.ndarray, landmarks: np.ndarray, *,
             for name, (left, right) in POINT_PAIRS.items()}
     return MirrorFlow(drop_mm=drop,
                       fissure_difference_mm=drop["lower_lid"] - drop["upper_lid"],
-                      mm_per_crop_pixel=mm)
+                      mm_per_crop_pixel=mm, eye_sharpness=sharpness)
+
+
+def _eye_sharpness(gray: np.ndarray, points: np.ndarray) -> float:
+    """Laplacian SD over intensity SD in a box round both eyes (crop pixels): the share of
+    the eyes' contrast in fine detail, so lighting and skin tone cancel out."""
+    eyes = points[[*lm.LEFT_EYE, *lm.RIGHT_EYE]]
+    x0, y0 = np.maximum(np.floor(eyes.min(axis=0)) - SHARPNESS_MARGIN, 0).astype(int)
+    x1, y1 = np.ceil(eyes.max(axis=0) + SHARPNESS_MARGIN).astype(int)
+    band = gray[y0:y1, x0:x1].astype(np.float32)
+    if band.size == 0:
+        return 0.0
+    return float(cv2.Laplacian(band, cv2.CV_32F, ksize=1).std() / (band.std() + 1e-6))
 
 
 def _mirror_map(points: np.ndarray) -> np.ndarray:

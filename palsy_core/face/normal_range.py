@@ -102,7 +102,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 #: Version of the data file's layout; :func:`load_normal_limits` refuses other versions.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 #: The limits shipped with the package (found next to this module, wherever installed).
 DEFAULT_LIMITS_FILE = Path(__file__).resolve().parents[1] / "data" / "normal_limits.json"
 #: Expressions with measured limits; photos showing anything else cannot be assessed.
@@ -117,8 +117,20 @@ REGION_MEASURES: dict[str, tuple[str, ...]] = {
 #: Regions that do not decide in a photo of that expression: in a smile the healthy eye
 #: narrows, and with synkinesis the weak one does too.
 NON_DECIDING_REGIONS: dict[str, tuple[str, ...]] = {"smile": ("eye",)}
+#: The eye's measure when the photo is at hand: the palpebral fissure difference read
+#: from the pixels (:func:`palsy_core.face.mirror_flow.mirror_flow`), which follows a lid's
+#: movement where the landmarks follow about a fifth of it. It decides in a smile too: its
+#: healthy spread there is measured (file key ``combined``), and a weak eye narrows less.
+#: Without the photo (landmarks alone) the verdict falls back to the landmarks' fissure
+#: and :data:`REGION_MEASURES`.
+FLOW_REGION_MEASURES: dict[str, tuple[str, ...]] = {"eye": ("palpebral_fissure_flow",)}
+#: Measures read as one signed left-right difference ("+" = the subject's left looks
+#: weaker), with no per-side values: a table holds ``<measure>_signed`` for them.
+SIGNED_MEASURES: tuple[str, ...] = ("palpebral_fissure_flow",)
 #: Column suffix of a measure's ``|left - right|`` in a measurement table.
 DIFFERENCE_SUFFIX = "_difference"
+#: Column suffix of a :data:`SIGNED_MEASURES` measure's signed difference in a table.
+SIGNED_SUFFIX = "_signed"
 #: Whether the smaller per-side value marks the weaker side, per verdict measure: a weak
 #: brow sits lower, a weak eye closes less (its fissure is wider), a weak mouth corner
 #: sits lower and moves out less.
@@ -291,6 +303,11 @@ class NormalLimits:
         Leave-one-person-out estimate of how often a healthy newcomer is outside.
     notes : str
         Why this percentile, in words.
+    combined : dict of str to CombinedLimit
+        The verdict's limit per expression, with the eye read from the pixels
+        (:func:`verdict_measures`).
+    combined_landmarks : dict of str to CombinedLimit
+        The same from the landmarks alone, for landmarks given without their photo.
     format_version : int
     """
 
@@ -306,6 +323,7 @@ class NormalLimits:
     validation: dict[str, Any] = field(default_factory=dict)
     notes: str = ""
     combined: dict[str, CombinedLimit] = field(default_factory=dict)
+    combined_landmarks: dict[str, CombinedLimit] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
     @property
@@ -329,6 +347,7 @@ class NormalLimits:
         out = asdict(self)
         out["limits"] = {e: {m: asdict(v) for m, v in ms.items()} for e, ms in self.limits.items()}
         out["combined"] = {e: c.to_dict() for e, c in self.combined.items()}
+        out["combined_landmarks"] = {e: c.to_dict() for e, c in self.combined_landmarks.items()}
         # Version first, so a reader sees the layout before anything else.
         return {"format_version": out.pop("format_version"), **out}
 
@@ -341,23 +360,26 @@ class NormalLimits:
                              "with python -m trainers.normal_range.")
         limits = {e: {m: MeasureLimit(**v) for m, v in ms.items()}
                   for e, ms in data["limits"].items()}
-        combined = {e: CombinedLimit.from_dict(c) for e, c in data.get("combined", {}).items()}
+        combined = {key: {e: CombinedLimit.from_dict(c) for e, c in data.get(key, {}).items()}
+                    for key in ("combined", "combined_landmarks")}
         rest = {k: v for k, v in data.items()
-                if k not in ("limits", "format_version", "combined")}
-        return cls(limits=limits, combined=combined, format_version=version, **rest)
+                if k not in ("limits", "format_version", *combined)}
+        return cls(limits=limits, format_version=version, **combined, **rest)
 
-    def combined_for(self, expression: str) -> CombinedLimit:
-        """The combined-score limit of one expression.
+    def combined_for(self, expression: str, *, mirror_flow: bool = True) -> CombinedLimit:
+        """The combined-score limit of one expression: with the eye read from the pixels
+        (``mirror_flow``), or from the landmarks alone.
 
         Raises
         ------
         KeyError
             When there is none for ``expression``.
         """
-        if expression not in self.combined:
+        combined = self.combined if mirror_flow else self.combined_landmarks
+        if expression not in combined:
             raise KeyError(f"No combined normal limit for {expression!r} photos; there are "
-                           f"for {', '.join(self.combined) or 'none'}.")
-        return self.combined[expression]
+                           f"for {', '.join(combined) or 'none'}.")
+        return combined[expression]
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the data file (JSON, stable key order, one trailing newline)."""
@@ -396,22 +418,39 @@ def unit_of(measure: str) -> str:
     return "deg" if measure == "smile_angle" else "mm"
 
 
-def verdict_regions(expression: str) -> dict[str, tuple[str, ...]]:
-    """The regions (and their measures) that decide the verdict on a photo of ``expression``:
-    :data:`REGION_MEASURES` without the :data:`NON_DECIDING_REGIONS`."""
+def verdict_regions(expression: str, *, mirror_flow: bool = True) -> dict[str, tuple[str, ...]]:
+    """The regions (and their measures) that decide the verdict on a photo of ``expression``.
+
+    With ``mirror_flow`` (the photo is at hand): :data:`REGION_MEASURES` with the eye read
+    from the pixels (:data:`FLOW_REGION_MEASURES`), every region deciding. Without it:
+    :data:`REGION_MEASURES` without the :data:`NON_DECIDING_REGIONS`.
+    """
+    if mirror_flow:
+        return {region: FLOW_REGION_MEASURES.get(region, names)
+                for region, names in REGION_MEASURES.items()}
     skip = NON_DECIDING_REGIONS.get(expression, ())
     return {region: names for region, names in REGION_MEASURES.items() if region not in skip}
 
 
-def verdict_measures(expression: str) -> tuple[str, ...]:
+def verdict_measures(expression: str, *, mirror_flow: bool = True) -> tuple[str, ...]:
     """The measures of :func:`verdict_regions`, in region order."""
-    return tuple(n for names in verdict_regions(expression).values() for n in names)
+    return tuple(n for names in verdict_regions(expression, mirror_flow=mirror_flow).values()
+                 for n in names)
 
 
 def signed_differences(left: Mapping[str, float], right: Mapping[str, float],
                        measures: Sequence[str]) -> dict[str, float]:
     """``{measure: signed_difference}`` from per-side values."""
     return {m: signed_difference(m, left[m], right[m]) for m in measures}
+
+
+def signed_in_row(row: Mapping[str, Any], measure: str) -> float:
+    """A verdict measure's signed difference in a measurement table row: its
+    ``_signed`` column for :data:`SIGNED_MEASURES`, else from ``_left`` and ``_right``."""
+    if measure in SIGNED_MEASURES:
+        return float(row[measure + SIGNED_SUFFIX])
+    return signed_difference(measure, float(row[f"{measure}_left"]),
+                             float(row[f"{measure}_right"]))
 
 
 def _combined_fit(signed: np.ndarray, percentile: float, shrinkage: float):
@@ -440,12 +479,13 @@ def fit_combined_limit(
     ----------
     rows : iterable of mappings, or a pandas DataFrame
         One row per photo with ``person``, ``expression``, ``<measure>_left`` and
-        ``<measure>_right``; photos missing a measure are left out.
+        ``<measure>_right`` (``<measure>_signed`` for :data:`SIGNED_MEASURES`); photos
+        missing a measure are left out.
     expression : str
     percentile : float
         0-100, of the healthy photos' scores (numpy's linear interpolation).
     measures : sequence of str, optional
-        Default :func:`verdict_measures` of ``expression``.
+        Default :func:`verdict_measures` of ``expression`` (with the mirror flow).
     shrinkage, n_bootstrap, confidence, seed
         As in :func:`fit_normal_limits`; the bootstrap resamples people and refits the
         whole rule, so the interval includes the spread of the correlation.
@@ -456,8 +496,8 @@ def fit_combined_limit(
         rows = rows.to_dict("records")
     measures = tuple(measures or verdict_measures(expression))
     chosen = [r for r in rows if r["expression"] == expression]
-    signed = np.array([[signed_difference(m, float(r[f"{m}_left"]), float(r[f"{m}_right"]))
-                        for m in measures] for r in chosen]).reshape(-1, len(measures))
+    signed = np.array([[signed_in_row(r, m) for m in measures]
+                       for r in chosen]).reshape(-1, len(measures))
     ok = np.isfinite(signed).all(axis=1)
     if not ok.any():
         raise ValueError(f"No {expression!r} photos with every one of {', '.join(measures)}.")
@@ -504,6 +544,7 @@ def fit_normal_limits(
     confidence: float = 0.95,
     seed: int = 0,
     combined_percentile: Mapping[str, float] | None = None,
+    combined_landmarks_percentile: Mapping[str, float] | None = None,
     **provenance: Any,
 ) -> NormalLimits:
     """Limits = a percentile of each measure's ``|left - right|`` over healthy people.
@@ -527,7 +568,10 @@ def fit_normal_limits(
     seed : int
     combined_percentile : dict of expression to float, optional
         Also fit the :class:`CombinedLimit` of these expressions at these percentiles
-        (rows then need ``<measure>_left`` / ``_right`` of the verdict measures).
+        (rows then need ``<measure>_left`` / ``_right`` of the verdict measures, and
+        ``palpebral_fissure_flow_signed``).
+    combined_landmarks_percentile : dict of expression to float, optional
+        The same for the landmarks-only limits (``combined_landmarks``).
     **provenance
         Stored as given: ``dataset``, ``created``, ``git_commit``, ``landmarker_sha256``,
         ``measured_as``, ``validation``, ``notes``.
@@ -586,11 +630,16 @@ def fit_normal_limits(
                 limit=point, ci_low=low, ci_high=high,
                 n=len({r["person"] for r, good in zip(chosen, ok) if good}),
                 unit=unit_of(name))
-    combined = {e: fit_combined_limit(rows, e, p, n_bootstrap=n_bootstrap,
-                                      confidence=confidence, seed=seed)
-                for e, p in (combined_percentile or {}).items()}
+    combined = {
+        key: {e: fit_combined_limit(rows, e, p, n_bootstrap=n_bootstrap, confidence=confidence,
+                                    seed=seed,
+                                    measures=verdict_measures(e, mirror_flow=mirror_flow))
+              for e, p in (chosen or {}).items()}
+        for key, chosen, mirror_flow in (("combined", combined_percentile, True),
+                                         ("combined_landmarks", combined_landmarks_percentile,
+                                          False))}
     return NormalLimits(
-        limits=limits, percentile=percentiles, n_people=len(people_all), combined=combined,
+        limits=limits, percentile=percentiles, n_people=len(people_all), **combined,
         bootstrap={"resamples": int(n_bootstrap), "confidence": confidence, "seed": seed,
                    "resampled": "people", "interpolation": "linear"},
         **provenance)

@@ -308,7 +308,8 @@ class PalsyPredictor:
             # One view's flow serves both (its magnitudes are the mirror's too); which
             # view is chosen so that a photo and its mirror image read the same one.
             view = views[flow_view([v.crop(FLOW_CROP_SIZE) for v in views])]
-            flow = mirror_flow(view.image, view.landmarks, crop=view.crop(FLOW_CROP_SIZE))
+            flow = (view.flow if view.flow is not None else
+                    mirror_flow(view.image, view.landmarks, crop=view.crop(FLOW_CROP_SIZE)))
         faces = []
         for view in views:
             blendshapes = view.blendshapes

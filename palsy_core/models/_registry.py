@@ -35,13 +35,16 @@ import re
 import subprocess
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from collections.abc import Callable
 
 import numpy as np
 
 from .._version import __version__
 from ..errors import ModelNotInstalledError
+
+if TYPE_CHECKING:
+    from ..face.mirror_flow import MirrorFlow
 
 #: Environment variable overriding the weights folder.
 WEIGHTS_ENV = "PALSY_WEIGHTS_DIR"
@@ -115,6 +118,10 @@ class AnalyzedFace:
     mirror : AnalyzedFace, optional
         The horizontally flipped photo with its own detection, for models that average
         a face with its mirror image (a palsy model whose ``wants_mirror_view`` is True).
+    flow : MirrorFlow, optional
+        The face compared with its mirror image
+        (:func:`palsy_core.face.mirror_flow.mirror_flow` of ``image`` and ``landmarks``),
+        when already computed (the analysis's verdict reads it): not computed twice.
     """
 
     image: np.ndarray
@@ -122,6 +129,7 @@ class AnalyzedFace:
     blendshapes: dict[str, float]
     features: np.ndarray
     mirror: AnalyzedFace | None = None
+    flow: MirrorFlow | None = None
     _crops: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
     def crop(self, size: int = 224) -> np.ndarray:
