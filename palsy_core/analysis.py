@@ -136,6 +136,7 @@ class AnalysisResult:
             "mm_per_pixel": face["mm_per_pixel"],
             "scale_source": face["scale_source"],
             "region_asymmetry": face["regions"],
+            "mirror_flow": face["mirror_flow"],
             "affected_side": self.affected_side,
             "expression": self.expression,
             "headline": self.headline(),

@@ -27,6 +27,13 @@ Jones 2017, CC-BY 4.0, https://doi.org/10.6084/m9.figshare.5047666.v5):
 
 Several faces in one photo is a warning, not a refusal: the largest face is analysed.
 
+The eye is read from the pixels (:func:`palsy_core.face.mirror_flow.mirror_flow`, the
+face compared with its mirror image), which follow a lid's movement where the landmarks
+follow about a fifth of it. Landmarks given without their photo, or a photo too soft round
+the eyes for the flow (:data:`palsy_core.face.mirror_flow.MIN_EYE_SHARPNESS`), are judged by
+the landmarks-only limit, with a warning (``landmarks_only``, ``soft_photo``): on blurred
+healthy photos the flow's eye raised the false alarms, the landmarks' did not.
+
 Why one combined limit rather than one per measure: a palsy weakens one side in several
 regions at once, while healthy asymmetries are partly correlated (a wider eye comes with
 a higher brow; a mouth corner's height with its excursion). The combined score scales each
@@ -76,8 +83,9 @@ LANDMARKS_ONLY = ("Read from the landmarks alone (no photo given): they follow a
 #: The warning when the eyes are too soft for the mirror flow.
 SOFT_PHOTO = ("The photo is soft around the eyes (out of focus, or a small face enlarged): the "
               "eye was read from the landmarks, which follow about a fifth of an eyelid's "
-              "movement, so a weak eye is easily missed. Retake in focus, with the face "
-              "filling more of the frame.")
+              "movement, so a weak eye is easily missed, and the palsy probability runs "
+              "higher on soft photos of healthy faces. Retake in focus, with the face filling "
+              "more of the frame.")
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,17 @@ photo of the Face Research Lab London Set layout, measures every left-right diff
 of :data:`palsy_core.face.measurements.MEASUREMENT_NAMES` (mm via the iris scale; the smile
 angle in degrees) with the expression stated by the folder, exactly as the analysis
 measures a photo (landmarks turned back to face the camera about the vertical axis,
-:func:`palsy_core.face.pose.frontalize`, then :func:`palsy_core.measure_face`), and writes the
-limits per expression to ``palsy_core/data/normal_limits.json`` (or ``--out``).
+:func:`palsy_core.face.pose.frontalize`, then :func:`palsy_core.measure_face`), and the eye's
+palpebral fissure difference read from the pixels
+(:func:`palsy_core.face.mirror_flow.mirror_flow` of the photo under the landmarks as found:
+``palpebral_fissure_flow``), and writes the limits per expression to
+``palsy_core/data/normal_limits.json`` (or ``--out``).
 
 The percentile
 --------------
 A face is called outside normal when ANY of the verdict's region measures
-(:func:`palsy_core.face.normal_range.verdict_regions`: brow height, palpebral fissure height
-except in a smile, commissure height and excursion) exceeds its limit. Three or four
+(:func:`palsy_core.face.normal_range.verdict_regions`: brow height, the eye's fissure
+difference read from the pixels, commissure height and excursion) exceeds its limit. Three or four
 chances to cross means each limit must be a high percentile for the face to stay inside
 95 % of the time, while limits wider than needed let real palsy through. So the command
 tries percentiles 90-100 in steps of 0.25 and keeps, for each expression, the smallest
@@ -27,7 +30,10 @@ The verdict itself reads one combined limit per expression
 (:class:`palsy_core.face.normal_range.CombinedLimit`: the deciding measures' signed differences
 taken together under their healthy correlation); its percentile is chosen the same way,
 by leave-one-person-out on the combined score, and stored under ``combined`` with its
-bootstrap interval and, in ``validation.combined``, its held-out rates.
+bootstrap interval and, in ``validation.combined``, its held-out rates. The same rule on
+the landmarks alone (the landmarks' fissure, not deciding in a smile), for landmarks
+judged without their photo, is chosen the same way and stored under
+``combined_landmarks``.
 
 Landmarks are cached per photo content (and landmarker model) under
 ``.cache/normal_range`` so reruns only measure; photos are read where they lie and never
