@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from palsy_core.export_xlsx import visits_to_xlsx
-from palsy_core.records import PHOTO_SET
+from palsy_core.records import PHOTO_SET, region_measure
 from palsy_core.report import MEASUREMENT_LABELS, REGION_LABELS
 from palsy_core.visit import MOVEMENT_TITLES
 from app_pages.ui import auth, services, widgets
@@ -110,13 +110,29 @@ if not history.empty:
                          margin={"l": 10, "r": 10, "t": 50, "b": 10}, legend={"orientation": "h", "y": -0.2})
     charts[0].plotly_chart(figure, width="stretch", key="records_measure_chart")
     figure = go.Figure()
+    # An eye scored from the landmarks (visits before the eye was read from the pixels, or
+    # too soft a photo) is not on the same scale: its own trace, not one line through both.
+    eye_measure = {visit.visit_id: region_measure(visit.assessment, "eye") for visit in visits}
+    from_landmarks = history["visit_id"].map(eye_measure) == "palpebral_fissure_height"
     for region, label in REGION_LABELS.items():
         rows = history[history["name"] == f"region_asymmetry.{region}.score"]
+        if region == "eye":
+            earlier = rows[from_landmarks.loc[rows.index]]
+            if not earlier.empty:
+                figure.add_trace(go.Scatter(x=earlier["visit_date"], y=earlier["value"],
+                                            mode="markers", marker={"symbol": "x"},
+                                            name=f"{label} (from the landmarks)"))
+            rows = rows[~from_landmarks.loc[rows.index]]
         figure.add_trace(go.Scatter(x=rows["visit_date"], y=rows["value"], mode="lines+markers", name=label))
     figure.add_hline(y=1.0, line_dash="dash", line_color="#333", annotation_text="edge of normal")
     figure.update_layout(title="Region asymmetry score (1.0 = edge of normal)", height=320, xaxis=date_axis,
                          margin={"l": 10, "r": 10, "t": 50, "b": 10}, legend={"orientation": "h", "y": -0.2})
     charts[1].plotly_chart(figure, width="stretch", key="records_region_chart")
+    if from_landmarks.any():
+        charts[1].caption("Eye scores marked x were read from the landmarks (visits saved "
+                          "before the eye was read from the pixels, or photos too soft for "
+                          "it): they follow about a fifth of a lid's movement, so they are "
+                          "not comparable with the others.")
 
 st.subheader("One visit")
 labels = {visit.visit_id: f"Visit {visit.visit_id}: {visit.visit_date} ({visit.expression})" for visit in visits}

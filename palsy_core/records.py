@@ -194,9 +194,7 @@ def flatten_measurements(assessment: Mapping[str, Any]) -> dict[str, float]:
     sections = ("measurements", "region_asymmetry", "head_pose")
     if "photos" not in assessment:
         return numeric_values(flatten_result(assessment, sections))
-    # A photo set: its rest photo (else its first) is the trend's.
-    photos = [p for p in assessment.get("photos") or [] if isinstance(p, Mapping)]
-    main = next((p for p in photos if p.get("movement") == "rest"), photos[0] if photos else {})
+    main = _trend_photo(assessment)
     values = {section: main[section] for section in sections if section in main}
     for scale, totals in (("efACE", ("static", "dynamic", "synkinesis", "total")),
                           ("sunnybrook", ("resting", "voluntary", "synkinesis", "total"))):
@@ -205,6 +203,27 @@ def flatten_measurements(assessment: Mapping[str, Any]) -> dict[str, float]:
                            for movement, measure in (assessment.get("movements") or {}).items()
                            if isinstance(measure, Mapping)}
     return numeric_values(flatten_result(values))
+
+
+def _trend_photo(assessment: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The analysis a visit's trend values come from: the assessment itself, or a photo
+    set's rest photo (else its first)."""
+    if "photos" not in assessment:
+        return assessment
+    photos = [p for p in assessment.get("photos") or [] if isinstance(p, Mapping)]
+    return next((p for p in photos if p.get("movement") == "rest"), photos[0] if photos else {})
+
+
+def region_measure(assessment: Mapping[str, Any], region: str) -> str | None:
+    """The measure that scored ``region`` in a stored assessment (its trend photo's), or
+    None when it holds none.
+
+    The eye's measure changed with the version that reads it from the pixels
+    (``"palpebral_fissure_flow"``; before, and for photos too soft for it,
+    ``"palpebral_fissure_height"``): scores of different measures are not on one scale.
+    """
+    scored = (_trend_photo(assessment).get("region_asymmetry") or {}).get(region)
+    return scored.get("measure") if isinstance(scored, Mapping) else None
 
 
 class _Base(DeclarativeBase):

@@ -235,6 +235,25 @@ def test_records_csv_export(env, face_photo):
     assert rows[0]["patient"] == "P-7" and rows[0]["photo_stored"] == "no"
 
 
+def test_records_mark_eye_scores_read_from_the_landmarks(env, face_photo):
+    """A photo too soft for the flow scores the eye from the landmarks: across visits that
+    score gets its own trace and a caption, not one line through both scales."""
+    at = app()
+    at.sidebar.text_input(key="patient_code").input("P-8").run()
+    upload_photo(at, "soft.jpg", jpeg(cv2.GaussianBlur(face_photo, (0, 0), 4.0)))
+    assert "soft around the eyes" in texts(at.warning)
+    at.date_input(key="assess_date").set_value("2024-03-01").run()
+    at.button(key="FormSubmitter:assess_save-Save visit").click().run()
+    upload_photo(at, "sharp.jpg", jpeg(face_photo))
+    at.date_input(key="assess_date").set_value("2024-04-01").run()
+    at.button(key="FormSubmitter:assess_save-Save visit").click().run()
+    at.switch_page("app_pages/records.py").run()
+    assert not at.exception
+    chart = at.get("plotly_chart")[1].proto.spec
+    assert "Eye (from the landmarks)" in chart
+    assert "Eye scores marked x were read from the landmarks" in texts(at.caption)
+
+
 def test_explorer_page(env, drooped_face):
     at = app("explorer")
     assert "No photo assessed" in texts(at.info)

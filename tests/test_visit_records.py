@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import sqlite3
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -91,3 +92,16 @@ def test_schema_2_database_is_migrated(tmp_path, visit, face_photo):
     connection = sqlite3.connect(tmp_path / "old.sqlite3")
     assert connection.execute("select max(version) from schema_version").fetchone()[0] == SCHEMA_VERSION == 3
     assert connection.execute("select count(*) from visit_photos").fetchone()[0] == 1
+
+
+def test_region_measure_reads_the_trend_photo_of_a_set_and_of_a_single_photo(visit, analyzer,
+                                                                             face_photo):
+    """The records page keeps eye scores of different measures apart by this."""
+    from palsy_core.records import region_measure
+
+    assert region_measure(record_of(visit), "eye") == "palpebral_fissure_flow"
+    assert region_measure(record_of(visit), "mouth") in ("commissure_height",
+                                                         "commissure_excursion")
+    soft = analyzer.analyze(cv2.GaussianBlur(face_photo, (0, 0), 4.0)).to_dict()
+    assert region_measure(soft, "eye") == "palpebral_fissure_height"
+    assert region_measure({"headline": "an old record without regions"}, "eye") is None
