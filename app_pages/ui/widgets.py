@@ -177,9 +177,10 @@ def palsy_probability(result: AnalysisResult, card: Mapping[str, Any] | None) ->
         how_often = ("" if healthy is None else
                      f" ({healthy:.0%} of the healthy photos it was tested on did)")
         st.caption("Why the two differ: every measure is within the limits of healthy people, "
-                   "but the model also weighs smaller differences (the eye openings and the "
-                   "brow and mouth heights read from the pixels), and healthy faces can score "
-                   f"this high too{how_often}. The verdict is the measured one.")
+                   "but the model also weighs differences the limits leave out (each lid, the "
+                   "brow, mouth corner and lip heights read from the pixels, the blendshapes) "
+                   f"and smaller ones, and healthy faces can score this high too{how_often}. "
+                   "The verdict is the measured one.")
     elif status == "asymmetry" and palsy.probability < 0.5:
         st.caption("Why the two differ: the measures are beyond the limits of healthy people, "
                    "but the model, trained on simulated palsy, reads this face as unlike its "

@@ -17,6 +17,11 @@ of a simulated brow drop and a fifth of a widened eye; the mirror flow reads wha
 pixels did, so a mild simulated eye palsy widens the measured fissure 0.63 mm (median)
 against a healthy spread (SD) of 0.32 mm, where the landmarks gave 0.22 against 0.28.
 
+The verdict reads the eye's fissure difference from here
+(:mod:`palsy_core.assessment`), when the eyes are sharp enough
+(:attr:`MirrorFlow.eye_sharpness`, :data:`MIN_EYE_SHARPNESS`): a blurred photo widens the
+flow's eye readings of healthy faces; the palsy model reads every value.
+
 Only vertical displacements are reported: a turned head shifts the two halves
 horizontally against each other in the photo (the midline is no longer half-way between
 the pupils), while pupils levelled by the crop keep the vertical comparison fair.
