@@ -30,9 +30,11 @@ Several faces in one photo is a warning, not a refusal: the largest face is anal
 The eye is read from the pixels (:func:`palsy_core.face.mirror_flow.mirror_flow`, the
 face compared with its mirror image), which follow a lid's movement where the landmarks
 follow about a fifth of it. Landmarks given without their photo, or a photo too soft round
-the eyes for the flow (:data:`palsy_core.face.mirror_flow.MIN_EYE_SHARPNESS`), are judged by
-the landmarks-only limit, with a warning (``landmarks_only``, ``soft_photo``): on blurred
-healthy photos the flow's eye raised the false alarms, the landmarks' did not.
+the eyes or a face too small for the flow
+(:attr:`palsy_core.face.mirror_flow.MirrorFlow.sharp_enough`), are judged by the
+landmarks-only limit, with a warning (``landmarks_only``, ``soft_photo``): on blurred
+healthy photos, and on small compressed faces, the flow's eye raised the false alarms, the
+landmarks' did not.
 
 Why one combined limit rather than one per measure: a palsy weakens one side in several
 regions at once, while healthy asymmetries are partly correlated (a wider eye comes with
@@ -81,7 +83,8 @@ LANDMARKS_ONLY = ("Read from the landmarks alone (no photo given): they follow a
                   "of an eyelid's movement, so a weak eye is easily missed. Analyse the photo "
                   "itself for the eye read from the pixels.")
 #: The warning when the eyes are too soft for the mirror flow.
-SOFT_PHOTO = ("The photo is soft around the eyes (out of focus, or a small face enlarged): the "
+SOFT_PHOTO = ("The photo is soft around the eyes (out of focus, or the face small in the "
+              "photo): the "
               "eye was read from the landmarks, which follow about a fifth of an eyelid's "
               "movement, so a weak eye is easily missed, and the palsy probability runs "
               "higher on soft photos of healthy faces. Retake in focus, with the face filling "
@@ -415,8 +418,8 @@ def assess(
             "to one face to be sure the right person is measured.")))
     if face.mirror_flow is None:
         warnings.append(Reason("landmarks_only", LANDMARKS_ONLY))
-    elif not face.eye_from_pixels:
-        warnings.append(Reason("soft_photo", SOFT_PHOTO))
+    elif not face.eye_from_pixels and "face_too_small" not in {r.code for r in reasons}:
+        warnings.append(Reason("soft_photo", SOFT_PHOTO))  # (a too small face: said once)
     warnings = tuple(warnings)
 
     if reasons:

@@ -190,6 +190,23 @@ def test_a_soft_photo_reads_the_eye_from_the_landmarks_and_says_so(landmarker, f
     assert {r.name: r for r in verdict.regions}["eye"].measure == "palpebral_fissure_height"
 
 
+def test_a_small_face_reads_the_eye_from_the_landmarks_and_says_so(landmarker, face_photo,
+                                                                  healthy):
+    """58 px between the pupils: assessable, but below the flow's own minimum face size."""
+    from palsy_core.face.mirror_flow import MIN_FLOW_PUPIL_DISTANCE_PX
+
+    pupils = np.linalg.norm(healthy.landmarks[473, :2] - healthy.landmarks[468, :2])
+    factor = 58.0 / pupils
+    small = cv2.resize(face_photo, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    found = landmarker.detect(small)
+    flow = mirror_flow(small, found.landmarks)
+    assert MIN_ASSESSABLE_PUPIL_DISTANCE_PX < flow.pupil_distance_px < MIN_FLOW_PUPIL_DISTANCE_PX
+    verdict = _verdict(found.landmarks, found.blendshapes, "smile", photo=small)
+    assert verdict.status != "not_assessable"
+    assert [w.code for w in verdict.warnings] == ["soft_photo"]
+    assert {r.name: r for r in verdict.regions}["eye"].measure == "palpebral_fissure_height"
+
+
 def test_the_eye_is_read_from_the_photo_when_there_is_one(healthy, face_photo):
     """With the photo the eye reads the mirror flow's fissure (and decides in a smile too);
     landmarks alone are judged by the landmarks-only limit, with a warning that says so."""

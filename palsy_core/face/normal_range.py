@@ -53,8 +53,8 @@ commissure_excursion       6.14 (5.23-6.81)       8.13 (5.81-9.05)
 ``palpebral_fissure_flow`` is the eye read from the pixels
 (:func:`palsy_core.face.mirror_flow.mirror_flow`, ``<measure>_signed`` in a measurement
 table: it has no per-side values); ``palpebral_fissure_height`` is the landmarks' reading,
-used when the photo is not at hand or too soft round the eyes
-(:data:`palsy_core.face.mirror_flow.MIN_EYE_SHARPNESS`). So close to the largest healthy
+used when the photo is not at hand, too soft round the eyes or the face too small in it
+(:attr:`palsy_core.face.mirror_flow.MirrorFlow.sharp_enough`). So close to the largest healthy
 difference, a bootstrap interval cannot reach above the largest difference observed:
 read its upper end as a floor. The commissure excursion is measured from the pupils'
 midline, so a face turned by a few degrees or a mouth off the eyes' midline widens it
