@@ -81,8 +81,8 @@ the flow's healthy spread there is measured. What it does not catch is a brow-on
 on its side (9 %, 18 % before): a lowered brow hoods the lid and narrows that eye, which
 points the other way.
 
-Landmarks without their photo, or a photo too soft round the eyes, are judged by the same
-rule on the landmarks alone (file key ``combined_landmarks``: brow, the landmarks' fissure
+Landmarks without their photo, or a photo too soft round the eyes or with the face too
+small in it, are judged by the same rule on the landmarks alone (file key ``combined_landmarks``: brow, the landmarks' fissure
 except in a smile, mouth; 99.5 at rest, limit 9.17, and 96.5 in a smile, 8.27), with a
 warning that says so.
 
@@ -138,8 +138,8 @@ NON_DECIDING_REGIONS: dict[str, tuple[str, ...]] = {"smile": ("eye",)}
 #: from the pixels (:func:`palsy_core.face.mirror_flow.mirror_flow`), which follows a lid's
 #: movement where the landmarks follow about a fifth of it. It decides in a smile too: its
 #: healthy spread there is measured (file key ``combined``), and a weak eye narrows less.
-#: Without the photo (landmarks alone) the verdict falls back to the landmarks' fissure
-#: and :data:`REGION_MEASURES`.
+#: Without the photo (landmarks alone), or when the eyes are too soft or too small in it,
+#: the verdict falls back to the landmarks' fissure and :data:`REGION_MEASURES`.
 FLOW_REGION_MEASURES: dict[str, tuple[str, ...]] = {"eye": ("palpebral_fissure_flow",)}
 #: Measures read as one signed left-right difference ("+" = the subject's left looks
 #: weaker), with no per-side values: a table holds ``<measure>_signed`` for them.
@@ -324,7 +324,9 @@ class NormalLimits:
         The verdict's limit per expression, with the eye read from the pixels
         (:func:`verdict_measures`).
     combined_landmarks : dict of str to CombinedLimit
-        The same from the landmarks alone, for landmarks given without their photo.
+        The same from the landmarks alone: for landmarks given without their photo, or a
+        photo the flow cannot read the eye from
+        (:attr:`palsy_core.face.mirror_flow.MirrorFlow.sharp_enough`).
     format_version : int
     """
 
