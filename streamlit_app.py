@@ -56,6 +56,7 @@ ADMIN_PAGES = [
 ]
 page = st.navigation(PAGES + ADMIN_PAGES if user.is_admin else PAGES)
 
+services.begin_run()
 with st.sidebar:
     if auth.auth_enabled():
         st.caption(f"Signed in as **{plain(user.username)}** ({user.role})")

@@ -50,6 +50,36 @@ def test_loader_says_loading_until_each_model_arrives_then_the_real_status():
     assert all(loader.status(key).installed for key in ("palsy", "severity", "parsing"))
 
 
+def _draw_statuses_while_the_models_arrive():
+    """A run that draws the statuses (as the sidebar does), lets every model arrive, and
+    draws them again (as the Assess page does)."""
+    import streamlit as st
+
+    from app_pages.ui import services
+
+    services.begin_run()
+    services.model_statuses()
+    services.model_loader().wait(60)
+    services.model_statuses()
+    st.session_state["drawn"] = services.models_drawn()
+    st.session_state["arrived"] = services.model_loader().generation
+
+
+def test_a_model_arriving_after_the_sidebar_drew_still_brings_a_rerun(tmp_path, monkeypatch):
+    """The sidebar draws the statuses first in a run; a model that arrives before the page
+    draws them again must still count as not drawn, or the page's wait for models
+    (widgets.rerun_as_models_arrive) returns and the sidebar keeps saying "loading...".
+    The page's later call used to overwrite the count: a browser test caught the sidebar
+    stale once. An empty weights folder: every model "arrives" (as not installed) at once."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("PALSY_WEIGHTS_DIR", str(tmp_path))
+    at = AppTest.from_function(_draw_statuses_while_the_models_arrive, default_timeout=90).run()
+    assert not at.exception
+    assert at.session_state["arrived"] == 3
+    assert at.session_state["drawn"] == 0
+
+
 def test_loader_reports_a_missing_model_as_not_installed(tmp_path):
     from app_pages.ui.services import ModelLoader
 

@@ -417,17 +417,24 @@ MODELS_DRAWN_KEY = "_models_drawn"
 def model_statuses() -> list[ModelStatus]:
     """Status of every model the app can show, in display order (never waits for one).
 
-    Also notes how many had arrived, for :func:`models_drawn`: the sidebar draws these
-    at the start of a run, and a model that arrives while the page below it runs must
-    still bring a rerun, or the sidebar keeps saying "loading..."."""
+    Also notes how many had arrived, for :func:`models_drawn`, at the run's first call:
+    the sidebar draws these at the start of a run, and a model that arrives while the
+    page below it runs must still bring a rerun, or the sidebar keeps saying
+    "loading...". A later call in the same run (the page's own) must not overwrite it:
+    it did, and a model arriving between the two left the sidebar stale."""
     loader = model_loader()
-    st.session_state[MODELS_DRAWN_KEY] = loader.generation
+    st.session_state.setdefault(MODELS_DRAWN_KEY, loader.generation)
     return [loader.status(key) for key in _MODEL_KEYS]
 
 
+def begin_run() -> None:
+    """Forget the previous run's count of drawn models (call before anything draws)."""
+    st.session_state.pop(MODELS_DRAWN_KEY, None)
+
+
 def models_drawn() -> int:
-    """How many models had arrived when this run's sidebar was drawn (on a page run
-    without the sidebar, as many as have arrived now)."""
+    """How many models had arrived when this run first drew their statuses (on a page
+    run that drew none, as many as have arrived now)."""
     return st.session_state.get(MODELS_DRAWN_KEY, model_loader().generation)
 
 
