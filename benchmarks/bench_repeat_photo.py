@@ -16,7 +16,9 @@ each altered photo is measured as the analysis measures (Analyzer: landmarks, th
 turn undone, :func:`palsy_core.measure_face` with the folder's expression), and we take
 the change of each measure's left-right difference (and of each side's value) from the
 unaltered photo. The band is the 95th percentile of the absolute change over people x
-alterations: a change inside it is what a repeat photo of the same face shows.
+alterations: a change inside it is what a repeat photo of the same face shows. The eye
+read from the pixels (``palpebral_fissure_flow``, the verdict's eye) gets its band the
+same way, over the pairs where the verdict reads it (sharp enough, large enough).
 
 The smile's movement (mouth-corner excursion from rest, :mod:`palsy_core.visit`) gets its
 band the same way, with both photos of the visit re-taken: each altered rest photo with
@@ -48,7 +50,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 
 from palsy_core import Analyzer, AnalyzerOptions  # noqa: E402
 from palsy_core.face.landmarks import landmarker_model_path  # noqa: E402
-from palsy_core.face.measurements import MEASUREMENT_NAMES  # noqa: E402
+from palsy_core.face.measurements import FLOW_EYE_MEASURE, MEASUREMENT_NAMES  # noqa: E402
 from palsy_core.visit import visit_from_results  # noqa: E402
 
 DATASET = ("DeBruine, L., & Jones, B. (2017). Face Research Lab London Set (Version 5). "
@@ -88,6 +90,13 @@ def _measures(result):
     return {name: (m.left, m.right, m.difference) for name, m in result.measurements.items()}
 
 
+def _flow_eye(result):
+    """The eye-opening difference read from the pixels (mm), or None where the verdict
+    would not read it (too soft, too small)."""
+    flow = result.face.mirror_flow
+    return abs(flow.fissure_difference_mm) if flow is not None and flow.sharp_enough else None
+
+
 def _smile_movement(rest, smile):
     move = visit_from_results([rest, smile], ["rest", "full_smile"]).movements["full_smile"]
     return move.left, move.right, move.ratio_percent
@@ -105,6 +114,7 @@ def main(argv=None) -> int:
     people = sorted(p.stem.split("_")[0] for p in (args.faces / "neutral").glob("*_03.jpg"))
     people = [p for p in people if (args.faces / "smiling" / f"{p}_08.jpg").exists()][:args.limit]
     changes = {e: {n: {"difference": [], "side": []} for n in MEASUREMENT_NAMES} for e in FOLDERS}
+    flow_changes = {e: [] for e in FOLDERS}
     movement_changes = {"side": [], "ratio_percent": []}
     results = {}
     start = time.perf_counter()
@@ -115,6 +125,7 @@ def main(argv=None) -> int:
                 rgb = load_image(args.faces / folder / f"{person}_{suffix}.jpg")
                 results[expression] = [analyzer.analyze(rgb, expression=expression)]
                 base = _measures(results[expression][0])
+                base_eye = _flow_eye(results[expression][0])
                 for alter in ALTERATIONS.values():
                     try:
                         altered = analyzer.analyze(alter(rgb), expression=expression)
@@ -128,6 +139,9 @@ def main(argv=None) -> int:
                         (l0, r0, d0), (l1, r1, d1) = base[name], moved[name]
                         changes[expression][name]["difference"].append(abs(d1 - d0))
                         changes[expression][name]["side"] += [abs(l1 - l0), abs(r1 - r0)]
+                    moved_eye = _flow_eye(altered)
+                    if base_eye is not None and moved_eye is not None:
+                        flow_changes[expression].append(abs(moved_eye - base_eye))
             # A repeat visit re-takes both photos: each altered rest photo with the next
             # alteration's smile photo.
             left0, right0, ratio0 = _smile_movement(results["rest"][0], results["smile"][0])
@@ -157,6 +171,14 @@ def main(argv=None) -> int:
                 "n": int(diffs.size), "unit": unit}
             print(f"{name:28s} {expression:6s} {bands[expression][name]['difference_band']:12.2f} "
                   f"{bands[expression][name]['side_band']:12.2f} {diffs.max():7.2f}  {diffs.size}")
+        # The eye read from the pixels: one signed difference, no per-side values.
+        diffs = np.asarray(flow_changes[expression])
+        bands[expression][FLOW_EYE_MEASURE] = {
+            "difference_band": round(float(np.percentile(diffs, PERCENTILE)), 3),
+            "difference_max": round(float(diffs.max()), 3), "n": int(diffs.size), "unit": "mm"}
+        print(f"{FLOW_EYE_MEASURE:28s} {expression:6s} "
+              f"{bands[expression][FLOW_EYE_MEASURE]['difference_band']:12.2f} {'-':>12s} "
+              f"{diffs.max():7.2f}  {diffs.size}")
     side = np.asarray(movement_changes["side"])
     ratio = np.asarray(movement_changes["ratio_percent"])
     movement_bands = {"full_smile": {
@@ -185,7 +207,9 @@ def main(argv=None) -> int:
                             "measure_face with the folder's expression: rest or smile); band = the "
                             f"{PERCENTILE:g}th percentile over people x alterations of |change| of each "
                             "measure's left-right difference (difference_band) or of one side's value "
-                            "(side_band)"),
+                            "(side_band); palpebral_fissure_flow: |change| of the eye-opening "
+                            "difference read from the pixels (palsy_core.face.mirror_flow), over the "
+                            "pairs where the verdict reads it"),
             "produced_by": "python benchmarks/bench_repeat_photo.py --faces ../shared/faces/london --write",
             "notes": ("Simulated repeat photos (rotation, scale, JPEG, framing) of one photo per person: "
                       "they leave out a real re-take's change of expression intensity, lighting and "

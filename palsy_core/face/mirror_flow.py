@@ -125,10 +125,8 @@ class MirrorFlow:
     @property
     def sharp_enough(self) -> bool:
         """Whether the eyes are sharp and large enough in the photo for the verdict to read
-        the eye from the flow (:data:`MIN_EYE_SHARPNESS`,
-        :data:`MIN_FLOW_PUPIL_DISTANCE_PX`)."""
-        return (self.eye_sharpness >= MIN_EYE_SHARPNESS
-                and self.pupil_distance_px >= MIN_FLOW_PUPIL_DISTANCE_PX)
+        the eye from the flow (:func:`eye_readable`)."""
+        return eye_readable(self.eye_sharpness, self.pupil_distance_px)
 
     def as_array(self) -> np.ndarray:
         """The values in :data:`MIRROR_FLOW_NAMES` order, float64."""
@@ -141,6 +139,13 @@ class MirrorFlow:
                 "fissure_difference_mm": float(self.fissure_difference_mm),
                 "eye_sharpness": float(self.eye_sharpness),
                 "pupil_distance_px": float(self.pupil_distance_px)}
+
+
+def eye_readable(eye_sharpness: float, pupil_distance_px: float) -> bool:
+    """Whether the flow's eye reading can be trusted: the eyes at least
+    :data:`MIN_EYE_SHARPNESS` sharp and at least :data:`MIN_FLOW_PUPIL_DISTANCE_PX` apart in
+    the photo (also for readings stored as :meth:`MirrorFlow.to_dict`)."""
+    return eye_sharpness >= MIN_EYE_SHARPNESS and pupil_distance_px >= MIN_FLOW_PUPIL_DISTANCE_PX
 
 
 def mirror_flow(rgb: np.ndarray, landmarks: np.ndarray, *,
