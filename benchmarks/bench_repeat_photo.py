@@ -26,7 +26,7 @@ the next alteration's smile photo, against the unaltered pair (each side's mm an
 affected/healthy ratio in points).
 
 Run: ``python benchmarks/bench_repeat_photo.py --faces ../shared/faces/london [--write]``
-(about 8 minutes on 2 cores; ``--write`` stores the bands in
+(about 75 s on 2 cores; ``--write`` stores the bands in
 ``palsy_core/data/repeat_photo_bands.json`` with their provenance).
 """
 

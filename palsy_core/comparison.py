@@ -6,7 +6,11 @@ The "no real change" band of each measure is measured, not chosen:
 ``benchmarks/bench_repeat_photo.py`` (the 95th percentile of the change of each measure's
 left-right difference when the 82 London Set photos are re-framed, rotated +-3 deg,
 downscaled or re-compressed; it says so itself). A change inside the band is reported as
-no real change; beyond it, as improved or worse. The smile's movement from rest has a
+no real change; beyond it, as improved or worse. The eye's statement reads the eye as the
+verdict does, from the pixels (the mirror flow's eye-opening difference, with a band of its
+own), when both photos carry such a reading; visits saved before it, or photos too soft
+for it, are compared by the landmarks' fissure height, which follows about a fifth of a
+lid's movement. The smile's movement from rest has a
 band too (both photos of the visit re-taken); other movements have none yet (no public
 photo set here shows them), so their changes are listed without a verdict. Simulated
 repeat photos leave out a real re-take's change of expression and light, so every band is
@@ -28,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from .analysis import AnalysisResult
-from .face.measurements import MEASUREMENT_NAMES
+from .face.measurements import FLOW_EYE_MEASURE, MEASUREMENT_NAMES
+from .face.mirror_flow import eye_readable
 from .visit import MOVEMENTS, VisitAnalysis
 from .vocabulary import Expression
 
@@ -40,6 +45,9 @@ REGION_MEASURES: dict[str, tuple[str, str]] = {
     "eye": ("palpebral_fissure_height", "eye-opening difference"),
     "mouth": ("commissure_height", "mouth-corner difference"),
 }
+#: The eye's statement when both photos carry the eye read from the pixels (as the
+#: verdict reads it): the landmarks follow about a fifth of a lid's movement.
+FLOW_EYE_STATEMENT = (FLOW_EYE_MEASURE, "eye-opening difference (read from the pixels)")
 #: Each expression (stored visits spell it with a space) as a movement of the photo set.
 RECORD_EXPRESSION_MOVEMENT: dict[Expression, str] = {
     "rest": "rest", "smile": "full_smile", "brow_raise": "brow_raise", "eyes_closed": "gentle_eye_closure"}
@@ -61,9 +69,15 @@ def repeat_photo_bands(path: str | None = None) -> dict:
 def band_for(measure: str, movement: str, bands: dict | None = None) -> float:
     """The repeat-photo band (mm; degrees for the smile angle) of a measure's left-right
     difference: the smile's for smile photos, the rest's for every other movement."""
+    return float(_bands_of(movement, bands)[measure]["difference_band"])
+
+
+def _bands_of(movement: str, bands: dict | None = None) -> dict:
+    """The bands of every measure for a photo of ``movement``: the smile's for smile
+    photos, the rest's for every other movement."""
     document = bands or repeat_photo_bands()
     expression = "smile" if movement in ("closed_smile", "full_smile") else "rest"
-    return float(document["bands"][expression][measure]["difference_band"])
+    return document["bands"][expression]
 
 
 def movement_band(movement: str, bands: dict | None = None) -> dict | None:
@@ -154,7 +168,9 @@ class VisitComparison:
         ``name``, ``unit``, ``before``, ``after``, ``change`` (after - before), ``band``
         (the repeat-photo band, measures only), ``verdict`` ("improved", "worse",
         "no real change", or "" where no band is measured), and for measures
-        ``before_left``, ``before_right``, ``after_left``, ``after_right``.
+        ``before_left``, ``before_right``, ``after_left``, ``after_right`` (not for
+        ``palpebral_fissure_flow``, the eye read from the pixels: it has no per-side
+        values, and a row only where both photos carry a reading the verdict trusts).
     statements : dict of str to str
         One line per region (brow, eye, mouth) that both visits measured, and
         ``smile_movement`` when both visits have a smile and a rest photo.
@@ -171,6 +187,16 @@ class VisitComparison:
         return {"rows": self.rows, "statements": self.statements,
                 "basis_movement": self.basis_movement, "notes": list(self.notes),
                 "band_source": "palsy_core/data/repeat_photo_bands.json (benchmarks/bench_repeat_photo.py)"}
+
+
+def _flow_eye(photo: Mapping[str, Any]) -> float | None:
+    """A photo's eye-opening difference read from the pixels (mm), or None where it has
+    none the verdict would read (saved before, too soft, too small)."""
+    flow = photo.get("mirror_flow")
+    if not isinstance(flow, Mapping) or not eye_readable(
+            float(flow.get("eye_sharpness", 0.0)), float(flow.get("pupil_distance_px", 0.0))):
+        return None
+    return abs(float(flow["fissure_difference_mm"]))
 
 
 def _verdict(change: float, band: float, lower_is_better: bool = True) -> str:
@@ -199,7 +225,8 @@ def compare_visits(before: Any, after: Any, *, bands: dict | None = None) -> Vis
     movements_both = [m for m in _ordered_movements(old, new)
                       if _first(old["photos"], m) and _first(new["photos"], m)]
     for movement in movements_both:
-        a, b = _first(old["photos"], movement)["measurements"], _first(new["photos"], movement)["measurements"]
+        photo_a, photo_b = _first(old["photos"], movement), _first(new["photos"], movement)
+        a, b = photo_a["measurements"], photo_b["measurements"]
         for name in MEASUREMENT_NAMES:
             if name not in a or name not in b:
                 continue
@@ -211,6 +238,12 @@ def compare_visits(before: Any, after: Any, *, bands: dict | None = None) -> Vis
                          "change": round(change, 3), "band": band, "verdict": _verdict(change, band),
                          "before_left": a[name]["left"], "before_right": a[name]["right"],
                          "after_left": b[name]["left"], "after_right": b[name]["right"]})
+        x, y = _flow_eye(photo_a), _flow_eye(photo_b)
+        if x is not None and y is not None and FLOW_EYE_MEASURE in _bands_of(movement, bands):
+            band = band_for(FLOW_EYE_MEASURE, movement, bands)
+            rows.append({"section": "measure", "movement": movement, "name": FLOW_EYE_MEASURE,
+                         "unit": "mm", "before": x, "after": y, "change": round(y - x, 3),
+                         "band": band, "verdict": _verdict(y - x, band)})
     for movement, m_old in (old.get("movements") or {}).items():
         m_new = (new.get("movements") or {}).get(movement)
         if not m_new:
@@ -247,8 +280,12 @@ def compare_visits(before: Any, after: Any, *, bands: dict | None = None) -> Vis
         notes.append("The two visits share no rest or smile photo: no region statement.")
     else:
         for region, (measure, words) in REGION_MEASURES.items():
-            row = next(r for r in rows if r["section"] == "measure" and r["movement"] == basis
-                       and r["name"] == measure)
+            candidates = [(measure, words)]
+            if region == "eye":  # the pixels' reading first, where both photos have one
+                candidates.insert(0, FLOW_EYE_STATEMENT)
+            row, words = next((r, w) for m, w in candidates for r in rows
+                              if r["section"] == "measure" and r["movement"] == basis
+                              and r["name"] == m)
             statements[region] = _statement(words, row, basis)
     smile = next((r for r in rows if r["section"] == "movement" and r["verdict"]
                   and r["name"] == "commissure_excursion.ratio_percent"), None)

@@ -35,6 +35,10 @@ def test_bands_are_measured_with_their_provenance():
             band = document["bands"][expression][name]
             assert 0.0 < band["difference_band"] <= band["difference_max"]
             assert band["n"] == 82 * len(document["alterations"])
+        # The eye read from the pixels: over the pairs where the verdict reads it.
+        band = document["bands"][expression]["palpebral_fissure_flow"]
+        assert 0.0 < band["difference_band"] <= band["difference_max"]
+        assert 0.9 * 82 * len(document["alterations"]) <= band["n"] <= 82 * len(document["alterations"])
     smile = document["movement_bands"]["full_smile"]
     assert smile["side_band"] > 0 and smile["ratio_band"] > 0 and smile["n_side"] >= smile["n_ratio"] > 0
     assert band_for("commissure_height", "full_smile") == document["bands"]["smile"]["commissure_height"]["difference_band"]
@@ -55,9 +59,11 @@ def test_the_same_visit_twice_is_no_real_change(healthy_and_palsied):
     healthy, _ = healthy_and_palsied
     comparison = compare_visits(healthy, healthy.to_dict())
     measures = [r for r in comparison.rows if r["section"] == "measure"]
-    assert len(measures) == 2 * len(MEASUREMENT_NAMES)  # rest and smile photos, every measure
+    # Rest and smile photos, every measure, and the eye read from the pixels.
+    assert len(measures) == 2 * (len(MEASUREMENT_NAMES) + 1)
     assert {r["verdict"] for r in measures} == {"no real change"}
     assert set(comparison.statements) == {"brow", "eye", "mouth", "smile_movement"}
+    assert comparison.statements["eye"].startswith("Eye-opening difference (read from the pixels)")
     assert all("no change beyond what repeat photos" in s for s in comparison.statements.values())
     assert comparison.statements["smile_movement"].startswith("Smile movement, affected/healthy")
     assert {r["section"] for r in comparison.rows} >= {"measure", "movement", "efACE", "sunnybrook"}
@@ -77,6 +83,29 @@ def test_recovery_and_decline_are_named_beyond_the_band(healthy_and_palsied):
     assert decline.statements["mouth"].split(": ")[1].startswith("worse")
     total = next(r for r in decline.rows if r["section"] == "efACE" and r["name"] == "total")
     assert total["change"] < 0
+
+
+@needs_london
+def test_an_eye_recovering_is_read_from_the_pixels_and_without_them_from_the_landmarks(analyzer):
+    """A severe simulated eye palsy at rest, then the same face healthy: the eye's
+    statement reads the flow and calls it improved. A visit saved before the flow (no
+    reading) is compared by the landmarks' fissure, whose own statement says which it is."""
+    rest = load_image(REST)
+    palsied = simulate_palsy(rest, analyzer.analyze(rest).landmarks, side="left", region="eye",
+                             severity="severe", seed=2).image
+    before = analyzer.analyze(palsied, expression="rest").to_dict()
+    after = analyzer.analyze(rest, expression="rest").to_dict()
+    recovery = compare_visits(before, after)
+    row = next(r for r in recovery.rows if r["name"] == "palpebral_fissure_flow")
+    assert row["change"] < -row["band"] and row["verdict"] == "improved"
+    assert recovery.statements["eye"].startswith(
+        f"Eye-opening difference (read from the pixels) {row['before']:.1f} \u2192 "
+        f"{row['after']:.1f} mm: improved")
+    saved_before_the_flow = {key: value for key, value in before.items() if key != "mirror_flow"}
+    older = compare_visits(saved_before_the_flow, after)
+    assert not [r for r in older.rows if r["name"] == "palpebral_fissure_flow"]
+    assert older.statements["eye"].startswith("Eye-opening difference ")
+    assert "(read from the pixels)" not in older.statements["eye"]
 
 
 @needs_london
