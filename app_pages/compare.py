@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from palsy_core.comparison import compare_visits
+from palsy_core.face.measurements import FLOW_EYE_MEASURE, FLOW_EYE_WORDS
 from palsy_core.export_xlsx import visits_to_xlsx
 from palsy_core.records import PHOTO_SET
 from palsy_core.report import comparison_pdf
@@ -96,7 +97,8 @@ st.subheader("Every measure and scale item")
 rows = pd.DataFrame([{
     "Section": r["section"],
     "Movement": MOVEMENT_TITLES.get(r["movement"], r["movement"] or ""),
-    "Item": r["name"].replace("_", " ") + (f" ({r['unit']})" if r["unit"] else ""),
+    "Item": (FLOW_EYE_WORDS if r["name"] == FLOW_EYE_MEASURE else r["name"].replace("_", " "))
+            + (f" ({r['unit']})" if r["unit"] else ""),
     "Before": r["before"], "After": r["after"], "Change": r["change"],
     "Repeat-photo band": r["band"], "Verdict": r["verdict"],
 } for r in comparison.rows])
