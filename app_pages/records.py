@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from palsy_core.export_xlsx import visits_to_xlsx
+from palsy_core.face.normal_range import REGION_MEASURES
 from palsy_core.records import PHOTO_SET, region_measure
 from palsy_core.report import MEASUREMENT_LABELS, REGION_LABELS
 from palsy_core.visit import MOVEMENT_TITLES
@@ -113,14 +114,14 @@ if not history.empty:
     # An eye scored from the landmarks (visits before the eye was read from the pixels, or
     # too soft a photo) is not on the same scale: its own trace, not one line through both.
     eye_measure = {visit.visit_id: region_measure(visit.assessment, "eye") for visit in visits}
-    from_landmarks = history["visit_id"].map(eye_measure) == "palpebral_fissure_height"
+    from_landmarks = history["visit_id"].map(eye_measure).isin(REGION_MEASURES["eye"])
     for region, label in REGION_LABELS.items():
         rows = history[history["name"] == f"region_asymmetry.{region}.score"]
         if region == "eye":
             earlier = rows[from_landmarks.loc[rows.index]]
             if not earlier.empty:
                 figure.add_trace(go.Scatter(x=earlier["visit_date"], y=earlier["value"],
-                                            mode="markers", marker={"symbol": "x"},
+                                            mode="markers", marker={"symbol": "x", "color": "#888"},
                                             name=f"{label} (from the landmarks)"))
             rows = rows[~from_landmarks.loc[rows.index]]
         figure.add_trace(go.Scatter(x=rows["visit_date"], y=rows["value"], mode="lines+markers", name=label))

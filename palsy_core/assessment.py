@@ -84,11 +84,10 @@ LANDMARKS_ONLY = ("Read from the landmarks alone (no photo given): they follow a
                   "itself for the eye read from the pixels.")
 #: The warning when the eyes are too soft for the mirror flow.
 SOFT_PHOTO = ("The photo is soft around the eyes (out of focus, or the face small in the "
-              "photo): the "
-              "eye was read from the landmarks, which follow about a fifth of an eyelid's "
-              "movement, so a weak eye is easily missed, and the palsy probability runs "
-              "higher on soft photos of healthy faces. Retake in focus, with the face filling "
-              "more of the frame.")
+              "photo): the eye was read from the landmarks, which follow about a fifth of an "
+              "eyelid's movement, so a weak eye is easily missed, and the palsy probability "
+              "runs higher on soft photos of healthy faces. Retake in focus, with the face "
+              "filling more of the frame.")
 
 
 @dataclass(frozen=True)

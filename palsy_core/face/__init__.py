@@ -13,6 +13,6 @@ Models, analysis, drawing, reports, video and the app build on it.
   (Parra-Dominguez et al. 2022).
 - :mod:`~palsy_core.face.measurements`: millimetre measures per side, region asymmetry.
 - :mod:`~palsy_core.face.mirror_flow`: left-right drops read from the pixels (optical
-  flow between the face and its mirror image), for the palsy model.
+  flow between the face and its mirror image), for the palsy model and the verdict's eye.
 - :mod:`~palsy_core.face.normal_range`: the healthy limits the measures are judged by.
 """

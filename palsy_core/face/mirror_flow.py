@@ -42,6 +42,7 @@ import numpy as np
 
 from . import landmarks as lm
 from .frame import align_face_crop, face_alignment
+from .measurements import IRIS_DIAMETER_MM
 
 #: Side of the aligned crop the flow is computed on (the crop the models read), pixels.
 CROP_SIZE = 224
@@ -54,8 +55,6 @@ UPSCALE = 2
 WINDOW = 6
 #: Pixels of the upscaled crop kept round the compared points for the flow.
 FLOW_MARGIN = 32
-#: Mean adult horizontal visible iris diameter, millimetres (as the measurements).
-IRIS_DIAMETER_MM = 11.77
 #: Below this :attr:`MirrorFlow.eye_sharpness` the photo is too soft for the verdict to read
 #: the eye from the flow. On the 164 London photos (675 px) blurred by a Gaussian of sigma
 #: 0, 0.75, 1, 1.25, 1.5 and 2 px the median sharpness is 0.86, 0.52, 0.41, 0.33, 0.27 and
@@ -134,7 +133,8 @@ class MirrorFlow:
                          self.fissure_difference_mm])
 
     def to_dict(self) -> dict:
-        """``{"drop_mm": {...}, "fissure_difference_mm": ...}`` (JSON-ready)."""
+        """The readings (``drop_mm``, ``fissure_difference_mm``, ``eye_sharpness``,
+        ``pupil_distance_px``) as a JSON-ready dict; :func:`eye_readable` reads it back."""
         return {"drop_mm": {name: float(v) for name, v in self.drop_mm.items()},
                 "fissure_difference_mm": float(self.fissure_difference_mm),
                 "eye_sharpness": float(self.eye_sharpness),
