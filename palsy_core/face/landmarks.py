@@ -61,6 +61,9 @@ NOSE_LEFT_WING = (4, 275, 440, 344, 278, 294, 327)
 #: Iris rings: centre first, then four points on the ring.
 RIGHT_IRIS = (468, 469, 470, 471, 472)
 LEFT_IRIS = (473, 474, 475, 476, 477)
+#: Mean horizontal visible iris diameter of adults, millimetres (Emotrics' default): the
+#: scale of every millimetre read without a ruler.
+IRIS_DIAMETER_MM = 11.77
 RIGHT_MOUTH_CORNER = 61
 LEFT_MOUTH_CORNER = 291
 

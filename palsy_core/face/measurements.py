@@ -25,9 +25,6 @@ from .normal_range import ASSESSABLE_EXPRESSIONS, EXPRESSION_THRESHOLDS, limits_
 if TYPE_CHECKING:
     from .mirror_flow import MirrorFlow
 
-#: Mean horizontal visible iris diameter of adults, millimetres (Emotrics' default).
-IRIS_DIAMETER_MM = 11.77
-
 _DESCRIPTIONS = {
     "brow_height": "Pupil centre up to the lower edge of the brow.",
     "mrd1": "Marginal reflex distance 1: pupil centre up to the upper lid margin.",
@@ -195,7 +192,7 @@ def measure_face(
         iris_px = (frame.iris_diameter_px(lm.RIGHT_IRIS) + frame.iris_diameter_px(lm.LEFT_IRIS)) / 2
         if iris_px <= 0:
             raise ValueError("The iris rings are degenerate; give mm_per_pixel instead.")
-        scale, scale_source = IRIS_DIAMETER_MM / iris_px, "iris"
+        scale, scale_source = lm.IRIS_DIAMETER_MM / iris_px, "iris"
     else:
         if not mm_per_pixel > 0:
             raise ValueError(f"mm_per_pixel must be positive, got {mm_per_pixel}.")

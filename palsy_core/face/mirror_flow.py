@@ -42,7 +42,6 @@ import numpy as np
 
 from . import landmarks as lm
 from .frame import align_face_crop, face_alignment
-from .measurements import IRIS_DIAMETER_MM
 
 #: Side of the aligned crop the flow is computed on (the crop the models read), pixels.
 CROP_SIZE = 224
@@ -195,7 +194,7 @@ def mirror_flow(rgb: np.ndarray, landmarks: np.ndarray, *,
                        for ring in (lm.RIGHT_IRIS, lm.LEFT_IRIS)])
     if iris_px <= 0:
         raise ValueError("The iris rings are degenerate: no millimetre scale for the flow.")
-    mm = IRIS_DIAMETER_MM / iris_px
+    mm = lm.IRIS_DIAMETER_MM / iris_px
 
     def vertical_flow(point: np.ndarray) -> float:
         x, y = np.round(point).astype(int)
