@@ -93,3 +93,31 @@ def test_the_flipped_views_crop_is_rebuilt_from_the_cached_crop(landmarker, face
     assert rebuilt < 4.0 and rebuilt < plain, (rebuilt, plain)
     x, x_mirror = geometry_matrices(row)
     assert x.shape == x_mirror.shape and np.isfinite(x).all()
+
+
+def test_training_never_lets_more_asymmetry_lower_the_probability():
+    """A real fit on inputs where healthy faces happen to show *more* of one asymmetry
+    (as the simulator's correlations can make it look): its weight towards palsy is held
+    at zero, while an expression level may still count against palsy."""
+    import torch
+
+    from palsy_core.models._geometry import asymmetry_inputs, geometry_input_names
+    from trainers._geometry_training import fit_net
+
+    names = geometry_input_names()
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 200)
+    x = rng.normal(1.0, 0.3, size=(len(y), len(names))).astype(np.float32)
+    signal = names.index("mirror_upper_lip_drop")
+    misleading = names.index("commissure_height_difference")
+    level = names.index("mouthSmile_level")
+    x[:, signal] += 1.5 * y
+    x[:, misleading] -= 0.8 * y
+    x[:, level] -= 0.8 * y
+    net, _ = fit_net(x, y, (), epochs=200)
+    toward_palsy = (net.head.weight[1] - net.head.weight[0]).detach().numpy()
+    assert toward_palsy[signal] > 0.5
+    assert toward_palsy[misleading] == pytest.approx(0.0, abs=1e-6)
+    assert toward_palsy[level] < -0.1  # free: not an asymmetry
+    assert (toward_palsy[asymmetry_inputs()] >= -1e-6).all()
+

@@ -317,6 +317,10 @@ def test_london_build_promotes_a_calibrated_geometry_model(tmp_path, analyzer, f
                 "plain_region_score_roc_auc"):
         assert 0.0 <= held_out[key] <= 1.0
     assert card["config"]["calibration"]["method"] == "platt"
+    across = card["metrics"]["across_simulators_roc_auc"]
+    assert set(across) == {"palsy_sim_to_composite", "composite_to_palsy_sim"}
+    assert all(0.0 <= v <= 1.0 for v in across.values())
+    assert "zero or above" in card["protocol"]["constraint"]
     assert "DeBruine" in card["attribution"][0]
     kinds = card["training_data"]["rows_by_kind"]
     assert kinds["composite"] == 12 and kinds["real"] == 12

@@ -200,19 +200,39 @@ def healthy_reference_scaler(x: np.ndarray, y: np.ndarray):
                          np.maximum(healthy.std(axis=0), floor).astype(np.float32))
 
 
+def _hold_palsy_weights_non_negative(head, columns) -> None:
+    """Project a two-logit linear head so that each of ``columns`` adds palsy evidence
+    or none: the palsy-minus-healthy weight is clipped at zero, the two logits' mean
+    weight kept."""
+    import torch
+
+    with torch.no_grad():
+        weight = head.weight
+        toward_palsy = weight[1] - weight[0]
+        mean = (weight[1] + weight[0]) / 2
+        toward_palsy = torch.where(columns, toward_palsy.clamp(min=0.0), toward_palsy)
+        weight[0] = mean - toward_palsy / 2
+        weight[1] = mean + toward_palsy / 2
+
+
 def fit_net(x: np.ndarray, y: np.ndarray, hidden: tuple, *, seed: int = 0,
             epochs: int = EPOCHS):
     """The geometry FNN trained full-batch with class-balanced cross-entropy.
 
     Inputs are standardised against the healthy rows of ``x`` (the scaler is returned).
+    Logistic regression (``hidden=()``) is held monotone: its weight on every asymmetry
+    magnitude (:func:`palsy_core.models._geometry.asymmetry_inputs`) stays at zero or
+    above, projected after each step (why: :mod:`palsy_core.models._geometry`). Hidden
+    layers are trained unconstrained, for the architecture comparison only.
     """
     import torch
 
-    from palsy_core.models._geometry import geometry_fnn
+    from palsy_core.models._geometry import asymmetry_inputs, geometry_fnn
 
     scaler = healthy_reference_scaler(x, y)
     torch.manual_seed(seed)
     net = geometry_fnn(hidden, x.shape[1])
+    monotone = torch.from_numpy(asymmetry_inputs()) if not hidden else None
     inputs = torch.from_numpy(scaler.transform(x))
     target = torch.from_numpy(np.asarray(y, np.int64))
     counts = np.bincount(y, minlength=2).astype(np.float32)
@@ -224,6 +244,8 @@ def fit_net(x: np.ndarray, y: np.ndarray, hidden: tuple, *, seed: int = 0,
         loss = loss_fn(net(inputs), target)
         loss.backward()
         optimiser.step()
+        if monotone is not None:
+            _hold_palsy_weights_non_negative(net.head, monotone)
     return net.eval(), scaler
 
 
@@ -244,6 +266,51 @@ def train_calibrated(x: np.ndarray, rows: FaceRows, people: Sequence[str], hidde
         np.concatenate([model.logit(v[held]) for v in views]),
         np.tile(rows.palsy[held], len(views)))
     return model
+
+
+#: Pairs (trained on, tested on) of palsy makers for :func:`across_simulators`.
+SIMULATOR_PAIRS = (("palsy_sim", "composite"), ("composite", "palsy_sim"))
+
+
+def across_simulators(x: np.ndarray, rows: FaceRows, folds: Sequence[Sequence[str]],
+                      hidden: tuple, *, x_mirror: np.ndarray | None = None,
+                      seed: int = 0) -> dict[str, float]:
+    """Person-held-out AUC on palsy made one way by a model that saw palsy made only the
+    other way: warped half-faces ("palsy_sim") against smile-and-rest composites.
+
+    A patient's palsy is made by neither, so a model that scores well only on the maker
+    it was trained on has learnt the maker. Healthy rows are kept whole in training;
+    scored on the held-out people's unaltered photos against their palsy of the other
+    maker.
+
+    Returns
+    -------
+    dict
+        ``{"<trained>_to_<tested>": pooled AUC}``.
+    """
+    from ._person_eval import roc_auc
+
+    out = {}
+    for trained, tested in SIMULATOR_PAIRS:
+        keep = np.flatnonzero((rows.palsy == 0) | (rows.kind == trained)
+                              | (rows.kind == tested))
+        train_on = np.isin(rows.kind[keep], ("real", "mirror", "healthy_sim", trained))
+        # Rows of the other maker stay in the fold's people but out of its training.
+        sub = rows.take(keep)
+        sub_mirror = None if x_mirror is None else x_mirror[keep]
+        probability = np.full(len(sub), np.nan)
+        for k, test_people in enumerate(folds):
+            fit_people = sorted(set(sub.person) - set(test_people))
+            fit = train_on & np.isin(sub.person, fit_people)
+            model = train_calibrated(x[keep][fit], sub.take(np.flatnonzero(fit)), fit_people,
+                                     hidden, seed=seed + k,
+                                     x_mirror=None if sub_mirror is None else sub_mirror[fit])
+            test = np.isin(sub.person, test_people)
+            probability[test] = model.probability(
+                x[keep][test], None if sub_mirror is None else sub_mirror[test])
+        scored = (sub.kind == "real") | (sub.kind == tested)
+        out[f"{trained}_to_{tested}"] = roc_auc(sub.palsy[scored], probability[scored])
+    return out
 
 
 def cross_validate(x: np.ndarray, rows: FaceRows, folds: Sequence[Sequence[str]],

@@ -56,6 +56,17 @@ drop and a fifth of a widened eye, so a mild simulated brow palsy moves the meas
 between people (SD 0.77 mm and 0.28 mm); brow-only cases score AUC 0.65, eye-only 0.76,
 mouth 0.94.
 
+Why the weights on asymmetry are held non-negative (:func:`asymmetry_inputs`): left
+free, the regression gave the commissure's height difference, the mouth's region score
+and the flow's mouth-corner drop *negative* weights, leaning on the flow's upper-lip drop
+instead, which in the simulator moves with them. A patient whose corner droops more than
+the simulator's lip would then score lower for it. Held at zero or above, the same person
+folds give the same pooled AUC (0.9280 vs 0.9279) and the model carries better to palsy
+made the other way (:func:`trainers._geometry_training.across_simulators`): trained on
+warped half-faces and tested on smile-and-rest composites 0.941 vs 0.936, the other way
+round 0.887 vs 0.865. The expression levels stay free: they say what healthy asymmetry
+to expect, not how much there is.
+
 Every input is a magnitude, so a face and its mirror image give the same vector (up to
 the landmarker's own 1-2 px asymmetry; the mirror flow of one view serves both) and the
 model cannot learn which side a training face leans to. The trainer standardises the
@@ -94,6 +105,17 @@ def _measurement_names() -> tuple[str, ...]:
     from ..face.measurements import MEASUREMENT_NAMES
 
     return MEASUREMENT_NAMES
+
+
+def asymmetry_inputs() -> np.ndarray:
+    """Which entries of the geometry vector are asymmetry magnitudes (True), as opposed
+    to what the face is doing (the ``*_level`` context inputs, False).
+
+    The shipped logistic regression may only *add* palsy evidence for a magnitude: its
+    weight on each is held at zero or above (:func:`trainers._geometry_training.fit_net`),
+    so a face that is more asymmetric in any measure never scores a lower probability.
+    """
+    return np.array([not name.endswith("_level") for name in geometry_input_names()])
 
 
 def geometry_input_names() -> list[str]:
