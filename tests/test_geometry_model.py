@@ -121,3 +121,16 @@ def test_training_never_lets_more_asymmetry_lower_the_probability():
     assert toward_palsy[level] < -0.1  # free: not an asymmetry
     assert (toward_palsy[asymmetry_inputs()] >= -1e-6).all()
 
+
+
+def test_the_shipped_model_reads_more_asymmetry_as_more_palsy():
+    """What the app loads: every asymmetry magnitude adds palsy evidence or none."""
+    from palsy_core.models import load_model
+    from palsy_core.models._geometry import asymmetry_inputs
+
+    model = load_model("palsy")
+    head = model.net.structured.head.weight.detach().numpy()
+    toward_palsy = head[1] - head[0]
+    assert toward_palsy.shape == asymmetry_inputs().shape
+    assert (toward_palsy[asymmetry_inputs()] >= 0).all()
+    assert (toward_palsy > 0).sum() >= 10  # not a model that ignores its inputs
