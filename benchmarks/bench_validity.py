@@ -203,16 +203,19 @@ def london(args) -> dict:
             soft += not flow
             total += 1
             agree += (combined_verdict(measured, shipped.combined_for(expression,
-                                                                      mirror_flow=flow))[:2]
+                                                                      mirror_flow=flow),
+                                       expression=expression)[:2]
                       == (verdict.status, verdict.affected_side))
             status["combined"][i], side["combined"][i], _ = combined_verdict(
-                measured, limits.combined_for(expression, mirror_flow=flow))
+                measured, limits.combined_for(expression, mirror_flow=flow),
+                expression=expression)
             landmarks_only, _ = _measure(rows.landmarks[i], blendshapes, expression)
             status["combined_landmarks"][i], side["combined_landmarks"][i], _ = combined_verdict(
-                landmarks_only, limits.combined_for(expression, mirror_flow=False))
+                landmarks_only, limits.combined_for(expression, mirror_flow=False),
+                expression=expression)
             for r in looser:
-                status[r][i], side[r][i], _ = combined_verdict(measured,
-                                                               loose[r, expression, flow])
+                status[r][i], side[r][i], _ = combined_verdict(
+                    measured, loose[r, expression, flow], expression=expression)
 
     healthy = test[rows.kind[test] == "real"]
     palsied = test[rows.palsy[test] == 1]
@@ -257,6 +260,9 @@ def _verdict_figures(rows, status, side, healthy, palsied, n) -> dict:
     correct = (status == "asymmetry") & (side == rows.side)
     out["sensitivity"] = _rate(correct[palsied], groups[palsied], n)
     out["asymmetric_any_side"] = _rate(status[palsied] == "asymmetry", groups[palsied], n)
+    unnamed = np.array([s is None for s in side[palsied]], bool)
+    out["asymmetric_no_side"] = _rate((status[palsied] == "asymmetry") & unnamed,
+                                      groups[palsied], n)
     out["not_assessable_palsy"] = _rate(status[palsied] == "not_assessable", groups[palsied], n)
     simulated = palsied[rows.kind[palsied] == "palsy_sim"]
     for name in ("mild", "moderate", "severe"):
@@ -303,6 +309,8 @@ def print_london(out: dict) -> None:
     print(_line("    before", old["sensitivity"]))
     print(_line("  asymmetric, either side", new["asymmetric_any_side"]))
     print(_line("    before", old["asymmetric_any_side"]))
+    print(_line("  asymmetric, side not named (the eye alone in a smile)",
+                new["asymmetric_no_side"]))
     for key in _BREAKDOWN:
         print(_line(f"  {key.replace('_', ' ')}", new[f"sensitivity_{key}"]))
         print(_line("    before", old[f"sensitivity_{key}"]))
@@ -403,6 +411,9 @@ def folders(args) -> dict:
     out["specificity"] = _rate(status[healthy] == "within_normal", groups[healthy], n)
     out["not_assessable_healthy"] = _rate(status[healthy] == "not_assessable", groups[healthy], n)
     out["asymmetric"] = _rate(status[palsied] == "asymmetry", groups[palsied], n)
+    out["asymmetric_no_side"] = _rate(np.array([status[i] == "asymmetry"
+                                                and records[i]["side"] is None for i in palsied],
+                                               bool), groups[palsied], n)
     out["not_assessable_palsy"] = _rate(status[palsied] == "not_assessable", groups[palsied], n)
     known = [i for i in palsied if records[i]["path"].name in sides]
     hit = [status[i] == "asymmetry" and records[i]["side"] == sides[records[i]["path"].name]
@@ -426,6 +437,7 @@ def print_folders(out: dict, args) -> None:
     print(_line("healthy within normal", out["specificity"], _target("specificity")))
     print(_line("healthy not assessable", out["not_assessable_healthy"], _target("not_assessable")))
     print(_line("palsy asymmetric (any side)", out["asymmetric"]))
+    print(_line("palsy asymmetric, side not named", out["asymmetric_no_side"]))
     if out["sensitivity_right_side"]["n"]:
         print(_line("palsy asymmetric on the labelled side", out["sensitivity_right_side"],
                     _target("sensitivity")))

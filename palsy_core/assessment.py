@@ -6,7 +6,8 @@ Three states, never more confident than the photo allows:
   the normal limit measured on healthy people for the photo's expression
   (:class:`palsy_core.face.normal_range.CombinedLimit`).
 - ``"asymmetry"``: they are beyond it; ``affected_side`` says which of the subject's
-  sides looks weaker.
+  sides looks weaker, or is None when the photo cannot tell (the eye alone in a smile:
+  warning ``side_unclear``).
 - ``"not_assessable"``: the photo cannot support either answer; each reason says what to
   retake and how. Measurements are still reported, but not read as a verdict.
 
@@ -45,7 +46,9 @@ their own chance to misfire. Person-held-out on the London Set (5 folds,
 benchmarks/bench_validity.py) it keeps more healthy photos within normal than the
 per-measure rule it replaces; the per-measure limits remain, to explain a verdict region by
 region in millimetres. The side is the one the measure with the largest share of the score
-points to.
+points to, except that in a smile the eye may not name it alone
+(:data:`palsy_core.face.normal_range.SIDE_NEEDS_SUPPORT`): the healthy eye narrows with a
+smile, and after long-standing palsy the weak one narrows too.
 """
 
 from __future__ import annotations
@@ -59,8 +62,8 @@ import numpy as np
 from .face.landmarks import HeadPose
 from .face.measurements import FLOW_EYE_MEASURE, FLOW_EYE_WORDS, FaceMeasurements
 from .face.normal_range import (ASSESSABLE_EXPRESSIONS, EXPRESSION_THRESHOLDS, MAX_RELIABLE_PITCH,
-                           MAX_RELIABLE_YAW, REGION_MEASURES, SIGNED_MEASURES, CombinedLimit,
-                           load_normal_limits, signed_difference, verdict_regions)
+                           MAX_RELIABLE_YAW, REGION_MEASURES, SIDE_NEEDS_SUPPORT, SIGNED_MEASURES,
+                           CombinedLimit, load_normal_limits, signed_difference, verdict_regions)
 from .vocabulary import EXPRESSIONS
 
 Status = Literal["within_normal", "asymmetry", "not_assessable"]
@@ -75,7 +78,7 @@ MIN_ASSESSABLE_PUPIL_DISTANCE_PX = 55.0
 REASON_CODES: tuple[str, ...] = (
     "no_face", "head_turned", "head_nodded", "face_too_small", "eyes_closed",
     "expression_without_limits", "expression_contradicted", "several_faces", "landmarks_only",
-    "soft_photo",
+    "soft_photo", "side_unclear",
 )
 
 #: The warning when measurements come without their photo (landmarks alone).
@@ -88,6 +91,11 @@ SOFT_PHOTO = ("The photo is soft around the eyes (out of focus, or the face smal
               "eyelid's movement, so a weak eye is easily missed, and the palsy probability "
               "runs higher on soft photos of healthy faces. Retake in focus, with the face "
               "filling more of the frame.")
+#: The warning when a smile is outside normal but only the eye tells a side.
+SIDE_UNCLEAR = ("The weaker side is unclear: in this smile it is mainly the eyes that differ, "
+                "and in a smile the eye alone cannot tell the side (the healthy eye narrows "
+                "with a smile, and after long-standing palsy the weak eye can narrow too). "
+                "Take a photo at rest, eyes open, to tell the side.")
 
 
 @dataclass(frozen=True)
@@ -129,7 +137,10 @@ class RegionFinding:
     beyond_limit : bool
         Beyond its own limit (the verdict reads the combined score; see the module).
     decides_side : bool
-        False for the eye in a smile (both eyes narrow; the mouth decides).
+        Whether the region's measures enter the combined score: False for the landmarks'
+        eye in a smile (both eyes narrow, and the landmarks see little of it). The eye read
+        from the pixels counts in a smile, but names no side alone there
+        (:data:`palsy_core.face.normal_range.SIDE_NEEDS_SUPPORT`).
     note : str
     share : float or None
         The region's share of the combined score (its measures' sum, see
@@ -174,7 +185,8 @@ class Assessment:
     ----------
     status : {"within_normal", "asymmetry", "not_assessable"}
     affected_side : {"left", "right"} or None
-        The subject's weaker side; None unless ``status == "asymmetry"``.
+        The subject's weaker side; None unless ``status == "asymmetry"``, and None then
+        when the photo cannot tell the side (warning ``side_unclear``).
     regions : tuple of RegionFinding
         Brow, eye, mouth, in that order (also when not assessable, for reference).
     reasons : tuple of Reason
@@ -210,17 +222,18 @@ class Assessment:
     def __post_init__(self):
         if self.status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, not {self.status!r}")
-        if (self.affected_side is not None) != (self.status == "asymmetry"):
-            raise ValueError("affected_side is set exactly when the status is 'asymmetry'.")
+        if self.affected_side is not None and self.status != "asymmetry":
+            raise ValueError("affected_side is set only when the status is 'asymmetry'.")
 
     @property
     def supporting_regions(self) -> tuple[RegionFinding, ...]:
-        """The deciding regions that push towards the affected side, largest share first
-        (empty unless the status is "asymmetry")."""
+        """The deciding regions that push towards the affected side (any side when it is
+        unclear), largest share first (empty unless the status is "asymmetry")."""
         if self.status != "asymmetry":
             return ()
         return tuple(sorted((r for r in self.regions
-                             if r.decides_side and r.points_to == self.affected_side),
+                             if r.decides_side and r.points_to is not None
+                             and r.points_to == (self.affected_side or r.points_to)),
                             key=lambda r: -(r.share or 0.0)))
 
     @property
@@ -253,6 +266,12 @@ class Assessment:
             return (f"Within normal asymmetry for a {self.expression.replace('_', ' ')} photo: "
                     "every region is within the limits of healthy people.")
         worst = self.worst_region
+        if self.affected_side is None:
+            return (f"Asymmetry beyond normal for a {self.expression.replace('_', ' ')} photo, "
+                    f"but the weaker side is unclear: {worst.name} {worst.measure_words} "
+                    f"differs by {worst.difference_mm:.1f} mm (normal up to "
+                    f"{worst.limit_mm:.1f} mm), and in a smile the eye alone cannot tell the "
+                    "side. Take a photo at rest to tell it.")
         others = [r.name for r in self.supporting_regions if r is not worst]
         also = f"; {' and '.join(others)} point the same way" if others else ""
         together = (f"; together {self.combined_score / self.combined_limit:.1f} times the "
@@ -426,23 +445,30 @@ def assess(
                           warnings, expression, "stated" if stated else "detected", detected,
                           mismatch)
     combined = load_normal_limits().combined_for(expression, mirror_flow=face.eye_from_pixels)
-    status, side, score = combined_verdict(face, combined)
+    status, side, score = combined_verdict(face, combined, expression=expression)
+    if status == "asymmetry" and side is None:
+        warnings += (Reason("side_unclear", SIDE_UNCLEAR),)
     return Assessment(status, side, _findings(face, expression, combined), (), warnings,
                       expression, "stated" if stated else "detected", detected, mismatch,
                       combined_score=score, combined_limit=combined.limit)
 
 
-def combined_verdict(face: FaceMeasurements,
-                     combined: CombinedLimit) -> tuple[Status, str | None, float]:
-    """``(status, affected_side, score)`` of assessable measurements under ``combined``.
+def combined_verdict(face: FaceMeasurements, combined: CombinedLimit, *,
+                     expression: str) -> tuple[Status, str | None, float]:
+    """``(status, affected_side, score)`` of assessable measurements under ``combined``,
+    the limit of ``expression``.
 
-    "asymmetry" when the combined score is above the limit and the measures point to a
-    side; the side is the one the measure with the largest share of the score points to.
+    "asymmetry" when the combined score is above the limit; the side is the one the
+    measure with the largest share of the score points to, None when that measure may not
+    name it alone in this expression and nothing else supports it
+    (:meth:`~palsy_core.face.normal_range.CombinedLimit.weaker_side`).
     """
     signed = _signed(face, combined)
     score = combined.score(signed)
-    side = combined.weaker_side(signed) if score > combined.limit else None
-    return ("asymmetry" if side else "within_normal"), side, score
+    if not score > combined.limit:
+        return "within_normal", None, score
+    side = combined.weaker_side(signed, needs_support=SIDE_NEEDS_SUPPORT.get(expression, ()))
+    return "asymmetry", side, score
 
 
 def _signed(face: FaceMeasurements, combined: CombinedLimit) -> dict[str, float]:

@@ -378,3 +378,18 @@ def test_headline_card_shows_each_status(env, face_photo, drooped_face):
     assert "Retake with the face relaxed" in card
     # A gauge beyond its limit is not left to contradict the card: it says why it is unused.
     assert "Not used for the verdict" in texts(at.caption)
+
+
+def test_headline_card_names_no_side_when_only_the_eye_differs_in_a_smile(env, face_photo,
+                                                                          analyzer):
+    from trainers.data.simulate import simulate_palsy
+
+    warped = simulate_palsy(face_photo, analyzer.analyze(face_photo).landmarks, side="left",
+                            region="eye", severity="moderate", seed=0).image
+    at = app()
+    upload_photo(at, "eye.jpg", jpeg(warped))
+    assert not at.exception and not at.error
+    card = texts(at.warning)
+    assert "**Asymmetry beyond normal; the weaker side is unclear**" in card
+    assert "points to the subject's" not in card and "looks weaker" not in card
+    assert "Take a photo at rest, eyes open, to tell the side." in card

@@ -232,14 +232,61 @@ def test_to_dict_has_the_issue_keys_and_a_consistent_side(healthy, drooped):
     for face in (healthy, drooped):
         data = _verdict(face.landmarks, face.blendshapes, "smile").to_dict()
         assert {"status", "affected_side", "regions", "reasons"} <= set(data)
-        assert (data["affected_side"] is not None) == (data["status"] == "asymmetry")
+        assert data["affected_side"] is None or data["status"] == "asymmetry"
         for region in data["regions"]:
             assert {"name", "measure", "difference_mm", "limit_mm", "weaker_side",
                     "beyond_limit"} <= set(region)
     missing = not_found("No face found.").to_dict()
     assert missing["status"] == "not_assessable" and missing["reasons"][0]["code"] == "no_face"
     with pytest.raises(ValueError):
-        Assessment("asymmetry", None, ())
+        Assessment("within_normal", "left", ())
+
+
+def test_in_a_smile_the_eye_alone_names_no_side(analyzer, face_photo):
+    """The spec's rule (clinical-measurements.md, 3): a real smiling face with one eye
+    warped open is outside normal, but in a smile the eye cannot tell the side alone (the
+    weak eye narrows too after long-standing palsy): asymmetry, no side, and a warning
+    that asks for a photo at rest."""
+    from trainers.data.simulate import simulate_palsy
+
+    landmarks = analyzer.analyze(face_photo).landmarks
+    for side in ("left", "right"):
+        warped = simulate_palsy(face_photo, landmarks, side=side, region="eye",
+                                severity="moderate", seed=0).image
+        verdict = analyzer.analyze(warped, expression="smile").assessment
+        assert verdict.status == "asymmetry" and verdict.affected_side is None
+        assert verdict.worst_region.name == "eye" and verdict.worst_region.points_to == side
+        assert [w.code for w in verdict.warnings] == ["side_unclear"]
+        assert "side is unclear" in verdict.headline() and "at rest" in verdict.headline()
+        assert verdict.to_dict()["affected_side"] is None
+
+
+def test_a_side_the_smiling_eye_points_to_needs_another_measure_beyond_one_rms():
+    """On the shipped smile limit: the eye far out names its side only when the mouth,
+    at least one healthy root-mean-square out, points the same way; at rest it names it."""
+    from palsy_core.face.normal_range import (SIDE_NEEDS_SUPPORT, SIDE_SUPPORT_Z,
+                                              load_normal_limits)
+
+    limits = load_normal_limits()
+    smile, rest = limits.combined_for("smile"), limits.combined_for("rest")
+    eye = SIDE_NEEDS_SUPPORT["smile"][0]
+    rms = dict(zip(smile.measures, smile.rms))
+
+    def signed(eye_z, corner_z, limit):
+        values = dict.fromkeys(limit.measures, 0.0)
+        values[eye] = eye_z * dict(zip(limit.measures, limit.rms))[eye]
+        values["commissure_height"] = corner_z * rms["commissure_height"]
+        return values
+
+    needs = SIDE_NEEDS_SUPPORT["smile"]
+    assert smile.weaker_side(signed(8.0, 0.0, smile), needs_support=needs) is None
+    assert smile.weaker_side(signed(8.0, 0.9 * SIDE_SUPPORT_Z, smile), needs_support=needs) is None
+    assert smile.weaker_side(signed(8.0, 1.1 * SIDE_SUPPORT_Z, smile), needs_support=needs) == "left"
+    assert smile.weaker_side(signed(-8.0, -1.5, smile), needs_support=needs) == "right"
+    assert smile.weaker_side(signed(8.0, -1.5, smile), needs_support=needs) is None  # disagree
+    assert smile.weaker_side(signed(8.0, 0.0, smile)) == "left"  # no rule given: the eye
+    assert rest.weaker_side(signed(8.0, 0.0, rest),
+                            needs_support=SIDE_NEEDS_SUPPORT.get("rest", ())) == "left"
 
 
 # -- the combined limit on real landmarks: mirrored, symmetric, scaled -----------------------

@@ -83,6 +83,8 @@ def headline(result: AnalysisResult, prefix: str = "", photo: str | None = None,
 
 def _status_title(verdict, title: str) -> str:
     if verdict.status == "asymmetry":
+        if verdict.affected_side is None:
+            return "Asymmetry beyond normal; the weaker side is unclear"
         return f"The subject's {verdict.affected_side} side looks weaker"
     return title
 
@@ -101,10 +103,12 @@ def _status_body(verdict) -> str:
                 f"photographed the same way ({verdict.expression.replace('_', ' ')}).")
     lines = []
     for region in verdict.supporting_regions:
+        # With no side named, no region is said to point anywhere: the warning says why.
+        points = (f", points to the subject's {region.points_to}" if verdict.affected_side
+                  else "")
         lines.append(f"- {REGION_LABELS.get(region.name, region.name)}: "
                      f"{region.measure_words} differs by **{region.difference_mm:.1f} mm** "
-                     f"(normal up to {region.limit_mm:.1f} mm on its own), points to the subject's "
-                     f"{region.points_to}")
+                     f"(normal up to {region.limit_mm:.1f} mm on its own){points}")
     if verdict.combined_score is not None and len(lines) > 1:
         lines.append(f"- together: {verdict.combined_score / verdict.combined_limit:.1f} times "
                      "the normal limit of healthy people")

@@ -136,11 +136,27 @@ REGION_MEASURES: dict[str, tuple[str, ...]] = {
 NON_DECIDING_REGIONS: dict[str, tuple[str, ...]] = {"smile": ("eye",)}
 #: The eye's measure when the photo is at hand: the palpebral fissure difference read
 #: from the pixels (:func:`palsy_core.face.mirror_flow.mirror_flow`), which follows a lid's
-#: movement where the landmarks follow about a fifth of it. It decides in a smile too: its
-#: healthy spread there is measured (file key ``combined``), and a weak eye narrows less.
+#: movement where the landmarks follow about a fifth of it. It counts in a smile too: its
+#: healthy spread there is measured (file key ``combined``), and a weak eye narrows less;
+#: but there it does not name the side alone (:data:`SIDE_NEEDS_SUPPORT`).
 #: Without the photo (landmarks alone), or when the eyes are too soft or too small in it,
 #: the verdict falls back to the landmarks' fissure and :data:`REGION_MEASURES`.
 FLOW_REGION_MEASURES: dict[str, tuple[str, ...]] = {"eye": ("palpebral_fissure_flow",)}
+#: Measures that may push a photo of that expression outside normal but may not name the
+#: side alone: in a smile the healthy eye narrows, and after long-standing palsy with
+#: synkinesis the weak eye narrows too, so the eye's sign alone can point either way
+#: (spec/clinical-measurements.md, 3). When such a measure carries the largest share,
+#: the side is named only if another measure at least :data:`SIDE_SUPPORT_Z` healthy
+#: root-mean-squares from zero points the same way; otherwise the verdict is
+#: "asymmetry" with no side. The simulator makes no synkinesis, so on its palsy this
+#: costs: 5.6 points of the London benchmark's right-side sensitivity (eye-only palsy in a
+#: smile named 52 of 53 -> 3 of 53, now unnamed), while wrong sides fall from 67 to 45 of
+#: 1148 (benchmarks/bench_validity.py).
+SIDE_NEEDS_SUPPORT: dict[str, tuple[str, ...]] = {"smile": ("palpebral_fissure_flow",)}
+#: How far (in healthy root-mean-squares of its signed difference) a measure must be from
+#: zero to support a side that a :data:`SIDE_NEEDS_SUPPORT` measure points to: within one,
+#: its sign is what healthy faces show either way.
+SIDE_SUPPORT_Z = 1.0
 #: Measures read as one signed left-right difference ("+" = the subject's left looks
 #: weaker), with no per-side values: a table holds ``<measure>_signed`` for them.
 SIGNED_MEASURES: tuple[str, ...] = ("palpebral_fissure_flow",)
@@ -212,6 +228,11 @@ def signed_difference(measure: str, left: float, right: float) -> float:
     return float(right - left) if SMALLER_IS_WEAKER[measure] else float(left - right)
 
 
+def _side_of(signed: float) -> str | None:
+    value = float(signed)
+    return None if value == 0.0 else ("left" if value > 0 else "right")
+
+
 @dataclass(frozen=True)
 class CombinedLimit:
     """One limit on the verdict measures taken together, for one expression.
@@ -274,13 +295,28 @@ class CombinedLimit:
             return math.nan
         return float(sum(self.contributions(signed).values()))
 
-    def weaker_side(self, signed: Mapping[str, float]) -> str | None:
-        """The side the measure with the largest share points to, or None for an all-zero
-        difference."""
+    def weaker_side(self, signed: Mapping[str, float], *,
+                    needs_support: Sequence[str] = ()) -> str | None:
+        """The side the measure with the largest share points to; None for an all-zero
+        difference.
+
+        When that measure is one of ``needs_support`` (:data:`SIDE_NEEDS_SUPPORT` of the
+        photo's expression), the side is named only if another measure at least
+        :data:`SIDE_SUPPORT_Z` healthy root-mean-squares from zero, the furthest of them,
+        points the same way; otherwise None (the side is unclear).
+        """
         shares = self.contributions(signed)
         top = max(self.measures, key=lambda m: shares[m])
-        value = float(signed[top])
-        return None if value == 0.0 else ("left" if value > 0 else "right")
+        side = _side_of(signed[top])
+        if top not in needs_support or side is None:
+            return side
+        z = dict(zip(self.measures, self._z(signed)))
+        others = [m for m in self.measures if m not in needs_support]
+        if not others:
+            return None
+        furthest = max(others, key=lambda m: abs(z[m]))
+        supported = abs(z[furthest]) >= SIDE_SUPPORT_Z and _side_of(signed[furthest]) == side
+        return side if supported else None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
