@@ -15,7 +15,7 @@ import streamlit as st
 
 from palsy_core.export_xlsx import visits_to_xlsx
 from palsy_core.face.normal_range import REGION_MEASURES
-from palsy_core.records import PHOTO_SET, region_measure
+from palsy_core.records import PHOTO_SET, region_measure, weaker_side_label
 from palsy_core.report import MEASUREMENT_LABELS, REGION_LABELS
 from palsy_core.visit import MOVEMENT_TITLES
 from app_pages.ui import auth, services, widgets
@@ -75,7 +75,7 @@ st.dataframe(pd.DataFrame({
     "Visit": [visit.visit_id for visit in visits],
     "Date": [visit.visit_date for visit in visits],
     "Expression": [visit.expression for visit in visits],
-    "Weaker side": [visit.affected_side or "none" for visit in visits],
+    "Weaker side": [weaker_side_label(visit) for visit in visits],
     "Headline": [visit.assessment.get("headline", "") for visit in visits],
     "Photo stored": ["yes" if visit.has_photo else "no" for visit in visits],
     "Note": [visit.note for visit in visits],

@@ -226,6 +226,16 @@ def region_measure(assessment: Mapping[str, Any], region: str) -> str | None:
     return scored.get("measure") if isinstance(scored, Mapping) else None
 
 
+def weaker_side_label(visit: VisitRecord) -> str:
+    """The visit's weaker side for a listing: "left" / "right", "unclear" for a photo
+    called asymmetric whose side it could not tell (the eye alone in a smile), else
+    "none"."""
+    if visit.affected_side:
+        return visit.affected_side
+    status = (visit.assessment.get("assessment") or {}).get("status")
+    return "unclear" if status == "asymmetry" else "none"
+
+
 class _Base(DeclarativeBase):
     pass
 

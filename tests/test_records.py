@@ -386,3 +386,18 @@ def test_kill_9_during_saves_loses_no_committed_visit(tmp_path):
         notes = {visit.note for visit in store.list_visits("P-KILL")}
         assert {f"visit {index}" for index in range(confirmed + 1)} <= notes  # every confirmed save is there
         assert store.save_visit("P-KILL", {"headline": "after"})  # and the database takes new saves
+
+
+def test_a_visit_whose_side_the_photo_could_not_tell_lists_it_as_unclear(store, analyzer,
+                                                                         face_photo):
+    """A smile where only the eye differs is asymmetric with no side: the listing says
+    "unclear", not "none" (which reads as healthy)."""
+    from palsy_core.records import weaker_side_label
+    from trainers.data.simulate import simulate_palsy
+
+    warped = simulate_palsy(face_photo, analyzer.analyze(face_photo).landmarks, side="left",
+                            region="eye", severity="moderate", seed=0).image
+    unclear = store.save_visit("P-3", analyzer.analyze(warped, expression="smile"))
+    healthy = store.save_visit("P-3", analyzer.analyze(face_photo, expression="smile"))
+    labels = {v.visit_id: weaker_side_label(v) for v in store.list_visits("P-3")}
+    assert labels == {unclear: "unclear", healthy: "none"}

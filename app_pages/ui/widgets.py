@@ -306,6 +306,8 @@ def region_gauges(result: AnalysisResult) -> None:
     regions = result.region_asymmetry
     verdict = result.assessment
     unused = verdict is not None and verdict.status == "not_assessable"
+    side_unclear = (verdict is not None and verdict.status == "asymmetry"
+                    and verdict.affected_side is None)
     top = max(3.0, float(np.ceil(max((r.score for r in regions.values()), default=0.0) + 0.25)))
     figure = go.Figure()
     count = max(1, len(regions))
@@ -313,6 +315,8 @@ def region_gauges(result: AnalysisResult) -> None:
         label = "within normal" if region.within_normal else f"weaker: subject's {region.weaker_side}"
         if unused and not region.within_normal:
             label = "not used (see below)"  # short: the gauge's title column is narrow
+        elif side_unclear and name == "eye" and not region.within_normal:
+            label = "side unclear (smile)"
         low, high = 1 - (index + 1) / count, 1 - index / count
         figure.add_trace(go.Indicator(
             mode="number+gauge",
@@ -340,6 +344,9 @@ def region_gauges(result: AnalysisResult) -> None:
         codes = ", ".join(r.code.replace("_", " ") for r in verdict.reasons)
         st.caption(f"**Not used for the verdict:** the photo is not assessable ({codes}), so a gauge "
                    "beyond its limit says nothing about the face. Retake the photo as the headline says.")
+    if side_unclear:
+        st.caption("**Eye:** the eye openings differ beyond normal, but in a smile that alone "
+                   "cannot tell which side is weaker (see the headline).")
     for name, region in regions.items():
         if region.note:
             st.caption(f"{REGION_LABELS.get(name, name)}: {region.note}")
