@@ -71,18 +71,23 @@ def corrected_differences(points: np.ndarray) -> np.ndarray:
     return signed_differences(frontalize(points, axes="all")[0])
 
 
-def verdict_of(points: np.ndarray, blendshapes: dict, expression: str) -> tuple:
-    """(status, side) as the Analyzer reads it: yaw undone, stated expression."""
-    from palsy_core.assessment import assess
+def verdict_of(points: np.ndarray, blendshapes: dict, expression: str, flow) -> tuple:
+    """(status, side) as the Analyzer reads it: yaw undone, stated expression, the eye read
+    from the pixels (``flow``, :func:`palsy_core.face.mirror_flow.mirror_flow` of the photo;
+    None: the landmarks alone, as ``reanalyze`` without the photo reads them).
 
-    frontal, pose = frontalize(points, axes="yaw")
-    face = measure_face(frontal, blendshapes, expression=expression)
-    verdict = assess(face, head_pose=pose, blendshapes=blendshapes, stated_expression=expression,
+    The pose refusal itself is what is being measured, so the measures are judged as if
+    the head faced the camera.
+    """
+    from palsy_core.assessment import assess
+    from palsy_core.face.landmarks import HeadPose
+
+    frontal, _ = frontalize(points, axes="yaw")
+    face = measure_face(frontal, blendshapes, expression=expression, flow=flow)
+    verdict = assess(face, head_pose=HeadPose(0.0, 0.0, 0.0), blendshapes=blendshapes,
+                     stated_expression=expression,
                      pupil_distance_px=face.interpupillary_distance_mm / face.mm_per_pixel)
-    # The pose refusal itself is what is being measured: judge the measures alone.
-    return (verdict.status if verdict.status != "not_assessable" or any(
-        r.code not in ("head_turned", "head_nodded") for r in verdict.reasons) else
-        ("asymmetry" if face.affected_side else "within_normal"), face.affected_side)
+    return verdict.status, verdict.affected_side
 
 
 def limits_array(expression: str) -> np.ndarray:
@@ -210,9 +215,21 @@ def yaw_corrected(points: np.ndarray) -> np.ndarray:
 
 
 def rendered_turns(landmarker, entries, angles, fraction, floor):
+    """Section 2. The drift columns are the landmark measures (:data:`VERDICT_MEASURES`)
+    and then the eye read from the pixels (:data:`~palsy_core.face.measurements.FLOW_EYE_MEASURE`,
+    the verdict's eye), each as a fraction of its limit."""
+    from palsy_core.face.measurements import FLOW_EYE_MEASURE
+    from palsy_core.face.mirror_flow import mirror_flow
+
     print(f"\n## 2. Re-rendered turns, landmarker run again ({len(entries)} photos)")
     print("re-detection floor (p95 drift / limit, photo rotated 5 deg in plane): "
           + " ".join(f"{m} {v:.3f}" for m, v in zip(VERDICT_MEASURES, floor)))
+    names = (*VERDICT_MEASURES, FLOW_EYE_MEASURE)
+    base = {}
+    for e in entries:
+        flow = mirror_flow(load_image(e["path"]), e["landmarks"])
+        base[e["path"]] = (flow, verdict_of(e["landmarks"], e["blendshapes"], e["expression"], flow),
+                           verdict_of(e["landmarks"], e["blendshapes"], e["expression"], None))
     print("Each bin's pose drift is its p95 drift above the drift of renders turned by "
           "+-3 deg (the rendering's own noise floor, the turn itself negligible).")
     print("applied | fitted change (mean) | p95 drift / limit, worst measure: raw | yaw undone "
@@ -232,12 +249,21 @@ def rendered_turns(landmarker, entries, angles, fraction, floor):
                     continue
                 pose = pose_from_rotation(estimate_rotation(face.landmarks))
                 base_pose = pose_from_rotation(estimate_rotation(e["landmarks"]))
+                base_flow, base_verdict, base_landmarks_verdict = base[e["path"]]
+                flow = mirror_flow(image, face.landmarks)
+                eye_limit = limits_for(e["expression"])[FLOW_EYE_MEASURE]
+                eye_drift = (flow.fissure_difference_mm - base_flow.fissure_difference_mm) / eye_limit
                 row = {
-                    "flipped": verdict_of(face.landmarks, face.blendshapes, e["expression"])
-                    != verdict_of(e["landmarks"], e["blendshapes"], e["expression"]),
+                    "flipped": verdict_of(face.landmarks, face.blendshapes, e["expression"], flow)
+                    != base_verdict,
+                    "flipped_landmarks": verdict_of(face.landmarks, face.blendshapes,
+                                                    e["expression"], None)
+                    != base_landmarks_verdict,
+                    "sharp": flow.sharp_enough,
                     "fitted": getattr(pose, axis), "change": getattr(pose, axis) - getattr(base_pose, axis),
                     "raw": (signed_differences(face.landmarks) - signed_differences(e["landmarks"])) / lim,
-                    "yaw": (yaw_corrected(face.landmarks) - yaw_corrected(e["landmarks"])) / lim,
+                    "yaw": np.append((yaw_corrected(face.landmarks) - yaw_corrected(e["landmarks"])) / lim,
+                                     eye_drift),
                     "all": (corrected_differences(face.landmarks) - corrected_differences(e["landmarks"])) / lim,
                 }
                 rows.append(row)
@@ -262,8 +288,12 @@ def rendered_turns(landmarker, entries, angles, fraction, floor):
             q = np.percentile(np.abs([c["yaw"] for c in group]), 95, axis=0)
             excess = np.sqrt(np.maximum(q ** 2 - floor ** 2, 0.0))
             flips = np.mean([c["flipped"] for c in group])
+            flips_landmarks = np.mean([c["flipped_landmarks"] for c in group])
+            sharp = np.mean([c["sharp"] for c in group])
             print(f"  |{axis}| {low:2d}-{high:2d} deg: n {len(group):3d}, p95 {q.max():.3f}, "
-                  f"pose drift {excess.max():.3f}, verdict changed on {flips:.0%}")
+                  f"pose drift {excess.max():.3f} (worst: {names[int(np.argmax(excess))]}; the "
+                  f"eye read from the pixels {excess[-1]:.3f}, sharp enough on {sharp:.0%}), "
+                  f"verdict changed on {flips:.0%} (on the landmarks alone {flips_landmarks:.0%})")
             if excess.max() <= fraction and tolerated == low:
                 tolerated = high
         thresholds[axis] = tolerated
