@@ -62,8 +62,9 @@ import numpy as np
 from .face.landmarks import HeadPose
 from .face.measurements import FLOW_EYE_MEASURE, FLOW_EYE_WORDS, FaceMeasurements
 from .face.normal_range import (ASSESSABLE_EXPRESSIONS, EXPRESSION_THRESHOLDS, MAX_RELIABLE_PITCH,
-                           MAX_RELIABLE_YAW, REGION_MEASURES, SIDE_NEEDS_SUPPORT, SIGNED_MEASURES,
-                           CombinedLimit, load_normal_limits, signed_difference, verdict_regions)
+                           MAX_RELIABLE_YAW, REGION_MEASURES, SIDE_NEEDS_SUPPORT,
+                           SIDE_SUPPORTED_BY, SIGNED_MEASURES, CombinedLimit, load_normal_limits,
+                           signed_difference, verdict_regions)
 from .vocabulary import EXPRESSIONS
 
 Status = Literal["within_normal", "asymmetry", "not_assessable"]
@@ -467,7 +468,8 @@ def combined_verdict(face: FaceMeasurements, combined: CombinedLimit, *,
     score = combined.score(signed)
     if not score > combined.limit:
         return "within_normal", None, score
-    side = combined.weaker_side(signed, needs_support=SIDE_NEEDS_SUPPORT.get(expression, ()))
+    side = combined.weaker_side(signed, needs_support=SIDE_NEEDS_SUPPORT.get(expression, ()),
+                                supported_by=SIDE_SUPPORTED_BY.get(expression, ()))
     return "asymmetry", side, score
 
 

@@ -146,13 +146,20 @@ FLOW_REGION_MEASURES: dict[str, tuple[str, ...]] = {"eye": ("palpebral_fissure_f
 #: side alone: in a smile the healthy eye narrows, and after long-standing palsy with
 #: synkinesis the weak eye narrows too, so the eye's sign alone can point either way
 #: (spec/clinical-measurements.md, 3). When such a measure carries the largest share,
-#: the side is named only if another measure at least :data:`SIDE_SUPPORT_Z` healthy
-#: root-mean-squares from zero points the same way; otherwise the verdict is
-#: "asymmetry" with no side. The simulator makes no synkinesis, so on its palsy this
-#: costs: 5.6 points of the London benchmark's right-side sensitivity (eye-only palsy in a
-#: smile named 52 of 53 -> 3 of 53, now unnamed), while wrong sides fall from 67 to 45 of
-#: 1148 (benchmarks/bench_validity.py).
+#: the side is named only if one of :data:`SIDE_SUPPORTED_BY` at least
+#: :data:`SIDE_SUPPORT_Z` healthy root-mean-squares from zero points the same way;
+#: otherwise the verdict is "asymmetry" with no side. The simulator makes no synkinesis,
+#: so on its palsy this costs: the London benchmark's right-side sensitivity falls from
+#: 63.9 % to 59 % (eye-only palsy in a smile named 52 of 53 -> 3 of 53, now unnamed),
+#: while wrong sides fall from 67 to 49 of 1148 (benchmarks/bench_validity.py).
 SIDE_NEEDS_SUPPORT: dict[str, tuple[str, ...]] = {"smile": ("palpebral_fissure_flow",)}
+#: The measures that can support a side :data:`SIDE_NEEDS_SUPPORT` points to: in a smile the
+#: mouth, the most reliable cue there (spec/clinical-measurements.md, 3). Not the brow: a
+#: smile lowers the healthy side's brow a little with the cheek, and on composites (a
+#: smile joined to a rest photo) the brow pointed to the wrong side; supported by any
+#: measure, 88 of 102 asymmetric composites were named right, by the mouth 96.
+SIDE_SUPPORTED_BY: dict[str, tuple[str, ...]] = {
+    "smile": ("commissure_height", "commissure_excursion")}
 #: How far (in healthy root-mean-squares of its signed difference) a measure must be from
 #: zero to support a side that a :data:`SIDE_NEEDS_SUPPORT` measure points to: within one,
 #: its sign is what healthy faces show either way.
@@ -298,15 +305,16 @@ class CombinedLimit:
             return math.nan
         return float(sum(self.contributions(signed).values()))
 
-    def weaker_side(self, signed: Mapping[str, float], *,
-                    needs_support: Sequence[str] = ()) -> str | None:
+    def weaker_side(self, signed: Mapping[str, float], *, needs_support: Sequence[str] = (),
+                    supported_by: Sequence[str] = ()) -> str | None:
         """The side the measure with the largest share points to; None for an all-zero
         difference.
 
         When that measure is one of ``needs_support`` (:data:`SIDE_NEEDS_SUPPORT` of the
-        photo's expression), the side is named only if another measure at least
-        :data:`SIDE_SUPPORT_Z` healthy root-mean-squares from zero, the furthest of them,
-        points the same way; otherwise None (the side is unclear).
+        photo's expression), the side is named only if the furthest of ``supported_by``
+        (:data:`SIDE_SUPPORTED_BY`) is at least :data:`SIDE_SUPPORT_Z` healthy
+        root-mean-squares from zero and points the same way; otherwise None (the side is
+        unclear).
         """
         shares = self.contributions(signed)
         top = max(self.measures, key=lambda m: shares[m])
@@ -314,10 +322,10 @@ class CombinedLimit:
         if top not in needs_support or side is None:
             return side
         z = dict(zip(self.measures, self._z(signed)))
-        others = [m for m in self.measures if m not in needs_support]
-        if not others:
+        supporters = [m for m in supported_by if m in z]
+        if not supporters:
             return None
-        furthest = max(others, key=lambda m: abs(z[m]))
+        furthest = max(supporters, key=lambda m: abs(z[m]))
         supported = abs(z[furthest]) >= SIDE_SUPPORT_Z and _side_of(signed[furthest]) == side
         return side if supported else None
 
