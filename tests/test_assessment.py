@@ -292,3 +292,50 @@ def test_a_side_the_smiling_eye_points_to_needs_the_mouth_beyond_one_rms():
     assert smile.weaker_side(signed(smile, 8.0)) == "left"  # no rule given: the eye
     assert rest.weaker_side(signed(rest, 8.0),
                             needs_support=SIDE_NEEDS_SUPPORT.get("rest", ())) == "left"
+
+
+
+# -- the combined limit on real landmarks: mirrored, symmetric, scaled -----------------------
+def test_the_verdict_reads_the_combined_limit(drooped):
+    weak = _verdict(drooped.landmarks, drooped.blendshapes, "smile")
+    assert weak.combined_score > weak.combined_limit > 0
+    assert weak.worst_region is weak.supporting_regions[0]
+    assert all(r.points_to == "left" and r.share > 0 for r in weak.supporting_regions)
+    shares = [r.share for r in weak.regions if r.share is not None]
+    assert sum(shares) == pytest.approx(weak.combined_score, rel=1e-6)
+    data = weak.to_dict()
+    assert data["combined_score"] == pytest.approx(weak.combined_score, abs=1e-3)
+    assert {"share", "points_to"} <= set(data["regions"][0])
+
+
+def test_mirrored_landmarks_give_the_same_score_and_the_mirrored_side(drooped, healthy):
+    flip = {"left": "right", "right": "left", None: None}
+    for face in (drooped, healthy):
+        points = face.landmarks.astype(np.float64)
+        width = 2 * float(points[:, 0].max()) + 10  # any image width: mirroring is about x
+        plain = _verdict(points, face.blendshapes, "smile")
+        mirrored = _verdict(mirror_landmarks(points, width), face.blendshapes, "smile")
+        assert mirrored.combined_score == pytest.approx(plain.combined_score, rel=1e-6)
+        assert mirrored.status == plain.status
+        assert mirrored.affected_side == flip[plain.affected_side]
+        assert ([r.points_to for r in mirrored.regions]
+                == [flip[r.points_to] for r in plain.regions])
+
+
+def test_symmetric_landmarks_score_zero(healthy):
+    points = healthy.landmarks.astype(np.float64)
+    midline = (points[468, 0] + points[473, 0]) / 2
+    symmetric = (points + mirror_landmarks(points, 2 * midline)) / 2
+    verdict = _verdict(symmetric, healthy.blendshapes, "smile")
+    assert verdict.status == "within_normal" and verdict.combined_score < 0.01
+
+
+@pytest.mark.parametrize("factor", [0.5, 3.0])
+def test_scaled_landmarks_keep_the_combined_score(drooped, factor):
+    # measure_face works in mm from the iris: scaling the landmarks changes no millimetre
+    # (up to the 0.001 mm rounding of the per-side values).
+    plain = _verdict(drooped.landmarks, drooped.blendshapes, "smile")
+    scaled = drooped.landmarks.astype(np.float64) * factor
+    verdict = _verdict(scaled, drooped.blendshapes, "smile")
+    assert verdict.combined_score == pytest.approx(plain.combined_score, rel=0.02)
+    assert (verdict.status, verdict.affected_side) == (plain.status, plain.affected_side)
