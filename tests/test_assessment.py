@@ -253,10 +253,13 @@ def test_in_a_smile_the_eye_alone_names_no_side(analyzer, face_photo):
     for side in ("left", "right"):
         warped = simulate_palsy(face_photo, landmarks, side=side, region="eye",
                                 severity="moderate", seed=0).image
-        verdict = analyzer.analyze(warped, expression="smile").assessment
+        result = analyzer.analyze(warped, expression="smile")
+        verdict = result.assessment
         assert verdict.status == "asymmetry" and verdict.affected_side is None
         assert verdict.worst_region.name == "eye" and verdict.worst_region.points_to == side
         assert [w.code for w in verdict.warnings] == ["side_unclear"]
+        # Said once: not again by the per-region rule's note.
+        assert sum("side" in w for w in result.warnings) == 1
         assert "side is unclear" in verdict.headline() and "at rest" in verdict.headline()
         assert verdict.to_dict()["affected_side"] is None
 

@@ -213,7 +213,8 @@ def measure_face(
     limits_expression = expression if expression in ASSESSABLE_EXPRESSIONS else "rest"
     eye_flow = flow if flow is not None and flow.sharp_enough else None
     regions = _region_asymmetry(measurements, expression, limits_expression, eye_flow)
-    affected_side, notes = _affected_side(regions, expression)
+    affected_side, notes = _affected_side(regions, expression,
+                                          eye_from_pixels=eye_flow is not None)
     return FaceMeasurements(
         measurements=measurements,
         regions=regions,
@@ -355,15 +356,18 @@ def _region_asymmetry(ms: dict[str, Measurement], expression: str, limits_expres
     return {"brow": brow, "eye": eye, "mouth": mouth}
 
 
-def _affected_side(regions: dict[str, RegionAsymmetry], expression: str):
+def _affected_side(regions: dict[str, RegionAsymmetry], expression: str, *,
+                   eye_from_pixels: bool):
     candidates = {k: r for k, r in regions.items() if not r.within_normal}
     notes = []
     if expression == "smile" and "eye" in candidates:
         # The healthy eye narrows with a smile, and after long-standing palsy the weak one
         # does too: the eye alone cannot name the side (spec/clinical-measurements.md, 3).
         candidates.pop("eye")
-        notes.append("Eye asymmetry not used for the side: in a smile the eye alone cannot "
-                     "tell it.")
+        if not eye_from_pixels:
+            # Read from the pixels, the eye still counts in the verdict, whose side rule
+            # says itself when it names none (assessment warning "side_unclear").
+            notes.append("Eye asymmetry ignored for the side: the photo shows a smile.")
     if not candidates:
         return None, notes
     sides = {r.weaker_side for r in candidates.values()}
