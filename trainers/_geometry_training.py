@@ -292,24 +292,18 @@ def across_simulators(x: np.ndarray, rows: FaceRows, folds: Sequence[Sequence[st
 
     out = {}
     for trained, tested in SIMULATOR_PAIRS:
-        keep = np.flatnonzero((rows.palsy == 0) | (rows.kind == trained)
-                              | (rows.kind == tested))
-        train_on = np.isin(rows.kind[keep], ("real", "mirror", "healthy_sim", trained))
-        # Rows of the other maker stay in the fold's people but out of its training.
-        sub = rows.take(keep)
-        sub_mirror = None if x_mirror is None else x_mirror[keep]
-        probability = np.full(len(sub), np.nan)
-        for k, test_people in enumerate(folds):
-            fit_people = sorted(set(sub.person) - set(test_people))
-            fit = train_on & np.isin(sub.person, fit_people)
-            model = train_calibrated(x[keep][fit], sub.take(np.flatnonzero(fit)), fit_people,
-                                     hidden, seed=seed + k,
-                                     x_mirror=None if sub_mirror is None else sub_mirror[fit])
-            test = np.isin(sub.person, test_people)
+        # Each fold's model from cross_validate on the healthy rows and one maker's palsy;
+        # then scored on the other maker's palsy of the fold's held-out people.
+        train = np.flatnonzero((rows.palsy == 0) | (rows.kind == trained))
+        _, _, models = cross_validate(x[train], rows.take(train), folds, hidden, seed=seed,
+                                      x_mirror=None if x_mirror is None else x_mirror[train])
+        scored = np.flatnonzero((rows.kind == "real") | (rows.kind == tested))
+        probability = np.full(len(rows), np.nan)
+        for model, test_people in zip(models, folds):
+            test = scored[np.isin(rows.person[scored], test_people)]
             probability[test] = model.probability(
-                x[keep][test], None if sub_mirror is None else sub_mirror[test])
-        scored = (sub.kind == "real") | (sub.kind == tested)
-        out[f"{trained}_to_{tested}"] = roc_auc(sub.palsy[scored], probability[scored])
+                x[test], None if x_mirror is None else x_mirror[test])
+        out[f"{trained}_to_{tested}"] = roc_auc(rows.palsy[scored], probability[scored])
     return out
 
 
