@@ -88,6 +88,34 @@ def test_eye_widens_and_brow_drops(severe_cases, astronaut_landmarks):
     assert fissure(severe_cases["left"].landmarks) == fissure(astronaut_landmarks)
 
 
+
+def test_brow_and_eye_each_move_their_own_feature(astronaut, astronaut_landmarks):
+    # A sinking brow folds the skin above the lid but leaves the lid margin in place; an
+    # opening eye leaves the brow in place (the brow's lower edge, above the pupil: 52).
+    scale = eye_distance(astronaut_landmarks)
+    brow = simulate_palsy(astronaut, astronaut_landmarks, side="right", region="brow",
+                          severity=1.0, seed=0).landmarks
+    eye = simulate_palsy(astronaut, astronaut_landmarks, side="right", region="eye",
+                         severity=1.0, seed=0).landmarks
+    moved = lambda points, i: float(points[i, 1] - astronaut_landmarks[i, 1])  # noqa: E731
+    assert moved(brow, 52) > 0.05 * scale
+    assert abs(moved(brow, 159)) < 0.002 * scale and abs(moved(brow, 145)) < 0.002 * scale
+    assert moved(eye, 159) < -0.004 * scale and moved(eye, 145) > 0.02 * scale
+    assert abs(moved(eye, 52)) < 0.002 * scale
+
+
+def test_a_sinking_brow_does_not_narrow_the_eye_in_the_pixels(landmarker, astronaut,
+                                                              astronaut_landmarks):
+    from palsy_core.face.mirror_flow import mirror_flow
+
+    before = mirror_flow(astronaut, astronaut_landmarks)
+    case = simulate_palsy(astronaut, astronaut_landmarks, side="left", region="brow",
+                          severity=1.0, seed=0)
+    after = mirror_flow(case.image, landmarker.detect(case.image).landmarks)
+    assert after.drop_mm["brow"] - before.drop_mm["brow"] > 2.0          # left brow lower
+    assert abs(after.fissure_difference_mm - before.fissure_difference_mm) < 0.4
+
+
 def test_real_landmarker_sees_the_simulated_palsy(landmarker, severe_cases, astronaut,
                                                   astronaut_landmarks):
     """The warp moves the face as the returned landmarks say, and MediaPipe agrees."""

@@ -52,7 +52,7 @@ PATTERNS = ("peripheral", "central")
 SEVERITY_STRENGTH = {"mild": 0.3, "moderate": 0.6, "severe": 1.0}
 #: Raised whenever the same seed starts giving different images, so data sets written
 #: by an older simulator are recognised as stale and not reused.
-SIMULATOR_VERSION = 3
+SIMULATOR_VERSION = 4
 #: Upper strength bound of each severity name, for strengths given as numbers.
 _SEVERITY_UPPER = (("mild", 0.4), ("moderate", 0.7), ("severe", 1.0))
 
@@ -61,6 +61,9 @@ _MOUTH_CORNER = {"right": mesh_indices.RIGHT_MOUTH_CORNER, "left": mesh_indices.
 _EYE_RING = {"right": list(mesh_indices.RIGHT_EYE[:-1]), "left": list(mesh_indices.LEFT_EYE[:-1])}
 _EYE_OUTER_CORNER = {"right": 33, "left": 263}
 _BROW = {"right": list(mesh_indices.RIGHT_BROW[:-1]), "left": list(mesh_indices.LEFT_BROW[:-1])}
+_BROW_LOWER_EDGE = {"right": list(mesh_indices.RIGHT_BROW_LOWER),
+                    "left": list(mesh_indices.LEFT_BROW_LOWER)}
+_UPPER_LID_MIDDLE = {"right": 159, "left": 386}
 _NOSE_ALA = {"right": 98, "left": 327}
 _NOSE_TIP = 1
 _CHIN = 152
@@ -651,22 +654,41 @@ def _eye_opening(points, frame, side, upper, lower):
     centre = ring.mean(axis=0)
     below = (points[:, :2] - centre) @ frame.v
     gain = np.where(below > 0, lower, upper) * _window(points, centre, frame, 0.35, 0.12)
-    return (gain * below)[:, None] * frame.v
+    return (gain * below * (1.0 - _lid_to_brow(points, frame, side)))[:, None] * frame.v
 
 
 def _paralytic_eye(points, frame, side, strength):
     # Unopposed levator lifts the upper lid, the lax lower lid sags, the outer corner drops.
     opening = _eye_opening(points, frame, side, 0.3 * strength, 0.7 * strength)
     corner = points[_EYE_OUTER_CORNER[side], :2]
-    droop = 0.025 * strength * frame.scale * _window(points, corner, frame, 0.15, 0.15)
+    droop = (0.025 * strength * frame.scale * _window(points, corner, frame, 0.15, 0.15)
+             * (1.0 - _lid_to_brow(points, frame, side)))
     return opening + droop[:, None] * frame.v
 
 
 def _brow_shift(points, frame, side, amount):
     """Brow down by ``amount`` L (negative: up), more at its outer end."""
     centre = points[_BROW[side], :2].mean(axis=0) + 0.1 * frame.scale * frame.outward(side)
-    weight = amount * frame.scale * _window(points, centre, frame, 0.4, 0.13)
+    weight = (amount * frame.scale * _window(points, centre, frame, 0.4, 0.13)
+              * _lid_to_brow(points, frame, side))
     return weight[:, None] * frame.v
+
+
+def _lid_to_brow(points, frame, side) -> np.ndarray:
+    """Per point, 0 at and below the middle of ``side``'s upper lid margin, rising
+    smoothly to 1 at the brow's lower edge and above it.
+
+    The brow's effects are scaled by it and the eye's by one minus it, so each moves
+    its own feature only: a brow that sinks folds the skin above the lid (hooding) but
+    leaves the lid margin where the levator holds it, and a lid that opens does not lift
+    the brow. Without it a severe simulated brow drop narrowed the same eye by about
+    1 mm (the opposite of the wider eye of palsy) and a severe eye palsy raised the brow
+    by about 1.3 mm (London Set, rest photos, read by the mirror flow).
+    """
+    lid = points[_UPPER_LID_MIDDLE[side], :2]
+    brow = points[_BROW_LOWER_EDGE[side], :2].mean(axis=0)
+    above_lid = (lid - points[:, :2]) @ frame.v
+    return _smoothstep(above_lid / max(float((lid - brow) @ frame.v), 1e-6))
 
 
 def _lateral_shift(points, frame, side, amount):
