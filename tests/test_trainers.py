@@ -324,6 +324,8 @@ def test_london_build_promotes_a_calibrated_geometry_model(tmp_path, analyzer, f
     assert "DeBruine" in card["attribution"][0]
     kinds = card["training_data"]["rows_by_kind"]
     assert kinds["composite"] == 12 and kinds["real"] == 12
+    from trainers.data.simulate import SIMULATOR_VERSION
+    assert card["training_data"]["simulator_version"] == SIMULATOR_VERSION
     assert (tmp_path / "w" / "palsy" / "DEFAULT").read_text().strip() == "tiny_geometry"
     model = load_model("palsy", "tiny_geometry", tmp_path / "w")
     healthy = analyzer.analyze(face_photo)

@@ -277,6 +277,7 @@ def build_london(config: LondonBuild) -> Path:
     from ._london import (LONDON_CITATION, PALSY_PER_PHOTO, REGION_CHANCES, SEVERITY_BANDS,
                           WORK_SIZE, build_rows, london_people, person_folds)
     from ._person_eval import summarise
+    from .data.simulate import SIMULATOR_VERSION
 
     started = time.perf_counter()
     people = london_people(config.faces)
@@ -378,6 +379,7 @@ def build_london(config: LondonBuild) -> Path:
                 "palsy": (f"{PALSY_PER_PHOTO} simulate_palsy cases per photo (severity bands "
                           f"{SEVERITY_BANDS}, regions {REGION_CHANCES}, 20 % central) and "
                           "composite_palsy of each person's smile and rest photos, each side"),
+                "simulator_version": SIMULATOR_VERSION,
                 "augmentation": "jitter_photo on every synthetic image (tilt, exposure, and half "
                                 "the time a loss of detail), whatever its label",
                 "inputs": geometry_input_names(),
