@@ -104,6 +104,19 @@ def test_brow_and_eye_each_move_their_own_feature(astronaut, astronaut_landmarks
     assert abs(moved(eye, 52)) < 0.002 * scale
 
 
+
+def test_the_eyeball_stays_where_it_is_while_the_lids_open(astronaut, astronaut_landmarks):
+    # The lids open over the eye: the iris centre (the pupil every height is measured
+    # from) neither moves nor is smeared, while the lower lid sags.
+    case = simulate_palsy(astronaut, astronaut_landmarks, side="left", region="eye",
+                          severity=1.0, seed=0)
+    scale = eye_distance(astronaut_landmarks)
+    assert np.abs(case.landmarks[473, :2] - astronaut_landmarks[473, :2]).max() < 1e-3
+    assert case.landmarks[374, 1] - astronaut_landmarks[374, 1] > 0.02 * scale
+    x, y = np.floor(astronaut_landmarks[473, :2]).astype(int)  # the pixel under the pupil
+    assert np.abs(case.image[y, x].astype(int) - astronaut[y, x].astype(int)).max() <= 4
+
+
 def test_a_sinking_brow_does_not_narrow_the_eye_in_the_pixels(landmarker, astronaut,
                                                               astronaut_landmarks):
     from palsy_core.face.mirror_flow import mirror_flow

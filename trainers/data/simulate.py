@@ -52,7 +52,7 @@ PATTERNS = ("peripheral", "central")
 SEVERITY_STRENGTH = {"mild": 0.3, "moderate": 0.6, "severe": 1.0}
 #: Raised whenever the same seed starts giving different images, so data sets written
 #: by an older simulator are recognised as stale and not reused.
-SIMULATOR_VERSION = 4
+SIMULATOR_VERSION = 5
 #: Upper strength bound of each severity name, for strengths given as numbers.
 _SEVERITY_UPPER = (("mild", 0.4), ("moderate", 0.7), ("severe", 1.0))
 
@@ -64,6 +64,9 @@ _BROW = {"right": list(mesh_indices.RIGHT_BROW[:-1]), "left": list(mesh_indices.
 _BROW_LOWER_EDGE = {"right": list(mesh_indices.RIGHT_BROW_LOWER),
                     "left": list(mesh_indices.LEFT_BROW_LOWER)}
 _UPPER_LID_MIDDLE = {"right": 159, "left": 386}
+_IRIS_CENTRE = {"right": 468, "left": 473}
+#: The iris landmarks (centres and rings): the eyeball, which the lids move over.
+_EYEBALL = np.arange(468, 478)
 _NOSE_ALA = {"right": 98, "left": 327}
 _NOSE_TIP = 1
 _CHIN = 152
@@ -654,7 +657,7 @@ def _eye_opening(points, frame, side, upper, lower):
     centre = ring.mean(axis=0)
     below = (points[:, :2] - centre) @ frame.v
     gain = np.where(below > 0, lower, upper) * _window(points, centre, frame, 0.35, 0.12)
-    return (gain * below * (1.0 - _lid_to_brow(points, frame, side)))[:, None] * frame.v
+    return (gain * below * _lids_only(points, frame, side))[:, None] * frame.v
 
 
 def _paralytic_eye(points, frame, side, strength):
@@ -662,7 +665,7 @@ def _paralytic_eye(points, frame, side, strength):
     opening = _eye_opening(points, frame, side, 0.3 * strength, 0.7 * strength)
     corner = points[_EYE_OUTER_CORNER[side], :2]
     droop = (0.025 * strength * frame.scale * _window(points, corner, frame, 0.15, 0.15)
-             * (1.0 - _lid_to_brow(points, frame, side)))
+             * _lids_only(points, frame, side))
     return opening + droop[:, None] * frame.v
 
 
@@ -672,6 +675,17 @@ def _brow_shift(points, frame, side, amount):
     weight = (amount * frame.scale * _window(points, centre, frame, 0.4, 0.13)
               * _lid_to_brow(points, frame, side))
     return weight[:, None] * frame.v
+
+
+def _lids_only(points, frame, side) -> np.ndarray:
+    """Per point, how much of an eye effect it takes: none on the brow
+    (:func:`_lid_to_brow`) and none on the eyeball (the irises), which the lids open
+    over without moving it. Stretching the eye opening with the iris in it lowered the
+    iris centre of a severe simulated eye palsy by about 1 mm, tilting the line between
+    the pupils that every height is measured from."""
+    weight = 1.0 - _lid_to_brow(points, frame, side)
+    weight[_EYEBALL[_EYEBALL < len(weight)]] = 0.0
+    return weight
 
 
 def _lid_to_brow(points, frame, side) -> np.ndarray:
@@ -841,6 +855,32 @@ def _warp_triangles() -> np.ndarray:
     return np.array(sorted(faces), dtype=np.intp)
 
 
+def _face_triangles(points: np.ndarray) -> np.ndarray:
+    """The warp's triangles for this face: :func:`_warp_triangles`, with each eye's
+    opening fanned out from its iris centre instead, so that a pinned iris centre keeps
+    the eyeball in place while the lids move (the opening stretches between the iris and
+    the lids). An eye whose iris centre is not inside its opening (closed, or nearly)
+    keeps the mesh's own opening triangles."""
+    triangles = _warp_triangles()
+    if len(points) <= max(_IRIS_CENTRE.values()):
+        return triangles
+    keep = np.ones(len(triangles), bool)
+    fans = []
+    for side in SIDES:
+        ring = _EYE_RING[side]
+        contour = points[ring].astype(np.float32)
+        centre = tuple(float(v) for v in points[_IRIS_CENTRE[side]])
+        if cv2.pointPolygonTest(contour, centre, measureDist=True) < 1.0:
+            continue
+        opening = {tuple(sorted(t)) for t in _OPENING_TRIANGLES if set(t) <= set(ring)}
+        keep &= np.array([tuple(t) not in opening for t in triangles.tolist()])
+        fans += [(_IRIS_CENTRE[side], ring[k], ring[(k + 1) % len(ring)])
+                 for k in range(len(ring))]
+    if not fans:
+        return triangles
+    return np.concatenate([triangles[keep], np.array(fans, dtype=np.intp)])
+
+
 def _warp(image: np.ndarray, points: np.ndarray, displacement: np.ndarray,
           frame: _Frame) -> Face:
     """Move mesh landmarks by ``displacement`` (px) and warp the image to match.
@@ -849,8 +889,8 @@ def _warp(image: np.ndarray, points: np.ndarray, displacement: np.ndarray,
     the face never move. Landmarks outside the mesh triangles (the irises) follow the
     warp of the triangle they lie in.
     """
-    triangles = _warp_triangles()
     source = points[:, :2].astype(np.float64)
+    triangles = _face_triangles(source)
     outline = source[list(mesh_indices.FACE_OVAL[:-1])]
     to_outline = np.linalg.norm(source[:, None] - outline[None], axis=2).min(axis=1)
     shifts = displacement * _smoothstep(to_outline / (0.25 * frame.scale))[:, None]
