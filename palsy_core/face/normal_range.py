@@ -73,9 +73,9 @@ way, by leave-one-person-out: 98 at rest (limit 9.49, bootstrap 7.80-11.48) and 
 smile (10.14, 8.09-12.14); held out, 4 of 82 rest and 4 of 82 smile photos fall outside
 (4.9 %, exact 95 % CI 1.3-12.0 % each). On people held out in 5 folds
 (``benchmarks/bench_validity.py``, the 675 px working photos) it keeps 95.7 % of healthy
-photos within normal (95 % CI 91.5-99.4 %) and finds simulated palsy (simulator v4) on the
-right side in 61.5 % (58.4-64.5 %; eye-only 42 %, at rest 77 of 96), where the same rule on
-the landmarks alone kept 96.3 % and found 54.8 % (eye-only 17 %): the landmarks follow about
+photos within normal (95 % CI 91.5-99.4 %) and finds simulated palsy (simulator v5) on the
+right side in 62.0 % (59.1-65.1 %; eye-only 43 %, at rest 78 of 96), where the same rule on
+the landmarks alone kept 96.3 % and found 55.1 % (eye-only 18 %): the landmarks follow about
 a fifth of a lid's movement, the mirror flow three quarters of it. The eye counts in a smile
 too (a weak eye narrows less, and the flow's healthy spread there is measured) but does not
 name the side alone (:data:`SIDE_NEEDS_SUPPORT`). What it catches least is a brow-only

@@ -57,11 +57,12 @@ between people (SD 0.77 mm and 0.28 mm); brow-only cases score AUC 0.65, eye-onl
 mouth 0.94.
 
 The figures above and below were measured on simulator v3, whose brow drop also dragged
-the eyelids and the pupil down (narrowing that eye, a second signal no real brow palsy
-gives). On simulator v4 (:data:`trainers.data.simulate.SIMULATOR_VERSION`), which keeps each
-effect on its own feature, the shipped model scores a pooled AUC of 0.917 (brow-only 0.713,
-eye-only 0.913, mild 0.823) against 0.846 for the plain region score; the model card holds
-the current numbers.
+the eyelids and the pupil down (narrowing that eye) and whose eye palsy stretched the iris
+down, signals no real palsy gives. On simulator v5
+(:data:`trainers.data.simulate.SIMULATOR_VERSION`), which keeps each effect on its own
+feature, the shipped model scores a pooled AUC of 0.920 (brow-only 0.715, eye-only 0.923,
+mild 0.831) against 0.846 for the plain region score; the model card holds the current
+numbers.
 
 Why the weights on asymmetry are held non-negative (:func:`asymmetry_inputs`): left
 free, the regression gave the commissure's height difference, the mouth's region score
