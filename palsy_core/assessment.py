@@ -79,8 +79,13 @@ MIN_ASSESSABLE_PUPIL_DISTANCE_PX = 55.0
 REASON_CODES: tuple[str, ...] = (
     "no_face", "head_turned", "head_nodded", "face_too_small", "eyes_closed",
     "expression_without_limits", "expression_contradicted", "several_faces", "landmarks_only",
-    "soft_photo", "side_unclear",
+    "soft_photo", "side_unclear", "regions_disagree",
 )
+#: Share of the combined score from which a region counts in the verdict's account of the
+#: side: a region within its own limit that carries this much and pushes towards the
+#: affected side counts as affected (:mod:`palsy_core.recommendations`), and one that
+#: carries this much towards the other side is named in the ``regions_disagree`` warning.
+SUPPORTING_SHARE = 0.25
 
 #: The warning when measurements come without their photo (landmarks alone).
 LANDMARKS_ONLY = ("Read from the landmarks alone (no photo given): they follow about a fifth "
@@ -447,11 +452,33 @@ def assess(
                           mismatch)
     combined = load_normal_limits().combined_for(expression, mirror_flow=face.eye_from_pixels)
     status, side, score = combined_verdict(face, combined, expression=expression)
+    findings = _findings(face, expression, combined)
     if status == "asymmetry" and side is None:
         warnings += (Reason("side_unclear", SIDE_UNCLEAR),)
-    return Assessment(status, side, _findings(face, expression, combined), (), warnings,
+    elif status == "asymmetry":
+        disagreement = _disagreement(findings, side, score)
+        if disagreement:
+            warnings += (Reason("regions_disagree", disagreement),)
+    return Assessment(status, side, findings, (), warnings,
                       expression, "stated" if stated else "detected", detected, mismatch,
                       combined_score=score, combined_limit=combined.limit)
+
+
+def _disagreement(findings: tuple[RegionFinding, ...], side: str, score: float) -> str | None:
+    """One sentence when a region carrying at least :data:`SUPPORTING_SHARE` of the score
+    points away from the verdict's side, naming the region whose share decided."""
+    against = [r for r in findings if r.decides_side and r.points_to not in (None, side)
+               and (r.share or 0.0) >= SUPPORTING_SHARE * score]
+    deciding = [r for r in findings if r.points_to == side and r.share is not None]
+    if not against or not deciding:
+        return None
+    top = max(deciding, key=lambda r: r.share)
+    names = " and ".join(r.name for r in against)
+    return (f"The regions point to different sides: the {names} "
+            f"{'points' if len(against) == 1 else 'point'} to the subject's {against[0].points_to} "
+            f"side, the {top.name} to the {side}; the {top.name} carries the largest share of "
+            "the asymmetry and names the side. Read the side with care, and compare with a "
+            "photo of the other expression.")
 
 
 def combined_verdict(face: FaceMeasurements, combined: CombinedLimit, *,

@@ -27,6 +27,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from .assessment import SUPPORTING_SHARE
 from .vocabulary import Side
 
 DATA_FILE = Path(__file__).parent / "data" / "recommendations.json"
@@ -101,12 +102,6 @@ class RegionFlag:
 
     beyond_limit: bool
     weaker_side: Side | None
-
-
-#: Share of the combined score from which a region that pushes towards the affected side
-#: counts as affected although it is within its own limit: the verdict reads the regions
-#: together, so a palsy can be called on regions none of which is beyond its own limit.
-SUPPORTING_SHARE = 0.25
 
 
 def region_flags(result) -> dict[str, RegionFlag]:

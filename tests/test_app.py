@@ -121,6 +121,37 @@ def test_a_probability_that_disagrees_with_the_verdict_says_why(env, monkeypatch
     assert "(10% of the healthy photos it was tested on did)" in captions
 
 
+
+def test_a_gauge_that_points_to_the_other_side_says_why(env):
+    """Person 001 of the London Set smiling on the image-right half only (a composite of
+    the smile and rest photos, made in memory): the resting mouth names the left side, while
+    the smiling half's brow sits lower and is past its own limit towards the right. The
+    brow's gauge sends the reader below it, where the caption says why the headline names
+    the other side; the warnings say which region points where."""
+    from trainers._london import load_work_photo
+    from trainers.data.simulate import composite_palsy
+
+    london = Path(__file__).resolve().parents[1].parent / "shared" / "faces" / "london"
+    if not (london / "neutral" / "001_03.jpg").is_file():
+        pytest.skip(f"the London Set is not at {london} (a fresh clone has no ../shared)")
+    from palsy_core import FaceLandmarker
+
+    rest = load_work_photo(london / "neutral" / "001_03.jpg")
+    smile = load_work_photo(london / "smiling" / "001_08.jpg")
+    with FaceLandmarker() as landmarker:
+        points = [landmarker.detect(photo).landmarks for photo in (rest, smile)]
+    composite = composite_palsy(rest, points[0], smile, points[1], side="left").image
+    at = app()
+    upload_photo(at, "composite.jpg", jpeg(composite), expression="smile")
+    assert not at.exception and not at.error
+    assert "The subject's left side looks weaker" in texts(at.warning)
+    captions = texts(at.caption)
+    assert ("**Brow:** beyond its own limit towards the subject's right side, against the "
+            "headline") in captions
+    assert "the mouth with the largest share of the asymmetry names the left side" in captions
+    assert "the brow points to the subject's right side, the mouth to the left" in texts(at.warning)
+
+
 def test_assess_drooped_photo_headline_measurements_and_downloads(env, drooped_face, analyzer):
     at = app()
     at.sidebar.text_input(key="patient_code").input("P-0042").run()

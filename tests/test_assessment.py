@@ -342,3 +342,33 @@ def test_scaled_landmarks_keep_the_combined_score(drooped, factor):
     verdict = _verdict(scaled, drooped.blendshapes, "smile")
     assert verdict.combined_score == pytest.approx(plain.combined_score, rel=0.02)
     assert (verdict.status, verdict.affected_side) == (plain.status, plain.affected_side)
+
+
+def test_regions_pointing_to_the_other_side_are_named_beside_the_side(analyzer):
+    """A smile on one half of a real face, the rest photo on the other (person 001 of the
+    London Set): the resting mouth names the left side, while the smiling half's brow sits
+    lower (a smile lowers the brow) and points right with a large share. The verdict keeps
+    the mouth's side and says the brow points the other way; the right-hand composite,
+    whose brow does not, gets no such warning."""
+    from pathlib import Path
+
+    from trainers._london import load_work_photo
+    from trainers.data.simulate import composite_palsy
+
+    london = Path(__file__).resolve().parents[1].parent / "shared" / "faces" / "london"
+    if not (london / "neutral" / "001_03.jpg").is_file():
+        pytest.skip(f"the London Set is not at {london} (a fresh clone has no ../shared)")
+    rest = load_work_photo(london / "neutral" / "001_03.jpg")
+    smile = load_work_photo(london / "smiling" / "001_08.jpg")
+    rest_points = analyzer.analyze(rest).landmarks
+    smile_points = analyzer.analyze(smile).landmarks
+    verdicts = {side: analyzer.analyze(composite_palsy(rest, rest_points, smile, smile_points,
+                                                       side=side).image,
+                                       expression="smile").assessment
+                for side in ("left", "right")}
+    left = verdicts["left"]
+    assert (left.status, left.affected_side) == ("asymmetry", "left")
+    warning = next(w.message for w in left.warnings if w.code == "regions_disagree")
+    assert "the brow points to the subject's right side, the mouth to the left" in warning
+    assert verdicts["right"].affected_side == "right"
+    assert "regions_disagree" not in [w.code for w in verdicts["right"].warnings]

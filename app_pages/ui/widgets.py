@@ -308,6 +308,11 @@ def region_gauges(result: AnalysisResult) -> None:
     unused = verdict is not None and verdict.status == "not_assessable"
     side_unclear = (verdict is not None and verdict.status == "asymmetry"
                     and verdict.affected_side is None)
+    verdict_side = verdict.affected_side if verdict is not None else None
+    # Beyond their own limit towards the side the headline does not name.
+    opposed = [name for name, region in regions.items()
+               if verdict_side and not region.within_normal
+               and region.weaker_side not in (None, verdict_side)]
     top = max(3.0, float(np.ceil(max((r.score for r in regions.values()), default=0.0) + 0.25)))
     figure = go.Figure()
     count = max(1, len(regions))
@@ -317,6 +322,8 @@ def region_gauges(result: AnalysisResult) -> None:
             label = "not used (see below)"  # short: the gauge's title column is narrow
         elif side_unclear and name == "eye" and not region.within_normal:
             label = "side unclear (smile)"
+        elif name in opposed:
+            label += " (see below)"
         low, high = 1 - (index + 1) / count, 1 - index / count
         figure.add_trace(go.Indicator(
             mode="number+gauge",
@@ -347,6 +354,14 @@ def region_gauges(result: AnalysisResult) -> None:
     if side_unclear:
         st.caption("**Eye:** the eye openings differ beyond normal, but in a smile that alone "
                    "cannot tell which side is weaker (see the headline).")
+    if opposed:
+        names = " and ".join(REGION_LABELS.get(n, n) for n in opposed)
+        worst = verdict.worst_region
+        st.caption(f"**{names}:** beyond {'its' if len(opposed) == 1 else 'their'} own limit "
+                   f"towards the subject's {regions[opposed[0]].weaker_side} side, against the "
+                   f"headline: the regions are read together, and the "
+                   f"{worst.name if worst else 'region'} with the largest share of the "
+                   f"asymmetry names the {verdict_side} side. Read the side with care.")
     for name, region in regions.items():
         if region.note:
             st.caption(f"{REGION_LABELS.get(name, name)}: {region.note}")

@@ -370,9 +370,8 @@ def _affected_side(regions: dict[str, RegionAsymmetry], expression: str, *,
             notes.append("Eye asymmetry ignored for the side: the photo shows a smile.")
     if not candidates:
         return None, notes
-    sides = {r.weaker_side for r in candidates.values()}
-    region, decisive = max(candidates.items(), key=lambda kv: kv[1].score)
-    if len(sides) > 1:
-        notes.append(f"Regions disagree on the weaker side; the {region} "
-                     f"(largest asymmetry) decides.")
+    # When regions point to different sides the verdict says so (assessment warning
+    # "regions_disagree"), from the shares that named its side: a note from this rule
+    # named the region with the largest own score, which could point the other way.
+    _, decisive = max(candidates.items(), key=lambda kv: kv[1].score)
     return decisive.weaker_side, notes
