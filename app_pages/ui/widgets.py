@@ -323,7 +323,7 @@ def region_gauges(result: AnalysisResult) -> None:
         elif side_unclear and name == "eye" and not region.within_normal:
             label = "side unclear (smile)"
         elif name in opposed:
-            label += " (see below)"
+            label = f"{region.weaker_side} side: see below"  # as short as "not used"
         low, high = 1 - (index + 1) / count, 1 - index / count
         figure.add_trace(go.Indicator(
             mode="number+gauge",
