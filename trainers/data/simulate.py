@@ -886,8 +886,9 @@ def _warp(image: np.ndarray, points: np.ndarray, displacement: np.ndarray,
     """Move mesh landmarks by ``displacement`` (px) and warp the image to match.
 
     The displacement is first tapered to zero at the face outline, so pixels outside
-    the face never move. Landmarks outside the mesh triangles (the irises) follow the
-    warp of the triangle they lie in.
+    the face never move. Landmarks no triangle uses (the iris rings, and an iris centre
+    whose eye is closed: :func:`_face_triangles`) follow the warp of the triangle they
+    lie in.
     """
     source = points[:, :2].astype(np.float64)
     triangles = _face_triangles(source)
@@ -895,7 +896,7 @@ def _warp(image: np.ndarray, points: np.ndarray, displacement: np.ndarray,
     to_outline = np.linalg.norm(source[:, None] - outline[None], axis=2).min(axis=1)
     shifts = displacement * _smoothstep(to_outline / (0.25 * frame.scale))[:, None]
 
-    # Landmarks no triangle uses (irises) move as the triangle they sit in moves.
+    # Landmarks no triangle uses move as the triangle they sit in moves.
     loose = np.setdiff1d(np.arange(len(points)), triangles)
     shifts[loose] = _interpolate(source[loose], source, shifts, triangles)
     moved = points.astype(np.float32, copy=True)
