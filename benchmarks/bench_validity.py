@@ -18,7 +18,9 @@ the held-out people only:
 - sensitivity: simulated palsy (warped half-faces) and composite palsy (their smile on one
   half, their rest photo on the other) made from them, called asymmetric *on the
   simulated side*;
-- the palsy probability's ROC AUC on those photos, beside the plain largest region score's.
+- the palsy probability's ROC AUC on those photos, beside the plain largest region score's;
+- how often the shipped verdict's ``regions_disagree`` warning (a region with a quarter of
+  the asymmetry points to the other side) comes with a side, and with a wrong one.
 
 Every figure has a 95 % interval from resampling people (bootstrap). The verdict under
 refitted limits is :func:`palsy_core.assessment.combined_verdict` (one combined limit per
@@ -175,6 +177,9 @@ def london(args) -> dict:
     status = {r: np.empty(len(rows), dtype=object) for r in rules}
     side = {r: np.empty(len(rows), dtype=object) for r in rules}
     agree = total = soft = 0
+    # The shipped verdict's regions_disagree warning, on the simulated palsy it calls
+    # asymmetric with a side: (warned, on the wrong side) per photo.
+    disagree = {}
     for fold_people in folds:
         train = np.flatnonzero(~np.isin(rows.person, fold_people) & (rows.kind == "real"))
         healthy_rows = _limit_rows(rows, train, flows)
@@ -206,6 +211,9 @@ def london(args) -> dict:
                                                                       mirror_flow=flow),
                                        expression=expression)[:2]
                       == (verdict.status, verdict.affected_side))
+            if rows.palsy[i] == 1 and verdict.affected_side is not None:
+                disagree[i] = ("regions_disagree" in {w.code for w in verdict.warnings},
+                               verdict.affected_side != rows.side[i])
             status["combined"][i], side["combined"][i], _ = combined_verdict(
                 measured, limits.combined_for(expression, mirror_flow=flow),
                 expression=expression)
@@ -224,6 +232,10 @@ def london(args) -> dict:
     out = {"dataset": LONDON_CITATION, "people": len(people), "folds": args.folds,
            "seconds": time.perf_counter() - started,
            "agreement_with_assess": (agree, total), "too_soft": soft,
+           "regions_disagree": {
+               "named": len(disagree), "warned": sum(w for w, _ in disagree.values()),
+               "wrong": sum(x for _, x in disagree.values()),
+               "wrong_warned": sum(w and x for w, x in disagree.values())},
            "combined_percentile": combined_percentile,
            "landmarks_percentile": landmarks_percentile,
            "looser": list(looser)}
@@ -315,6 +327,10 @@ def print_london(out: dict) -> None:
         print(_line(f"  {key.replace('_', ' ')}", new[f"sensitivity_{key}"]))
         print(_line("    before", old[f"sensitivity_{key}"]))
     print(_line("  not assessable", new["not_assessable_palsy"]))
+    warned = out["regions_disagree"]
+    print(f"  regions_disagree warning (shipped limits): on {warned['warned']} of "
+          f"{warned['named']} palsy photos given a side, and on {warned['wrong_warned']} of the "
+          f"{warned['wrong']} given the wrong side")
     print("\nThe combined score at looser limits (percentile of healthy scores, refitted per "
           "fold; not the verdict): specificity | sensitivity on the right side")
     for rule in out["looser"]:
