@@ -83,9 +83,9 @@ palsy (17 %): a severe simulated brow drop moves the landmark brow 1.8 mm, where
 brows differ by 0.8 mm SD.
 
 Landmarks without their photo, or a photo too soft round the eyes or with the face too
-small in it, are judged by the same rule on the landmarks alone (file key ``combined_landmarks``: brow, the landmarks' fissure
-except in a smile, mouth; 99.5 at rest, limit 9.17, and 96.5 in a smile, 8.27), with a
-warning that says so.
+small in it, are judged by the same rule on the landmarks alone (file key
+``combined_landmarks``: brow, the landmarks' fissure except in a smile, mouth; 99.5 at
+rest, limit 9.17, and 96.5 in a smile, 8.27), with a warning that says so.
 
 Tried and not kept (same benchmark): removing the landmarker's yaw, pitch and roll from
 each measure's signed difference by a regression fitted on the healthy training people
@@ -150,9 +150,10 @@ FLOW_REGION_MEASURES: dict[str, tuple[str, ...]] = {"eye": ("palpebral_fissure_f
 #: the side is named only if one of :data:`SIDE_SUPPORTED_BY` at least
 #: :data:`SIDE_SUPPORT_Z` healthy root-mean-squares from zero points the same way;
 #: otherwise the verdict is "asymmetry" with no side. The simulator makes no synkinesis,
-#: so on its palsy this costs: the London benchmark's right-side sensitivity falls from
-#: 63.9 % to 59 % (eye-only palsy in a smile named 52 of 53 -> 3 of 53, now unnamed),
-#: while wrong sides fall from 67 to 49 of 1148 (benchmarks/bench_validity.py).
+#: so on its palsy this costs: when the rule came in (simulator v3) the London benchmark's
+#: right-side sensitivity fell from 63.9 % to 59 % (eye-only palsy in a smile named 52 of
+#: 53 -> 3 of 53, now unnamed), while wrong sides fell from 67 to 49 of 1148
+#: (benchmarks/bench_validity.py; on simulator v5, 5 of 56 such cases named, 10 wrong).
 SIDE_NEEDS_SUPPORT: dict[str, tuple[str, ...]] = {"smile": ("palpebral_fissure_flow",)}
 #: The measures that can support a side :data:`SIDE_NEEDS_SUPPORT` points to: in a smile the
 #: mouth, the most reliable cue there (spec/clinical-measurements.md, 3). Not the brow: a
