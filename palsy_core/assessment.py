@@ -53,7 +53,7 @@ smile, and after long-standing palsy the weak one narrows too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 from collections.abc import Mapping
 
@@ -452,33 +452,35 @@ def assess(
                           mismatch)
     combined = load_normal_limits().combined_for(expression, mirror_flow=face.eye_from_pixels)
     status, side, score = combined_verdict(face, combined, expression=expression)
-    findings = _findings(face, expression, combined)
     if status == "asymmetry" and side is None:
         warnings += (Reason("side_unclear", SIDE_UNCLEAR),)
-    elif status == "asymmetry":
-        disagreement = _disagreement(findings, side, score)
-        if disagreement:
-            warnings += (Reason("regions_disagree", disagreement),)
-    return Assessment(status, side, findings, (), warnings,
-                      expression, "stated" if stated else "detected", detected, mismatch,
-                      combined_score=score, combined_limit=combined.limit)
+    verdict = Assessment(status, side, _findings(face, expression, combined), (), warnings,
+                         expression, "stated" if stated else "detected", detected, mismatch,
+                         combined_score=score, combined_limit=combined.limit)
+    disagreement = _disagreement(verdict)
+    if disagreement:
+        verdict = replace(verdict, warnings=warnings + (Reason("regions_disagree", disagreement),))
+    return verdict
 
 
-def _disagreement(findings: tuple[RegionFinding, ...], side: str, score: float) -> str | None:
+def _disagreement(verdict: Assessment) -> str | None:
     """One sentence when a region carrying at least :data:`SUPPORTING_SHARE` of the score
-    points away from the verdict's side, naming the region whose share decided."""
-    against = [r for r in findings if r.decides_side and r.points_to not in (None, side)
-               and (r.share or 0.0) >= SUPPORTING_SHARE * score]
-    deciding = [r for r in findings if r.points_to == side and r.share is not None]
-    if not against or not deciding:
+    points away from the side the verdict names, naming the region that named it (its
+    :attr:`~Assessment.worst_region`, as the headline does)."""
+    top = verdict.worst_region
+    if verdict.affected_side is None or top is None:
         return None
-    top = max(deciding, key=lambda r: r.share)
+    against = [r for r in verdict.regions if r.decides_side
+               and r.points_to not in (None, verdict.affected_side)
+               and (r.share or 0.0) >= SUPPORTING_SHARE * verdict.combined_score]
+    if not against:
+        return None
     names = " and ".join(r.name for r in against)
     return (f"The regions point to different sides: the {names} "
             f"{'points' if len(against) == 1 else 'point'} to the subject's {against[0].points_to} "
-            f"side, the {top.name} to the {side}; the {top.name} carries the largest share of "
-            "the asymmetry and names the side. Read the side with care, and compare with a "
-            "photo of the other expression.")
+            f"side, the {top.name} to the {verdict.affected_side}; the {top.name} carries the "
+            "largest share of the asymmetry and names the side. Read the side with care, and "
+            "compare with a photo of the other expression.")
 
 
 def combined_verdict(face: FaceMeasurements, combined: CombinedLimit, *,
