@@ -52,6 +52,8 @@ WORK_SIZE = 675
 PALSY_PER_PHOTO = 6
 #: Strength bands of the severity names (as simulate.write_simulated_class_folders).
 SEVERITY_BANDS = {"mild": (0.2, 0.4), "moderate": (0.45, 0.7), "severe": (0.75, 1.0)}
+#: The severity band of each simulated case of a photo, in the order they are drawn.
+PALSY_BANDS = tuple(name for name in SEVERITY_BANDS for _ in range(PALSY_PER_PHOTO // 3))
 #: Regions of simulated cases and their chances (mouth-led palsy is the commonest).
 REGION_CHANCES = {"full": 0.35, "mouth": 0.3, "eye": 0.2, "brow": 0.15}
 #: Bump when what a person's cache file holds changes.
@@ -202,7 +204,6 @@ def make_person_faces(rest_rgb: np.ndarray, smile_rgb: np.ndarray, landmarker, *
         except NoFaceError:
             return None
 
-    regions, chances = list(REGION_CHANCES), list(REGION_CHANCES.values())
     for source, face in found.items():
         rgb, points = photos[source], face.landmarks
         healthy = dict(source=source, palsy=0, side="", region="", severity="")
@@ -214,16 +215,11 @@ def make_person_faces(rest_rgb: np.ndarray, smile_rgb: np.ndarray, landmarker, *
         out = emit(healthy | {"kind": "healthy_sim"}, case.image)
         if out:
             yield out
-        bands = [name for name in SEVERITY_BANDS for _ in range(PALSY_PER_PHOTO // 3)]
-        for severity in bands:
-            side = SIDES[rng.integers(2)]
-            region = regions[rng.choice(len(regions), p=chances)]
-            pattern = "central" if region != "brow" and rng.random() < 0.2 else "peripheral"
-            case = simulate_palsy(rgb, points, side=side, region=region,
-                                  severity=float(rng.uniform(*SEVERITY_BANDS[severity])),
-                                  pattern=pattern, seed=int(rng.integers(2**31)))
-            out = emit(dict(source=source, kind="palsy_sim", palsy=1, side=side,
-                            region=region, severity=case.severity), case.image)
+        for band in PALSY_BANDS:
+            recipe = draw_palsy_case(rng, band)
+            case = simulate_palsy(rgb, points, **recipe)
+            out = emit(dict(source=source, kind="palsy_sim", palsy=1, side=recipe["side"],
+                            region=recipe["region"], severity=case.severity), case.image)
             if out:
                 yield out
     if len(found) == 2:
@@ -234,6 +230,18 @@ def make_person_faces(rest_rgb: np.ndarray, smile_rgb: np.ndarray, landmarker, *
                             region=case.region, severity=case.severity), case.image)
             if out:
                 yield out
+
+
+def draw_palsy_case(rng: np.random.Generator, band: str) -> dict:
+    """The keyword arguments of one :func:`~trainers.data.simulate.simulate_palsy` case of
+    severity ``band``: side, region (:data:`REGION_CHANCES`), pattern (a fifth of the
+    cases that can be central are), strength within the band, and the case's seed."""
+    regions = list(REGION_CHANCES)
+    side = SIDES[rng.integers(2)]
+    region = regions[rng.choice(len(regions), p=list(REGION_CHANCES.values()))]
+    pattern = "central" if region != "brow" and rng.random() < 0.2 else "peripheral"
+    return dict(side=side, region=region, severity=float(rng.uniform(*SEVERITY_BANDS[band])),
+                pattern=pattern, seed=int(rng.integers(2**31)))
 
 
 def recipe_key(seed: int) -> str:
