@@ -87,6 +87,16 @@ REASON_CODES: tuple[str, ...] = (
 #: carries this much towards the other side is named in the ``regions_disagree`` warning.
 SUPPORTING_SHARE = 0.25
 
+#: Where a movement without normal limits is graded instead: against the same patient's
+#: rest photo, each side's movement (:func:`palsy_core.visit.analyze_visit`).
+_MOVEMENT_FROM_REST = {
+    "eyes_closed": ("If the closure was asked for, grade it in a visit beside a rest photo "
+                    "(Visit: photo set; CLI 'visit'): it gives the share of each eye's rest "
+                    "opening that closes."),
+    "brow_raise": ("To grade the raise, add it to a visit beside a rest photo (Visit: photo "
+                   "set; CLI 'visit'): it gives how far each brow rises from rest."),
+}
+
 #: The warning when measurements come without their photo (landmarks alone).
 LANDMARKS_ONLY = ("Read from the landmarks alone (no photo given): they follow about a fifth "
                   "of an eyelid's movement, so a weak eye is easily missed. Analyse the photo "
@@ -422,12 +432,14 @@ def assess(
     if expression == "eyes_closed" or (expression == "rest" and eyes_closed):
         reasons.append(Reason("eyes_closed", (
             "The eyes are closed: normal limits exist for open eyes at rest and for a smile. "
-            "Retake with the eyes open, looking at the lens.")))
+            "Retake with the eyes open, looking at the lens. " + _MOVEMENT_FROM_REST[
+                "eyes_closed"])))
     elif expression not in ASSESSABLE_EXPRESSIONS:
         reasons.append(Reason("expression_without_limits", (
             f"A {expression.replace('_', ' ')} photo has no normal limits (only rest and smile "
             "do). Retake at rest (face relaxed, lips closed, eyes open) or with a full "
-            "smile.")))
+            "smile." + (" " + _MOVEMENT_FROM_REST[expression]
+                        if expression in _MOVEMENT_FROM_REST else ""))))
     if mismatch and expression in ASSESSABLE_EXPRESSIONS and not eyes_closed:
         advice = ("Retake with the face relaxed, or state 'smile' if a smile was asked for."
                   if stated == "rest" else

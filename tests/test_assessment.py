@@ -162,11 +162,15 @@ def test_expressions_without_limits_and_closed_eyes(healthy):
     raised = _verdict(healthy.landmarks, healthy.blendshapes, "brow raise")
     assert raised.status == "not_assessable"
     assert "expression_without_limits" in [r.code for r in raised.reasons]
+    # Each refusal says where the movement is graded instead: a visit, against rest.
+    assert "visit beside a rest photo" in raised.reasons[0].message
+    assert "each brow rises" in raised.reasons[0].message
     closed = dict(healthy.blendshapes, eyeBlinkLeft=0.9, eyeBlinkRight=0.9, mouthSmileLeft=0.0,
                   mouthSmileRight=0.0)
     verdict = _verdict(healthy.landmarks, closed, "rest")
     assert verdict.status == "not_assessable"
     assert [r.code for r in verdict.reasons] == ["eyes_closed"]
+    assert "each eye's rest opening" in verdict.reasons[0].message
     with pytest.raises(ValueError, match="Unknown expression"):
         normalize_expression("grimace")
 
