@@ -408,6 +408,7 @@ def test_headline_card_shows_each_status(env, face_photo, drooped_face):
     upload_photo(at, "drooped.jpg", jpeg(drooped_face), expression="brow raise")
     card = texts(at.error)
     assert "**Not assessable**" in card and "has no normal limits" in card
+    assert "Visit: photo set" in card  # where a brow raise is graded instead
     upload_photo(at, "drooped.jpg", jpeg(drooped_face), expression="rest")
     card = texts(at.error)  # a broad smile stated as rest: flagged once, with what to retake
     assert card.count("Stated expression 'rest', but the face shows 'smile'.") == 1
