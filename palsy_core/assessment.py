@@ -432,8 +432,8 @@ def assess(
     if expression == "eyes_closed" or (expression == "rest" and eyes_closed):
         reasons.append(Reason("eyes_closed", (
             "The eyes are closed: normal limits exist for open eyes at rest and for a smile. "
-            "Retake with the eyes open, looking at the lens. " + _MOVEMENT_FROM_REST[
-                "eyes_closed"])))
+            "Retake with the eyes open, looking at the lens. "
+            + _MOVEMENT_FROM_REST["eyes_closed"])))
     elif expression not in ASSESSABLE_EXPRESSIONS:
         reasons.append(Reason("expression_without_limits", (
             f"A {expression.replace('_', ' ')} photo has no normal limits (only rest and smile "
