@@ -43,7 +43,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 
 from palsy_core import FaceLandmarker, measure_face  # noqa: E402
 from palsy_core.assessment import combined_verdict  # noqa: E402
-from palsy_core.face import landmarks as lm  # noqa: E402
+from palsy_core.face.frame import FaceFrame  # noqa: E402
 from palsy_core.face.landmarks import MIRRORED_INDEX  # noqa: E402
 from palsy_core.face.measurements import MEASUREMENT_NAMES  # noqa: E402
 from palsy_core.face.mirror_flow import mirror_flow  # noqa: E402
@@ -106,12 +106,11 @@ DENSE_COMPONENTS = 20
 
 
 def _dense_asymmetry(frontal: np.ndarray) -> np.ndarray:
-    """Every mesh point's offset from its mirror point's reflection, in a frame with the
-    pupils at (+-0.5, 0) (so in units of the pupil distance), one of each pair."""
-    right, left = frontal[lm.RIGHT_IRIS[0], :2], frontal[lm.LEFT_IRIS[0], :2]
-    axis = (left - right) / np.linalg.norm(left - right)
-    rotation = np.array([axis, [-axis[1], axis[0]]])
-    points = (frontal[:468, :2] - (left + right) / 2) @ rotation.T / np.linalg.norm(left - right)
+    """Every mesh point's offset from its mirror point's reflection, in the pupils'
+    :class:`~palsy_core.face.frame.FaceFrame` in units of the pupil distance, one of each
+    pair."""
+    frame = FaceFrame(frontal)
+    points = np.column_stack([frame.x, frame.y])[:468] / frame.eye_distance_px
     reflected = points[MIRRORED_INDEX[:468]] * [-1.0, 1.0]
     return (points - reflected)[_PAIRED].ravel()
 
@@ -182,7 +181,9 @@ def ceiling(cases: list[dict], folds: list[list[str]], landmark_percentile: dict
     y = np.array([c["palsy"] for c in cases])
     x = np.stack([c["inputs"] for c in cases])
     dense = np.stack([c["dense"] for c in cases])
-    smile = x[:, -1:]
+    severity = np.array([c["severity"] for c in cases])
+    expression = np.array([c["expression"] for c in cases])
+    smile = (expression == "smile").astype(float)[:, None]
     score = {"measures": np.full(len(cases), np.nan), "dense": np.full(len(cases), np.nan)}
     hit = np.zeros(len(cases), bool)
     for fold_people in folds:
@@ -222,8 +223,6 @@ def ceiling(cases: list[dict], folds: list[list[str]], landmark_percentile: dict
     def rate(index):
         return float(hit[index].mean())
 
-    severity = np.array([c["severity"] for c in cases])
-    expression = np.array([c["expression"] for c in cases])
     out = {"auc": {"measures": interval(auc, np.ones(len(y), bool))}, "verdict": {}}
     for band in dict.fromkeys(PALSY_BANDS):
         out["auc"][f"measures, {band}"] = interval(auc, (y == 0) | (severity == band))
